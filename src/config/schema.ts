@@ -1,0 +1,110 @@
+// The repo config, `.github/infra-agent.yml`: this zod schema is the single source of truth. The JSON Schema in
+// schema/ is generated from it (`npm run schema`) and a test keeps the two equal. Keys are snake_case as users write
+// them in YAML; every field has a safe default so a repo with no file works.
+import { z } from 'zod';
+
+export const LEVELS = ['hard', 'soft', 'advisory', 'off'] as const;
+export const PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'] as const;
+
+const relativeDir = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
+    message: 'must be a path inside the repository (no leading "/" and no "..")',
+  });
+
+export const ProjectConfigSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only, at most 64')
+      .optional(),
+    dir: relativeDir,
+    workspace: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .default('default'),
+    depends_on: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const AgentConfigSchema = z
+  .object({
+    model: z.string().min(1).optional(),
+    max_tokens: z.number().int().min(256).max(64_000).default(8192),
+    max_turns: z.number().int().min(1).max(200).default(30),
+    max_total_tokens: z.number().int().min(1000).default(2_000_000),
+    max_cost_usd: z.number().positive().max(1000).default(5),
+    max_duration_s: z.number().int().min(10).max(7200).default(900),
+    /** Globs (relative to the repo root) the agent may write. `.github/**`, backend and state files never. */
+    writable_paths: z.array(z.string().min(1)).default(['**/*.tf', '**/*.tfvars', '**/*.md']),
+  })
+  .strict();
+
+export const PolicyConfigSchema = z
+  .object({
+    /** Per-rule level: hard | soft | advisory | off. Unlisted rules keep their default level. */
+    levels: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.enum(LEVELS)).default({}),
+    allowed_regions: z.array(z.string()).default([]),
+    required_tags: z.array(z.string()).default([]),
+    /** Module source prefixes allowed besides local paths (./, ../). Registry modules must pin a version. */
+    allowed_module_sources: z.array(z.string()).default(['registry.terraform.io/', 'terraform-aws-modules/']),
+    /** Provider sources (namespace/type) allowed; empty = any registry provider. */
+    allowed_providers: z.array(z.string()).default([]),
+    /** A folder of the repo's own Rego policies (package infra_agent.custom.*), evaluated beside the defaults. */
+    custom_policy_dir: relativeDir.optional(),
+    /** Scanners that must run for a verdict to pass. A missing one makes the verdict not pass unless listed in allow_missing. */
+    allow_missing_scanners: z.array(z.enum(['tfsec', 'checkov', 'opa'])).default([]),
+    /** Who may `/infra override` a soft finding (GitHub logins or org/team slugs). */
+    policy_owners: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const ApplyConfigSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    approvers: z
+      .object({ users: z.array(z.string()).default([]), teams: z.array(z.string()).default([]) })
+      .strict()
+      .default({ users: [], teams: [] }),
+    required_approvals: z.number().int().min(1).max(10).default(1),
+    allow_self_approval: z.boolean().default(false),
+    merge_method: z.enum(['merge', 'squash', 'rebase', 'off']).default('squash'),
+    require_mergeable: z.boolean().default(true),
+  })
+  .strict();
+
+export const RepoConfigSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    projects: z.array(ProjectConfigSchema).default([]),
+    trigger: z
+      .object({
+        label: z.string().min(1).default('infra-request'),
+        required_permission: z.enum(PERMISSIONS).default('write'),
+      })
+      .strict()
+      .default({ label: 'infra-request', required_permission: 'write' }),
+    agent: AgentConfigSchema.default(AgentConfigSchema.parse({})),
+    policy: PolicyConfigSchema.default(PolicyConfigSchema.parse({})),
+    apply: ApplyConfigSchema.default(ApplyConfigSchema.parse({})),
+    terraform: z
+      .object({
+        /** Environment variables passed through to terraform (provider credentials), by name. */
+        env_passthrough: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/)).default([]),
+        plan_timeout_s: z.number().int().min(10).max(7200).default(900),
+      })
+      .strict()
+      .default({ env_passthrough: [], plan_timeout_s: 900 }),
+  })
+  .strict();
+
+export type RepoConfig = z.infer<typeof RepoConfigSchema>;
+export type ProjectConfig = z.infer<typeof ProjectConfigSchema>;
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+export type PolicyConfig = z.infer<typeof PolicyConfigSchema>;
+export type ApplyConfig = z.infer<typeof ApplyConfigSchema>;
+
+export function defaultRepoConfig(): RepoConfig {
+  return RepoConfigSchema.parse({});
+}

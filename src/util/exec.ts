@@ -1,0 +1,233 @@
+// The one way infra-agent runs a process. Everything that shells out (terraform, scanners, git) goes through here so
+// that these hold everywhere: argv only (never a shell), a timeout and an AbortSignal that kill the whole process
+// tree, output capped in memory, ANSI escapes stripped, and an environment built from an allowlist so the app's own
+// secrets (GitHub private key, webhook secret, model key, database URL) never reach a child.
+import { execa } from 'execa';
+
+/** Variables a child may inherit from our environment. Everything else must be passed explicitly in `env`. */
+const INHERITED_ENV = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TMPDIR',
+  'USER',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+];
+
+/**
+ * Names that are never passed to a child, even when a caller asks: the app's credentials. Provider credentials
+ * (AWS_*, GOOGLE_*) are not here on purpose: terraform needs them, and config decides which ones it gets.
+ */
+const FORBIDDEN_ENV = [
+  /^PRIVATE_KEY(_PATH)?$/,
+  /^WEBHOOK_SECRET$/,
+  /^GITHUB_(TOKEN|APP_PRIVATE_KEY|CLIENT_SECRET)$/,
+  /^GH_TOKEN$/,
+  /^APP_ID$/,
+  /^ANTHROPIC_(API_KEY|AUTH_TOKEN)$/,
+  /^DATABASE_URL$/,
+  /^INFRA_AGENT_(PLAN_KEY|ENCRYPTION_KEY|SECRET.*)$/,
+];
+
+export const DEFAULT_OUTPUT_CAP = 4 * 1024 * 1024;
+const KILL_GRACE_MS = 3_000;
+
+export interface ExecOptions {
+  cwd?: string;
+  /** Extra variables for the child (validated against FORBIDDEN_ENV). */
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Bytes kept per stream; the rest is counted and dropped. */
+  outputCap?: number;
+  input?: string;
+  /** Exit codes that are not failures (e.g. `terraform plan -detailed-exitcode` uses 2 for "changes"). */
+  okExitCodes?: number[];
+}
+
+export interface ExecResult {
+  command: string;
+  args: string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** True when a stream went over the cap and was cut. */
+  truncated: boolean;
+  durationMs: number;
+}
+
+export type ExecFailure = 'exit' | 'timeout' | 'aborted' | 'not-found' | 'spawn';
+
+/** A failed process, carrying what a human needs to see why. */
+export class ExecError extends Error {
+  override readonly name = 'ExecError';
+  constructor(
+    message: string,
+    readonly reason: ExecFailure,
+    readonly command: string,
+    readonly args: string[],
+    readonly exitCode: number | undefined,
+    readonly signal: string | undefined,
+    readonly stdout: string,
+    readonly stderr: string,
+    readonly durationMs: number,
+  ) {
+    super(message);
+  }
+
+  /** The last lines of stderr (or stdout when stderr is empty), for messages shown to users. */
+  tail(lines = 20): string {
+    const text = (this.stderr.trim() || this.stdout.trim()).split('\n');
+    return text.slice(-lines).join('\n');
+  }
+}
+
+// CSI, OSC and single-character escapes, as terminals print them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point
+const ANSI =
+  /[\u001B\u009B][[\]()#;?]*(?:(?:(?:;[-a-zA-Z\d/#&.:=?%@~_]+)*|[a-zA-Z\d]+(?:;[-a-zA-Z\d/#&.:=?%@~_]*)*)?\u0007|(?:\d{1,4}(?:;\d{0,4})*)?[\dA-PR-TZcf-nq-uy=><~])/g;
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
+export function isForbiddenEnv(name: string): boolean {
+  return FORBIDDEN_ENV.some((re) => re.test(name));
+}
+
+/** The child's whole environment: the allowlist from ours, plus what the caller passes, minus our secrets. */
+export function buildChildEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of INHERITED_ENV) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) continue;
+    if (isForbiddenEnv(name))
+      throw new Error(`refusing to pass ${name} to a child process: it is one of the app's secrets`);
+    env[name] = value;
+  }
+  return env;
+}
+
+class CappedBuffer {
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  dropped = 0;
+  constructor(private readonly cap: number) {}
+  push(chunk: Buffer): void {
+    const room = this.cap - this.kept;
+    if (room <= 0) {
+      this.dropped += chunk.length;
+      return;
+    }
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.chunks.push(part);
+    this.kept += part.length;
+    this.dropped += chunk.length - part.length;
+  }
+  text(): string {
+    let out = stripAnsi(Buffer.concat(this.chunks).toString('utf8'));
+    if (this.dropped > 0) out += `\n[… ${this.dropped} more bytes of output cut]`;
+    return out;
+  }
+}
+
+/** Kill a whole process group: the child was started detached, so it leads its own group. */
+function killTree(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export async function run(command: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const started = Date.now();
+  const cap = options.outputCap ?? DEFAULT_OUTPUT_CAP;
+  const env = buildChildEnv(options.env);
+  const argv = [...args];
+  if (options.signal?.aborted) {
+    throw new ExecError(
+      `${command} was not started: aborted`,
+      'aborted',
+      command,
+      argv,
+      undefined,
+      undefined,
+      '',
+      '',
+      0,
+    );
+  }
+
+  const child = execa(command, argv, {
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    env,
+    extendEnv: false,
+    shell: false,
+    detached: true,
+    buffer: false,
+    reject: false,
+    stripFinalNewline: false,
+    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    windowsHide: true,
+  });
+  const out = new CappedBuffer(cap);
+  const err = new CappedBuffer(cap);
+  child.stdout?.on('data', (c: Buffer) => out.push(c));
+  child.stderr?.on('data', (c: Buffer) => err.push(c));
+  if (options.input !== undefined) child.stdin?.end(options.input);
+
+  let ended: ExecFailure | undefined;
+  const stop = (why: ExecFailure) => {
+    if (ended) return;
+    ended = why;
+    killTree(child.pid, 'SIGTERM');
+    setTimeout(() => killTree(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+  };
+  const timer = options.timeoutMs ? setTimeout(() => stop('timeout'), options.timeoutMs) : undefined;
+  const onAbort = () => stop('aborted');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const result = await child;
+  if (timer) clearTimeout(timer);
+  options.signal?.removeEventListener('abort', onAbort);
+  // Whatever the child left behind in its group (a daemonised grandchild) goes with it.
+  if (ended) killTree(child.pid, 'SIGKILL');
+
+  const durationMs = Date.now() - started;
+  const stdout = out.text();
+  const stderr = err.text();
+  const truncated = out.dropped > 0 || err.dropped > 0;
+  const exitCode = result.exitCode;
+  const signal = result.signal ?? undefined;
+  const fail = (reason: ExecFailure, message: string) =>
+    new ExecError(message, reason, command, argv, exitCode, signal, stdout, stderr, durationMs);
+
+  if (ended === 'timeout') throw fail('timeout', `${command} timed out after ${options.timeoutMs} ms and was killed`);
+  if (ended === 'aborted') throw fail('aborted', `${command} was cancelled`);
+  const code = (result as { code?: string }).code;
+  if (code === 'ENOENT' || (result.failed && exitCode === undefined && /ENOENT/.test(result.message ?? ''))) {
+    throw fail('not-found', `${command} was not found (is it installed? run \`npm run bootstrap\`)`);
+  }
+  if (exitCode === undefined) throw fail('spawn', `${command} could not run: ${result.shortMessage ?? result.message}`);
+  const ok = exitCode === 0 || (options.okExitCodes ?? []).includes(exitCode);
+  if (!ok) {
+    const lastLine = stderr.trim().split('\n').pop() ?? '';
+    throw fail('exit', `${command} ${argv[0] ?? ''} exited with ${exitCode}${lastLine ? `: ${lastLine}` : ''}`);
+  }
+  return { command, args: argv, exitCode, stdout, stderr, truncated, durationMs };
+}
