@@ -235,8 +235,10 @@ export interface Store {
   completeJob(id: string, workerId: string): Promise<boolean>;
   /** Record a failure: re-queue after retryAt, or mark failed when retryAt is null or attempts are used up. */
   failJob(id: string, workerId: string, error: string, retryAt: Date | null): Promise<boolean>;
-  /** Re-queue active jobs whose lock expired (their worker died) and fail those out of attempts; returns ids. */
-  reapJobs(): Promise<string[]>;
+  /** Extend the lock of a job this worker holds (heartbeat); false when it lost it. */
+  extendJob(id: string, workerId: string, lockMs: number): Promise<boolean>;
+  /** Re-queue active jobs whose lock expired (all active ones with `all`: embedded start) or fail them when out of attempts; returns ids. */
+  reapJobs(options?: { all?: boolean }): Promise<string[]>;
   /** A job by id. */
   getJob(id: string): Promise<JobRecord | undefined>;
   /** Jobs per state. */

@@ -1,0 +1,74 @@
+// The job queue's contract. Web processes verify a webhook and enqueue; workers run. Two drivers behind it: pg-boss
+// on PostgreSQL (many processes), and an in-process queue on the embedded store's jobs table (one process). Both:
+// durable across restarts, jobs with the same key never run at once, retries with backoff, a timeout per job.
+
+export interface EnqueueJob {
+  /** What to do, e.g. 'run'. The handler dispatches on it. */
+  kind: string;
+  /** Serialisation key, e.g. `owner/repo#12`: two jobs with the same key never run at the same time. */
+  key: string;
+  payload: Record<string, unknown>;
+  /** A second enqueue with the same key returns the first job's id instead of adding a job (webhook re-delivery). */
+  idempotencyKey?: string;
+}
+
+export interface QueueJob {
+  id: string;
+  kind: string;
+  key: string;
+  payload: Record<string, unknown>;
+  /** 1 on the first execution, 2 on the first retry… */
+  attempt: number;
+  /** Aborted when the job times out or the queue stops: stop work, kill child processes. */
+  signal: AbortSignal;
+}
+
+/** Resolve = done. Throw = retried with backoff (until attempts run out); throw PermanentJobError = failed now. */
+export type JobHandler = (job: QueueJob) => Promise<void>;
+
+export interface WorkOptions {
+  /** Jobs run at once in this process. */
+  concurrency: number;
+}
+
+export interface QueueDepth {
+  /** Waiting to run (including retries waiting for their backoff). */
+  queued: number;
+  active: number;
+  failed: number;
+}
+
+export interface Queue {
+  readonly driver: 'embedded' | 'pg-boss';
+  /** Add a job durably; returns its id. */
+  enqueue(job: EnqueueJob): Promise<string>;
+  /** Start running jobs with the handler; resolves once the workers are started. */
+  work(handler: JobHandler, options: WorkOptions): Promise<void>;
+  /** Jobs per state (for /metrics). */
+  depth(): Promise<QueueDepth>;
+  /** Stop fetching, abort and wait for running jobs (they are retried later), release connections. */
+  stop(): Promise<void>;
+}
+
+export interface QueueOptions {
+  /** Executions per job including the first (default 4). */
+  maxAttempts: number;
+  /** First retry delay; doubles each retry (default 10 s). */
+  retryDelaySeconds: number;
+  /** A job running longer is aborted and retried (default 30 min). */
+  jobTimeoutSeconds: number;
+  /** How often an idle worker looks for jobs (default 1 s embedded, 2 s pg-boss). */
+  pollIntervalSeconds: number;
+}
+
+export const DEFAULT_QUEUE_OPTIONS: QueueOptions = {
+  maxAttempts: 4,
+  retryDelaySeconds: 10,
+  jobTimeoutSeconds: 30 * 60,
+  pollIntervalSeconds: 1,
+};
+
+/** A failure that retrying cannot fix (bad input, a policy refusal): the job fails at once. */
+export class PermanentJobError extends Error {
+  override readonly name = 'PermanentJobError';
+}
