@@ -1,0 +1,328 @@
+// The Terraform CLI, driven for automation. Every call goes through util/exec (argv only, timeout, abort, output
+// cap, env allowlist) with Terraform's automation settings and the offline CLI config; failures become a
+// TerraformError whose message is the diagnostics (`file:line: summary — detail`), never a stack trace. Works with
+// OpenTofu's `tofu` too: only flags both CLIs share are used.
+import { mkdirSync } from 'node:fs';
+import { z } from 'zod';
+import type { Diagnostic } from '../core/types.js';
+import { pluginCacheDir, requireTool, terraformCliConfig } from '../toolchain/tools.js';
+import { ExecError, type ExecResult, run } from '../util/exec.js';
+import { redact } from '../util/redact.js';
+import {
+  formatDiagnostics,
+  JsonDiagnosticSchema,
+  parseHumanDiagnostics,
+  parseJsonStreamDiagnostics,
+  toDiagnostic,
+} from './diagnostics.js';
+
+export interface TerraformOptions {
+  /** The binary: a path, or a name on PATH (`terraform`, `tofu`). Default: the project's pinned terraform. */
+  bin?: string;
+  /** Extra environment for every call (provider credentials, TF_LOG…); the app's own secrets are refused by exec. */
+  env?: Record<string, string>;
+  /** Default timeout per call (plan/apply/init); short calls use their own shorter limit. */
+  timeoutMs?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface InitOptions extends CallOptions {
+  /** false → `-backend=false` (validate-only inits, untrusted code). Default true. */
+  backend?: boolean;
+  backendConfig?: Record<string, string>;
+  upgrade?: boolean;
+}
+
+export interface PlanOptions extends CallOptions {
+  /** Where the binary plan is written (absolute, or relative to dir). */
+  out: string;
+  /** Root-module variables, passed as TF_VAR_* so their values never appear in argv or error messages. */
+  vars?: Record<string, string>;
+  destroy?: boolean;
+  refresh?: boolean;
+}
+
+const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+const SHORT_TIMEOUT_MS = 60_000;
+/** Machine-readable output we must parse whole: a cut JSON document is useless, so allow far more than text. */
+const JSON_OUTPUT_CAP = 256 * 1024 * 1024;
+/** Human-readable plan/apply text: beyond this it is cut, and the runner appends how much was dropped. */
+const TEXT_OUTPUT_CAP = 2 * 1024 * 1024;
+const STDERR_TAIL_LINES = 30;
+
+/** A Terraform command that failed, with what Terraform said about why. */
+export class TerraformError extends Error {
+  override readonly name = 'TerraformError';
+  readonly diagnostics: Diagnostic[];
+  /** e.g. "terraform plan" */
+  readonly command: string;
+  readonly exitCode?: number;
+  /** Redacted last lines of stderr (or stdout), for when the diagnostics do not say enough. */
+  readonly stderrTail: string;
+  constructor(command: string, diagnostics: Diagnostic[], stderrTail: string, exitCode?: number, fallback?: string) {
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    const shown = errors.length > 0 ? errors : diagnostics;
+    const message =
+      shown.length > 0
+        ? formatDiagnostics(shown)
+        : `${command} failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}: ${fallback ?? (stderrTail || 'no output')}`;
+    super(message);
+    this.command = command;
+    this.diagnostics = diagnostics;
+    this.stderrTail = stderrTail;
+    if (exitCode !== undefined) this.exitCode = exitCode;
+  }
+}
+
+const VersionSchema = z.looseObject({ terraform_version: z.string() });
+
+const ValidateSchema = z.looseObject({
+  valid: z.boolean(),
+  diagnostics: z.array(JsonDiagnosticSchema).default([]),
+});
+
+/** Argument names we interpolate into argv: keep them to what Terraform accepts, so nothing becomes a flag. */
+const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const SAFE_WORKSPACE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,89}$/;
+
+export class Terraform {
+  readonly bin: string;
+  private readonly env: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(opts: TerraformOptions = {}) {
+    this.bin = opts.bin ?? requireTool('terraform');
+    this.env = opts.env ?? {};
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** The binary's name for messages ("terraform" / "tofu"). */
+  get name(): string {
+    return this.bin.split('/').pop() ?? this.bin;
+  }
+
+  private baseEnv(extra: Record<string, string> = {}): Record<string, string> {
+    const cache = pluginCacheDir();
+    // Terraform refuses to start when the configured plugin cache dir is missing.
+    mkdirSync(cache, { recursive: true });
+    const env: Record<string, string> = {
+      TF_IN_AUTOMATION: '1',
+      TF_INPUT: '0',
+      CHECKPOINT_DISABLE: '1',
+      TF_PLUGIN_CACHE_DIR: cache,
+    };
+    const rc = terraformCliConfig();
+    if (rc) env['TF_CLI_CONFIG_FILE'] = rc;
+    return { ...env, ...this.env, ...extra };
+  }
+
+  /**
+   * Runs one command. Exit codes in `ok` are returned; anything else (and timeouts, cancellation, a missing binary)
+   * becomes a TerraformError carrying the diagnostics found in the output.
+   */
+  private async exec(
+    dir: string,
+    args: string[],
+    opts: CallOptions & {
+      ok?: number[];
+      cap?: number;
+      timeoutMs?: number;
+      env?: Record<string, string>;
+      /** The command prints a -json stream on stdout: read diagnostics from it. */
+      jsonStream?: boolean;
+    } = {},
+  ): Promise<ExecResult> {
+    const label = `${this.name} ${args[0] ?? ''}`.trim();
+    try {
+      return await run(this.bin, args, {
+        cwd: dir,
+        env: this.baseEnv(opts.env),
+        timeoutMs: opts.timeoutMs ?? this.timeoutMs,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.cap ? { outputCap: opts.cap } : {}),
+        ...(opts.ok ? { okExitCodes: opts.ok } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof ExecError)) throw err;
+      const tail = redact(err.tail(STDERR_TAIL_LINES));
+      if (err.reason !== 'exit') throw new TerraformError(label, [], tail, err.exitCode, redact(err.message));
+      const diagnostics = [
+        ...(opts.jsonStream ? parseJsonStreamDiagnostics(err.stdout) : []),
+        ...parseHumanDiagnostics(err.stderr),
+      ];
+      if (diagnostics.length === 0 && !opts.jsonStream) diagnostics.push(...parseHumanDiagnostics(err.stdout));
+      throw new TerraformError(label, dedupe(diagnostics), tail, err.exitCode);
+    }
+  }
+
+  async version(opts: CallOptions = {}): Promise<{ version: string; raw: string }> {
+    const res = await this.exec(process.cwd(), ['version', '-json'], { ...opts, timeoutMs: SHORT_TIMEOUT_MS });
+    const parsed = VersionSchema.safeParse(safeJson(res.stdout));
+    if (!parsed.success)
+      throw new TerraformError(`${this.name} version`, [], res.stdout.slice(0, 500), 0, 'unreadable version output');
+    return { version: parsed.data.terraform_version, raw: res.stdout };
+  }
+
+  async init(dir: string, opts: InitOptions = {}): Promise<{ output: string }> {
+    const args = ['init', '-input=false', '-no-color'];
+    if (opts.backend === false) args.push('-backend=false');
+    for (const [key, value] of Object.entries(opts.backendConfig ?? {})) {
+      if (!SAFE_NAME.test(key))
+        throw new TerraformError(`${this.name} init`, [], '', undefined, `invalid backend config key '${key}'`);
+      args.push(`-backend-config=${key}=${value}`);
+    }
+    if (opts.upgrade) args.push('-upgrade');
+    const res = await this.exec(dir, args, opts);
+    return { output: res.stdout };
+  }
+
+  /** Selects a workspace, creating it when missing. 'default' always exists and is left alone. */
+  async selectWorkspace(dir: string, name: string, opts: CallOptions = {}): Promise<void> {
+    if (name === 'default') return;
+    if (!SAFE_WORKSPACE.test(name)) {
+      throw new TerraformError(`${this.name} workspace`, [], '', undefined, `invalid workspace name '${name}'`);
+    }
+    // `workspace select -or-create` is newer than some supported versions; select-then-new works everywhere.
+    const listed = await this.exec(dir, ['workspace', 'list', '-no-color'], { ...opts, timeoutMs: SHORT_TIMEOUT_MS });
+    const exists = listed.stdout
+      .split('\n')
+      .map((l) => l.replace(/^\*/, '').trim())
+      .includes(name);
+    const verb = exists ? 'select' : 'new';
+    await this.exec(dir, ['workspace', verb, '-no-color', name], { ...opts, timeoutMs: SHORT_TIMEOUT_MS });
+  }
+
+  /**
+   * `fmt -list=true -recursive`: with write, the files it rewrote; without, the files that need formatting
+   * (`-check`, where exit 3 means "unformatted", not failure). Paths are relative to dir.
+   */
+  async fmt(dir: string, opts: CallOptions & { write: boolean }): Promise<{ files: string[] }> {
+    const args = opts.write
+      ? ['fmt', '-no-color', '-list=true', '-recursive']
+      : ['fmt', '-no-color', '-list=true', '-recursive', '-check', '-write=false'];
+    const res = await this.exec(dir, args, { ...opts, ok: opts.write ? [] : [3], timeoutMs: SHORT_TIMEOUT_MS });
+    const files = res.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0 && !l.startsWith('['));
+    return { files };
+  }
+
+  /** `validate -json` (needs an init, with or without backend). Exit 1 with valid=false is an answer, not a failure. */
+  async validate(dir: string, opts: CallOptions = {}): Promise<{ valid: boolean; diagnostics: Diagnostic[] }> {
+    const res = await this.exec(dir, ['validate', '-json', '-no-color'], {
+      ...opts,
+      ok: [1],
+      timeoutMs: SHORT_TIMEOUT_MS * 5,
+    });
+    const parsed = ValidateSchema.safeParse(safeJson(res.stdout));
+    if (!parsed.success) {
+      throw new TerraformError(
+        `${this.name} validate`,
+        parseHumanDiagnostics(res.stderr),
+        redact(res.stderr.slice(-2000)),
+        res.exitCode,
+        'validate printed no JSON result',
+      );
+    }
+    return { valid: parsed.data.valid, diagnostics: parsed.data.diagnostics.map(toDiagnostic) };
+  }
+
+  /**
+   * `plan -out` with `-detailed-exitcode` (0 no changes, 2 changes). Errors (exit 1) throw a TerraformError with the
+   * diagnostics from the -json stream. Warnings are returned.
+   */
+  async plan(dir: string, opts: PlanOptions): Promise<{ changes: boolean; diagnostics: Diagnostic[] }> {
+    const args = ['plan', '-input=false', '-no-color', '-json', '-detailed-exitcode', `-out=${opts.out}`];
+    if (opts.destroy) args.push('-destroy');
+    if (opts.refresh === false) args.push('-refresh=false');
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(opts.vars ?? {})) {
+      if (!SAFE_NAME.test(name))
+        throw new TerraformError(`${this.name} plan`, [], '', undefined, `invalid variable name '${name}'`);
+      env[`TF_VAR_${name}`] = value;
+    }
+    const res = await this.exec(dir, args, { ...opts, env, ok: [2], jsonStream: true, cap: JSON_OUTPUT_CAP });
+    return { changes: res.exitCode === 2, diagnostics: dedupe(parseJsonStreamDiagnostics(res.stdout)) };
+  }
+
+  async showPlanJson(dir: string, planFile: string, opts: CallOptions = {}): Promise<unknown> {
+    const res = await this.exec(dir, ['show', '-json', '-no-color', planFile], { ...opts, cap: JSON_OUTPUT_CAP });
+    return this.parseWholeJson(res, 'show -json');
+  }
+
+  /** The human-readable plan; beyond 2 MB it is cut and ends with a line saying how many bytes were dropped. */
+  async showPlanText(dir: string, planFile: string, opts: CallOptions = {}): Promise<string> {
+    const res = await this.exec(dir, ['show', '-no-color', planFile], { ...opts, cap: TEXT_OUTPUT_CAP });
+    return res.stdout;
+  }
+
+  /**
+   * Applies a SAVED plan, exactly as reviewed. There is deliberately no way to apply without a plan file: a saved
+   * plan never prompts, so no -auto-approve is needed or passed.
+   */
+  async apply(dir: string, planFile: string, opts: CallOptions = {}): Promise<{ output: string }> {
+    if (!planFile)
+      throw new TerraformError(`${this.name} apply`, [], '', undefined, 'refusing to apply without a saved plan file');
+    const res = await this.exec(dir, ['apply', '-input=false', '-no-color', planFile], {
+      ...opts,
+      cap: TEXT_OUTPUT_CAP,
+    });
+    return { output: res.stdout };
+  }
+
+  /** The current state as `show -json` (no file argument). */
+  async showStateJson(dir: string, opts: CallOptions = {}): Promise<unknown> {
+    const res = await this.exec(dir, ['show', '-json', '-no-color'], { ...opts, cap: JSON_OUTPUT_CAP });
+    return this.parseWholeJson(res, 'show -json');
+  }
+
+  async providersSchema(dir: string, opts: CallOptions = {}): Promise<unknown> {
+    const res = await this.exec(dir, ['providers', 'schema', '-json'], { ...opts, cap: JSON_OUTPUT_CAP });
+    return this.parseWholeJson(res, 'providers schema -json');
+  }
+
+  private parseWholeJson(res: ExecResult, what: string): unknown {
+    if (res.truncated) {
+      throw new TerraformError(
+        `${this.name} ${what}`,
+        [],
+        '',
+        res.exitCode,
+        `output exceeded ${JSON_OUTPUT_CAP / 1024 / 1024} MB and was cut; a cut JSON document cannot be read`,
+      );
+    }
+    const value = safeJson(res.stdout);
+    if (value === undefined) {
+      throw new TerraformError(
+        `${this.name} ${what}`,
+        [],
+        redact(res.stderr.slice(-2000)),
+        res.exitCode,
+        'output was not JSON',
+      );
+    }
+    return value;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.severity}|${d.file ?? ''}|${d.line ?? ''}|${d.summary}|${d.detail ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
