@@ -2,10 +2,11 @@
 // cap, env allowlist) with Terraform's automation settings and the offline CLI config; failures become a
 // TerraformError whose message is the diagnostics (`file:line: summary — detail`), never a stack trace. Works with
 // OpenTofu's `tofu` too: only flags both CLIs share are used.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import type { Diagnostic } from '../core/types.js';
-import { pluginCacheDir, requireTool, terraformCliConfig } from '../toolchain/tools.js';
+import { pluginCacheDir, requireTool, terraformCliConfig, toolsDir } from '../toolchain/tools.js';
 import { ExecError, type ExecResult, run } from '../util/exec.js';
 import { redact } from '../util/redact.js';
 import {
@@ -86,7 +87,7 @@ const ValidateSchema = z.looseObject({
 
 /** Argument names we interpolate into argv: keep them to what Terraform accepts, so nothing becomes a flag. */
 const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-const SAFE_WORKSPACE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,89}$/;
+const SAFE_WORKSPACE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,89}$/;
 
 export class Terraform {
   readonly bin: string;
@@ -114,7 +115,7 @@ export class Terraform {
       CHECKPOINT_DISABLE: '1',
       TF_PLUGIN_CACHE_DIR: cache,
     };
-    const rc = terraformCliConfig();
+    const rc = cliConfigFile();
     if (rc) env['TF_CLI_CONFIG_FILE'] = rc;
     return { ...env, ...this.env, ...extra };
   }
@@ -307,6 +308,17 @@ export class Terraform {
     }
     return value;
   }
+}
+
+/**
+ * The CLI config for children: the one tools.ts names, else the project's pinned one. A TF_CLI_CONFIG_FILE in our
+ * environment that points at a missing file must not cost us the offline provider mirror.
+ */
+function cliConfigFile(): string | undefined {
+  const rc = terraformCliConfig();
+  if (rc) return rc;
+  const pinned = join(toolsDir(), 'terraformrc');
+  return existsSync(pinned) ? pinned : undefined;
 }
 
 function safeJson(text: string): unknown {
