@@ -1,0 +1,81 @@
+package infra_agent.rules.network_test
+
+import data.infra_agent.rules.network
+import data.infra_agent.test_helpers as h
+
+sg(ingress) := h.plan([h.rc("aws_security_group", "web", {"ingress": ingress})])
+
+rule(from, to, proto, cidrs) := {"from_port": from, "to_port": to, "protocol": proto, "cidr_blocks": cidrs, "ipv6_cidr_blocks": []}
+
+test_ssh_from_world_denied if {
+	h.ids(network.deny) == {"SEC-NET-001"} with input as sg([rule(22, 22, "tcp", ["0.0.0.0/0"])])
+}
+
+test_ssh_from_ipv6_world_denied if {
+	ids := h.ids(network.deny) with input as sg([{"from_port": 22, "to_port": 22, "protocol": "tcp", "cidr_blocks": [], "ipv6_cidr_blocks": ["::/0"]}])
+	ids == {"SEC-NET-001"}
+}
+
+test_ssh_range_covering_22_denied if {
+	"SEC-NET-001" in h.ids(network.deny) with input as sg([rule(0, 1024, "tcp", ["0.0.0.0/0"])])
+}
+
+test_ssh_from_office_allowed if {
+	count(network.deny) == 0 with input as sg([rule(22, 22, "tcp", ["10.0.0.0/8"])])
+}
+
+test_https_from_world_allowed if {
+	count(network.deny) == 0 with input as sg([rule(443, 443, "tcp", ["0.0.0.0/0"]), rule(80, 80, "tcp", ["0.0.0.0/0", "::/0"])])
+}
+
+test_rdp_from_world_denied if {
+	h.ids(network.deny) == {"SEC-NET-002"} with input as sg([rule(3389, 3389, "tcp", ["0.0.0.0/0"])])
+}
+
+test_all_protocols_from_world_denied if {
+	ids := h.ids(network.deny) with input as sg([rule(0, 0, "-1", ["0.0.0.0/0"])])
+	"SEC-NET-002" in ids
+}
+
+test_all_protocols_internal_allowed if {
+	count(network.deny) == 0 with input as sg([rule(0, 0, "-1", ["10.0.0.0/16"])])
+}
+
+test_other_port_from_world_soft if {
+	h.ids(network.deny) == {"SEC-NET-003"} with input as sg([rule(5432, 5432, "tcp", ["0.0.0.0/0"])])
+}
+
+test_icmp_from_world_allowed if {
+	count(network.deny) == 0 with input as sg([rule(8, 0, "icmp", ["0.0.0.0/0"])])
+}
+
+test_sg_rule_resource_denied if {
+	p := h.plan([h.rc("aws_security_group_rule", "ssh", {"type": "ingress", "from_port": 22, "to_port": 22, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"]})])
+	h.ids(network.deny) == {"SEC-NET-001"} with input as p
+}
+
+test_sg_rule_egress_allowed if {
+	p := h.plan([h.rc("aws_security_group_rule", "out", {"type": "egress", "from_port": 0, "to_port": 0, "protocol": "-1", "cidr_blocks": ["0.0.0.0/0"]})])
+	count(network.deny) == 0 with input as p
+}
+
+test_vpc_ingress_rule_denied if {
+	p := h.plan([h.rc("aws_vpc_security_group_ingress_rule", "ssh", {"from_port": 22, "to_port": 22, "ip_protocol": "tcp", "cidr_ipv4": "0.0.0.0/0"})])
+	h.ids(network.deny) == {"SEC-NET-001"} with input as p
+}
+
+test_vpc_ingress_rule_https_allowed if {
+	p := h.plan([h.rc("aws_vpc_security_group_ingress_rule", "https", {"from_port": 443, "to_port": 443, "ip_protocol": "tcp", "cidr_ipv4": "0.0.0.0/0"})])
+	count(network.deny) == 0 with input as p
+}
+
+test_unknown_cidrs_not_verified if {
+	p := h.plan([h.rc_unknown("aws_security_group_rule", "ssh", {"type": "ingress", "from_port": 22, "to_port": 22, "protocol": "tcp"}, {"cidr_blocks": true})])
+	h.ids(network.deny) == set() with input as p
+	h.unverified(network.deny) == {"SEC-NET-001"} with input as p
+}
+
+test_deleted_sg_ignored if {
+	p := h.plan([h.change("aws_security_group", "old", ["delete"], null, {})])
+	count(network.deny) == 0 with input as p
+}
