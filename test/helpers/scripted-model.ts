@@ -305,6 +305,10 @@ export async function startScriptedModel(
         answerError(404, 'not_found_error', `scripted model: no route ${record.method} ${record.path}`);
         return;
       }
+      if (!headers['x-api-key'] && !headers['authorization']) {
+        answerError(401, 'authentication_error', 'scripted model: no x-api-key or authorization header');
+        return;
+      }
       let json: unknown;
       try {
         json = JSON.parse(raw);
