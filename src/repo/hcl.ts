@@ -41,6 +41,8 @@ export interface ParsedHclFile {
   body: Record<string, unknown>;
   /** Top-level blocks with 1-based lines. */
   blocks: HclBlock[];
+  /** The same blocks with their nested blocks and attributes (for locating findings and nested settings). */
+  tree: HclBlockNode[];
   source: string;
 }
 
@@ -112,8 +114,9 @@ export async function parseHclFile(file: string, content: string): Promise<Parse
     throw new HclParseError(file, parseHcl2jsonError(err instanceof Error ? err.message : String(err)));
   }
   if (!isRecord(body)) throw new HclParseError(file, [{ line: 1, message: 'hcl2json returned no object' }]);
-  const blocks = scanBlocks(content).map(({ kind, labels, line, endLine }) => ({ kind, labels, line, endLine }));
-  return { file, body, blocks, source: content };
+  const tree = scanBlocks(content);
+  const blocks = tree.map(({ kind, labels, line, endLine }) => ({ kind, labels, line, endLine }));
+  return { file, body, blocks, tree, source: content };
 }
 
 // ---- The scanner ---------------------------------------------------------------------------------------------------
