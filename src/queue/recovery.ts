@@ -1,0 +1,164 @@
+// Crash safety of runs. A job executes a run; the run row says how far it got (stage, attempt, heartbeat). The rules:
+// - a plan/generate/revise run interrupted mid-way is started again from a safe stage (its side effects are guarded
+//   by idempotency keys, so repeating a stage never duplicates a PR or a comment);
+// - an apply run interrupted mid-way is NEVER re-run automatically: terraform may have changed real infrastructure
+//   and the state lock may be held. It becomes `needs-human`, keeps its project lock, and the audit log says why.
+// Two paths reach an interrupted run: the queue retrying its job (beginRunAttempt decides), and a sweep at worker
+// start for runs whose worker stopped heartbeating (recoverInterruptedRuns).
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { RunRecord, Store } from '../store/types.js';
+import type { EnqueueJob, Queue } from './types.js';
+
+/** Identifies this process in runs and jobs it holds. */
+export const WORKER_ID = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+const DONE = new Set(['succeeded', 'failed', 'cancelled', 'needs-human']);
+
+export type RunAttempt =
+  | { action: 'run'; run: RunRecord; resumed: boolean }
+  | { action: 'skip'; reason: string; run?: RunRecord }
+  | { action: 'needs-human'; run: RunRecord };
+
+/** The message a human sees on an interrupted apply (PR comment, check run, audit log). */
+export function interruptedApplyMessage(run: RunRecord): string {
+  return (
+    `apply was interrupted at stage "${run.stage}" (attempt ${run.attempt}) and is not re-run automatically: ` +
+    'terraform may have changed infrastructure. Check the state and the lock, then release the lock or re-apply by hand.'
+  );
+}
+
+async function markNeedsHuman(store: Store, run: RunRecord): Promise<RunRecord> {
+  const message = interruptedApplyMessage(run);
+  const updated = await store.updateRun(run.id, {
+    status: 'needs-human',
+    error: message,
+    workerId: null,
+    finishedAt: new Date(),
+  });
+  await store.addRunEvent({ runId: run.id, stage: run.stage, status: 'failed', message });
+  await store.audit({
+    actor: 'infra-agent',
+    action: 'apply.interrupted',
+    repo: run.repo,
+    target: `#${run.number}`,
+    details: { runId: run.id, stage: run.stage, attempt: run.attempt },
+  });
+  return updated;
+}
+
+/**
+ * Called by the job handler before it executes a run. The queue serialises jobs per run key, so when this runs no
+ * other execution of the run is alive: a run found `running` was interrupted.
+ */
+export async function beginRunAttempt(
+  store: Store,
+  runId: string,
+  options: { workerId?: string; safeStage?: (run: RunRecord) => string } = {},
+): Promise<RunAttempt> {
+  const run = await store.getRun(runId);
+  if (!run) return { action: 'skip', reason: `run ${runId} does not exist` };
+  if (DONE.has(run.status)) return { action: 'skip', reason: `run is already ${run.status}`, run };
+  const resumed = run.status === 'running';
+  if (resumed && run.kind === 'apply') return { action: 'needs-human', run: await markNeedsHuman(store, run) };
+  const now = new Date();
+  const started = await store.updateRun(run.id, {
+    status: 'running',
+    attempt: run.attempt + 1,
+    stage: resumed ? (options.safeStage?.(run) ?? run.stage) : run.stage,
+    workerId: options.workerId ?? WORKER_ID,
+    heartbeatAt: now,
+    ...(run.startedAt ? {} : { startedAt: now }),
+  });
+  if (resumed) {
+    await store.addRunEvent({
+      runId: run.id,
+      stage: started.stage,
+      status: 'info',
+      message: `resumed after an interruption at stage "${run.stage}" (attempt ${started.attempt})`,
+    });
+  }
+  return { action: 'run', run: started, resumed };
+}
+
+/**
+ * End an attempt. 'queued' hands the run back for a retry of its job (a transient failure before any point of no
+ * return); the other statuses are final.
+ */
+export async function endRunAttempt(
+  store: Store,
+  runId: string,
+  outcome: { status: 'succeeded' | 'failed' | 'cancelled' | 'queued' | 'needs-human'; error?: string },
+): Promise<RunRecord> {
+  return store.updateRun(runId, {
+    status: outcome.status,
+    error: outcome.error ?? null,
+    workerId: null,
+    heartbeatAt: null,
+    finishedAt: outcome.status === 'queued' ? null : new Date(),
+  });
+}
+
+/** Refresh the run's heartbeat while it executes; returns the function that stops it. */
+export function startRunHeartbeat(store: Store, runId: string, intervalMs = 15_000): () => void {
+  const timer = setInterval(() => {
+    void store.updateRun(runId, { heartbeatAt: new Date() }).catch(() => {});
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+export interface RecoveryOptions {
+  queue: Pick<Queue, 'enqueue'>;
+  /**
+   * A running run whose heartbeat is older than this belongs to a dead worker. 0 = every running run (the embedded
+   * store at start: one process, so nothing else can be running). Default 60 s (4 missed heartbeats).
+   */
+  staleAfterMs?: number;
+  /** The job that executes a run (default: kind 'run', payload { runId }, keyed by the run key). */
+  jobFor?: (run: RunRecord) => EnqueueJob;
+  /** Where a restarted run starts again (default: its current stage; the pipeline skips what is done). */
+  safeStage?: (run: RunRecord) => string;
+  now?: Date;
+}
+
+export interface RecoveryResult {
+  requeued: RunRecord[];
+  needsHuman: RunRecord[];
+}
+
+export function defaultRunJob(run: RunRecord): EnqueueJob {
+  return { kind: 'run', key: run.key, payload: { runId: run.id } };
+}
+
+/** At worker start (and periodically): re-enqueue interrupted runs, stop interrupted applies for a human. */
+export async function recoverInterruptedRuns(store: Store, options: RecoveryOptions): Promise<RecoveryResult> {
+  const now = options.now ?? new Date();
+  const staleBefore = now.getTime() - (options.staleAfterMs ?? 60_000);
+  const result: RecoveryResult = { requeued: [], needsHuman: [] };
+  for (const run of await store.listRuns({ status: 'running', limit: 1000 })) {
+    const lastSign = (run.heartbeatAt ?? run.updatedAt).getTime();
+    if (options.staleAfterMs !== 0 && lastSign > staleBefore) continue;
+    if (run.kind === 'apply') {
+      result.needsHuman.push(await markNeedsHuman(store, run));
+      continue;
+    }
+    const requeued = await store.updateRun(run.id, {
+      status: 'queued',
+      stage: options.safeStage?.(run) ?? run.stage,
+      workerId: null,
+      heartbeatAt: null,
+    });
+    await store.addRunEvent({
+      runId: run.id,
+      stage: requeued.stage,
+      status: 'info',
+      message: `worker lost at stage "${run.stage}" (attempt ${run.attempt}): queued again`,
+    });
+    const job = (options.jobFor ?? defaultRunJob)(requeued);
+    // Keyed by run and attempt: two recovering workers enqueue it once.
+    await options.queue.enqueue({ ...job, idempotencyKey: `recover:${run.id}:${run.attempt}` });
+    result.requeued.push(requeued);
+  }
+  return result;
+}

@@ -1,0 +1,57 @@
+// The durable pieces a process needs, chosen from the environment: the store (embedded PGlite or PostgreSQL) and the
+// queue that goes with it (in-process on the embedded store, pg-boss on PostgreSQL). `infra-agent serve` builds one
+// runtime per process and wires the web and worker roles onto it.
+import { createStore, resolveDatabaseUrl } from '../store/create-store.js';
+import type { Store, StoreOptions } from '../store/types.js';
+import { createEmbeddedQueue } from './embedded-queue.js';
+import { createPgBossQueue } from './pg-boss-queue.js';
+import type { Queue, QueueOptions } from './types.js';
+
+export type Role = 'web' | 'worker' | 'all';
+
+export interface RuntimeOptions extends StoreOptions {
+  role: Role;
+  queue?: Partial<QueueOptions>;
+}
+
+export interface Runtime {
+  role: Role;
+  store: Store;
+  queue: Queue;
+  /** Stop the queue (running jobs are aborted and retried later), then close the store. */
+  close(): Promise<void>;
+}
+
+/** Store + queue for this process: PostgreSQL + pg-boss when a database URL is given (or DATABASE_URL), else embedded. */
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const databaseUrl = resolveDatabaseUrl(options);
+  if (!databaseUrl && options.role !== 'all') {
+    throw new Error(
+      `--role ${options.role} needs DATABASE_URL (PostgreSQL): the embedded store runs web and worker in one process, use --role all`,
+    );
+  }
+  const store = await createStore({
+    ...options,
+    ...(databaseUrl ? { databaseUrl } : {}),
+  });
+  try {
+    const queue = databaseUrl
+      ? await createPgBossQueue({ databaseUrl, ...(options.queue ?? {}) })
+      : await createEmbeddedQueue(store, options.queue ?? {});
+    return {
+      role: options.role,
+      store,
+      queue,
+      async close() {
+        try {
+          await queue.stop();
+        } finally {
+          await store.close();
+        }
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
