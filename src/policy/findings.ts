@@ -1,8 +1,9 @@
 // One finding model for every scanner: building a Finding from a rule, normalising resource addresses, applying the
 // repo's level overrides, and merging what several scanners said about the same concern on the same resource into
 // one finding that lists all its sources.
-import type { Finding, FindingSource, Level, Severity } from '../core/types.js';
+
 import type { PolicyConfig } from '../config/schema.js';
+import type { Finding, FindingSource, Level, Severity } from '../core/types.js';
 import { findRule, mapCheckovId, mapTfsecId, type ScannerMapping } from './rules.js';
 
 export const LEVEL_RANK: Record<Level, number> = { hard: 3, soft: 2, advisory: 1 };
@@ -75,9 +76,11 @@ export function normalizeAddress(raw: string): string {
   if (s.startsWith('provider.') || s.startsWith('provider[')) return s;
   // checkov names provider blocks "<name>.default" or "<name>.<alias>"; resource types always hold an underscore.
   const provider = /^([a-z0-9-]+)\.([A-Za-z0-9_-]+)$/.exec(s);
-  if (provider) return provider[2] === 'default' ? `provider.${provider[1]}` : `provider.${provider[1]}.${provider[2]}`;
+  if (provider && !['var', 'module', 'local', 'data', 'output'].includes(provider[1] ?? ''))
+    return provider[2] === 'default' ? `provider.${provider[1]}` : `provider.${provider[1]}.${provider[2]}`;
   // module.a["x"].module.b[0].data.type.name[0].attr…
-  const re = /^((?:module\.[A-Za-z0-9_-]+(?:\[[^\]]*\])?\.)*)((?:data\.)?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\[[^\]]*\])?)/;
+  const re =
+    /^((?:module\.[A-Za-z0-9_-]+(?:\[[^\]]*\])?\.)*)((?:data\.)?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\[[^\]]*\])?)/;
   const m = re.exec(s);
   if (!m) return s;
   return `${m[1] ?? ''}${m[2] ?? ''}`;
@@ -114,7 +117,15 @@ function union<T>(a: T[], b: T[]): T[] {
 
 function combine(a: Finding, b: Finding): Finding {
   const sources = union(a.sources, b.sources).sort((x, y) => SOURCE_ORDER.indexOf(x) - SOURCE_ORDER.indexOf(y));
-  const lead = SOURCE_ORDER.indexOf(a.source) <= SOURCE_ORDER.indexOf(b.source) ? a : b;
+  // A verified finding speaks for the pair; between equals, our own rules' wording wins.
+  const lead =
+    a.notVerified && !b.notVerified
+      ? b
+      : b.notVerified && !a.notVerified
+        ? a
+        : SOURCE_ORDER.indexOf(a.source) <= SOURCE_ORDER.indexOf(b.source)
+          ? a
+          : b;
   const other = lead === a ? b : a;
   const merged: Finding = {
     ...lead,
@@ -123,7 +134,12 @@ function combine(a: Finding, b: Finding): Finding {
     sourceIds: union(lead.sourceIds, other.sourceIds),
     severity: maxSeverity(a.severity, b.severity),
     // A verified finding outranks a "not verified" one of the same rule.
-    level: a.notVerified && !b.notVerified ? b.level : b.notVerified && !a.notVerified ? a.level : maxLevel(a.level, b.level),
+    level:
+      a.notVerified && !b.notVerified
+        ? b.level
+        : b.notVerified && !a.notVerified
+          ? a.level
+          : maxLevel(a.level, b.level),
   };
   if (!(a.notVerified && b.notVerified)) delete merged.notVerified;
   if (!merged.file && other.file) {

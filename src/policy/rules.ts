@@ -40,7 +40,8 @@ export const RULES: readonly RuleDef[] = [
     title: 'RDP (3389) or all ports open to the internet',
     level: 'hard',
     severity: 'critical',
-    remediation: 'Open only the ports the service needs, from known CIDRs; never `protocol = "-1"` from 0.0.0.0/0 or ::/0.',
+    remediation:
+      'Open only the ports the service needs, from known CIDRs; never `protocol = "-1"` from 0.0.0.0/0 or ::/0.',
   },
   {
     id: 'SEC-NET-003',
@@ -97,7 +98,8 @@ export const RULES: readonly RuleDef[] = [
     title: 'Public S3 ACL',
     level: 'hard',
     severity: 'critical',
-    remediation: 'Use `acl = "private"` (or no ACL with BucketOwnerEnforced ownership) and serve public content via CloudFront.',
+    remediation:
+      'Use `acl = "private"` (or no ACL with BucketOwnerEnforced ownership) and serve public content via CloudFront.',
   },
   {
     id: 'SEC-S3-002',

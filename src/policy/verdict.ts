@@ -26,7 +26,12 @@ function allowedMissing(run: ScannerRun, config: PolicyConfig): boolean {
 export function decideVerdict(input: VerdictInput): Verdict {
   const { scanners, config } = input;
   const reasons: string[] = [];
-  let merged = mergeFindings(applyLevels(scanners.flatMap((s) => s.findings), config.levels));
+  let merged = mergeFindings(
+    applyLevels(
+      scanners.flatMap((s) => s.findings),
+      config.levels,
+    ),
+  );
   if (input.locate) {
     const locate = input.locate;
     merged = merged.map((f) => {
@@ -52,7 +57,9 @@ export function decideVerdict(input: VerdictInput): Verdict {
   const hard = merged.filter((f) => f.level === 'hard');
   if (hard.length > 0) {
     blocked = true;
-    reasons.push(`${plural(hard.length, 'hard finding')} (${[...new Set(hard.map((f) => f.ruleId))].join(', ')}) must be fixed`);
+    reasons.push(
+      `${plural(hard.length, 'hard finding')} (${[...new Set(hard.map((f) => f.ruleId))].join(', ')}) must be fixed`,
+    );
   }
 
   const applied: Override[] = [];
@@ -62,7 +69,9 @@ export function decideVerdict(input: VerdictInput): Verdict {
     if (input.planHash && o.planHash && o.planHash !== input.planHash) {
       reasons.push(`override of ${o.ruleId} by ${o.by} was given for another plan and is ignored`);
     } else if (hardRules.has(o.ruleId)) {
-      reasons.push(`override of ${o.ruleId} by ${o.by} is ignored: ${o.ruleId} is a hard rule and cannot be overridden`);
+      reasons.push(
+        `override of ${o.ruleId} by ${o.by} is ignored: ${o.ruleId} is a hard rule and cannot be overridden`,
+      );
     } else if (softRules.has(o.ruleId)) {
       applied.push(o);
     }

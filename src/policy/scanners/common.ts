@@ -1,0 +1,121 @@
+// What the scanner modules share: the not-run/failed results, tool versions (cached per binary), private temp
+// dirs, and an environment for scanners that reaches nothing outside this machine.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ScannerName, ScannerRun } from '../../core/types.js';
+import { findTool, MissingToolError, type ToolName } from '../../toolchain/tools.js';
+import { ExecError, run } from '../../util/exec.js';
+import { redact } from '../../util/redact.js';
+
+export function notRun(name: ScannerName, reason: string, started: number): ScannerRun {
+  return { name, status: 'not-run', durationMs: Date.now() - started, reason, findings: [] };
+}
+
+export function failed(name: ScannerName, reason: string, started: number, version?: string): ScannerRun {
+  const r: ScannerRun = {
+    name,
+    status: 'failed',
+    durationMs: Date.now() - started,
+    reason: redact(reason),
+    findings: [],
+  };
+  if (version) r.version = version;
+  return r;
+}
+
+/** The tool's path, or the not-run reason naming the setup command. */
+export function locateTool(tool: ToolName): { path: string } | { reason: string } {
+  const path = findTool(tool);
+  return path ? { path } : { reason: new MissingToolError(tool).message };
+}
+
+/** Why a process failed, for a `failed` result: the error and the tail of stderr. */
+export function describeExecError(err: unknown): string {
+  if (err instanceof ExecError) {
+    const tail = err.tail(15);
+    return tail && !err.message.includes(tail) ? `${err.message}\n${tail}` : err.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+const versions = new Map<string, Promise<string | undefined>>();
+
+async function cachedVersion(key: string, probe: () => Promise<string | undefined>): Promise<string | undefined> {
+  let v = versions.get(key);
+  if (!v) {
+    v = probe().catch(() => undefined);
+    versions.set(key, v);
+  }
+  return v;
+}
+
+const SEMVER = /v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)/;
+
+/** `<tool> <args>` → the first x.y.z it prints. Cached per binary path and mtime. */
+export async function probeVersion(path: string, args: string[], signal?: AbortSignal): Promise<string | undefined> {
+  const mtime = (await stat(path)).mtimeMs;
+  return cachedVersion(`${path}@${mtime}`, async () => {
+    const r = await run(path, args, { timeoutMs: 30_000, ...(signal ? { signal } : {}), env: { HOME: tmpdir() } });
+    const m = SEMVER.exec(`${r.stdout}\n${r.stderr}`);
+    if (m?.[1]) return m[1];
+    // Binaries built with `go install` say "locally built" and carry the module version in their build info.
+    return goModuleVersion(path);
+  });
+}
+
+/** The main module version from a Go binary's embedded build info ("mod\t<path>\tv1.2.3"). */
+export async function goModuleVersion(path: string): Promise<string | undefined> {
+  const re = /(?:^|\n)mod\t[^\t\n]+\t(v\d+\.\d+\.\d+[^\t\n]*)/;
+  return new Promise((resolveVersion) => {
+    let carry = '';
+    let found: string | undefined;
+    const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+    stream.on('data', (chunk) => {
+      const text = carry + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'));
+      const m = re.exec(text);
+      if (m?.[1]) {
+        found = m[1].replace(/^v/, '');
+        stream.destroy();
+        resolveVersion(found);
+        return;
+      }
+      carry = text.slice(-256);
+    });
+    stream.on('close', () => resolveVersion(found));
+    stream.on('error', () => resolveVersion(undefined));
+  });
+}
+
+/** A private temp dir (mode 0700 by mkdtemp) removed by the returned function. */
+export async function privateTempDir(prefix: string): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `infra-agent-${prefix}-`));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function writePrivate(path: string, content: string): Promise<void> {
+  await writeFile(path, content, { mode: 0o600 });
+}
+
+/**
+ * Environment for scanners: a throwaway HOME (no user config read, no cache written into ours) and proxies that
+ * point nowhere, so a scanner that tries to phone home fails fast instead of leaking code or plan data.
+ */
+export function offlineEnv(home: string): Record<string, string> {
+  const nowhere = 'http://127.0.0.1:9';
+  return {
+    HOME: home,
+    HTTP_PROXY: nowhere,
+    HTTPS_PROXY: nowhere,
+    http_proxy: nowhere,
+    https_proxy: nowhere,
+    NO_PROXY: '',
+    no_proxy: '',
+  };
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
