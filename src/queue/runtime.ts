@@ -4,14 +4,15 @@
 import { createStore, resolveDatabaseUrl } from '../store/create-store.js';
 import type { Store, StoreOptions } from '../store/types.js';
 import { createEmbeddedQueue } from './embedded-queue.js';
-import { createPgBossQueue } from './pg-boss-queue.js';
+import { createPgBossQueue, type PgBossQueueOptions } from './pg-boss-queue.js';
 import type { Queue, QueueOptions } from './types.js';
 
 export type Role = 'web' | 'worker' | 'all';
 
 export interface RuntimeOptions extends StoreOptions {
   role: Role;
-  queue?: Partial<QueueOptions>;
+  /** Queue tuning; the pg-boss-only fields are ignored by the embedded queue. */
+  queue?: Partial<QueueOptions> & Omit<PgBossQueueOptions, 'databaseUrl' | keyof QueueOptions>;
 }
 
 export interface Runtime {
