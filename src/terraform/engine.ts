@@ -314,7 +314,7 @@ export class Terraform {
  * The CLI config for children: the one tools.ts names, else the project's pinned one. A TF_CLI_CONFIG_FILE in our
  * environment that points at a missing file must not cost us the offline provider mirror.
  */
-function cliConfigFile(): string | undefined {
+export function cliConfigFile(): string | undefined {
   const rc = terraformCliConfig();
   if (rc) return rc;
   const pinned = join(toolsDir(), 'terraformrc');
