@@ -134,6 +134,7 @@ async function changedFiles(repoRoot: string, session: AgentSession): Promise<st
     const now = await readFile(join(root, rel), 'utf8').catch(() => null);
     if (now !== before) changed.push(rel);
   }
+  for (const rel of session.formatted) if (!session.originals.has(rel)) changed.push(rel);
   return changed.sort();
 }
 
@@ -311,6 +312,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentResult> {
   if (!opts.signal?.aborted) {
     try {
       finalChecks = await opts.env.runChecks(opts.signal);
+      session.noteChecks(finalChecks);
     } catch (err) {
       finalChecksError = redactor.redact(err instanceof Error ? err.message : String(err));
     }

@@ -96,6 +96,19 @@ describe('agent loop', () => {
     expect(kinds.filter((k) => k === 'tool')).toHaveLength(5);
   });
 
+  it('files terraform fmt rewrote during checks count as changed, with the project dir prefixed', async () => {
+    const { repo } = await setup([toolUse('run_checks', {}), finish()]);
+    const env = standInEnv({
+      checks: () =>
+        checksResult(true, {
+          project: { name: 'svc', dir: 'envs/prod', workspace: 'default', dependsOn: [] },
+          formatted: ['main.tf'],
+        }),
+    });
+    const result = await runAgent({ repoRoot: repo, request: 'x', env, client: scriptedClient(server!.url) });
+    expect(result.filesChanged).toEqual(['envs/prod/main.tf']);
+  });
+
   it('sends tools, system and the conversation with prompt-caching breakpoints on the stable prefix', async () => {
     const { repo } = await setup([toolUse('list_files', {}), toolUse('run_checks', {}), finish()]);
     await runAgent({ repoRoot: repo, request: 'x', env: standInEnv(), client: scriptedClient(server!.url) });

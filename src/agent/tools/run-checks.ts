@@ -14,6 +14,7 @@ export const runChecksTool = defineTool({
   async run(_input, ctx) {
     const result = await ctx.env.runChecks(ctx.signal);
     ctx.session.lastChecks = result;
+    ctx.session.noteChecks(result);
     ctx.session.checksRuns += 1;
     ctx.session.checkedAtSerial = ctx.session.writeSerial;
     return ctx.redactor.redact(formatChecksFeedback(result));

@@ -2,6 +2,7 @@
 // the JSON Schema sent to the API is generated from it) and a run function. `defineTool` turns that into a uniform
 // object the registry can hold; input validation and error capture live here once, so a bad input or a failing
 // tool always becomes an `is_error` tool result the model can act on — never a crash of the loop.
+import { posix } from 'node:path';
 import { z } from 'zod';
 import type { ChecksResult } from '../../core/types.js';
 import type { PathSandbox } from '../../repo/sandbox.js';
@@ -31,7 +32,13 @@ export class AgentSession {
   writeSerial = 0;
   checkedAtSerial = -1;
   finishRefusals = 0;
+  /** Files `terraform fmt` rewrote during checks (repo-relative): changed by the run, though not by a tool call. */
+  readonly formatted = new Set<string>();
   schema: Promise<ProvidersSchemaLookup> | undefined;
+
+  noteChecks(r: ChecksResult): void {
+    for (const f of r.formatted) this.formatted.add(posix.normalize(posix.join(r.project.dir, f)));
+  }
 
   remember(rel: string, before: string | null): void {
     if (!this.originals.has(rel)) this.originals.set(rel, before);
