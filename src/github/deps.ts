@@ -1,0 +1,24 @@
+// What the web side (webhook handlers) needs: the store for delivery dedupe and runs, the queue to hand work to
+// workers. Injected, so handler tests run on an in-memory store and a recording queue, and `serve` wires the real
+// runtime (embedded PGlite or PostgreSQL + pg-boss).
+import type { Logger } from 'pino';
+import type { Queue } from '../queue/types.js';
+import type { Store } from '../store/types.js';
+import type { GitHubClient } from './client.js';
+
+export interface AppDeps {
+  store: Store;
+  queue: Pick<Queue, 'enqueue'>;
+  /** This app's bot login (`<slug>[bot]`), when known: PR ownership then also requires that author. */
+  botLogin?: string;
+}
+
+/** The part of Probot's Context a handler uses (Probot's own Context satisfies it). */
+export interface WebhookContext {
+  /** X-GitHub-Delivery. */
+  id: string;
+  name: string;
+  payload: unknown;
+  octokit: GitHubClient;
+  log: Logger;
+}

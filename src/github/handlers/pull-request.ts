@@ -1,0 +1,47 @@
+// pull_request events. Two jobs: (1) a person pushing to the app's PR (`synchronize`) re-runs plan and the gate on
+// their commit, without the agent; (2) any PR that touches `.github/infra-agent.yml` gets an `infra-agent/config`
+// check run (the worker validates the file at the PR head), so bad config fails where it was changed.
+import { type ConfigCheckJob, JOB_KIND_CONFIG_CHECK, threadKey } from '../../pipeline/job.js';
+import type { AppDeps, WebhookContext } from '../deps.js';
+import { enqueueRun } from '../enqueue.js';
+import { ownedPullRequest } from '../ownership.js';
+import { isBot, PullRequestEvent } from '../payloads.js';
+
+const CONFIG_CHECK_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
+
+export async function handlePullRequest(ctx: WebhookContext, deps: AppDeps): Promise<void> {
+  const event = PullRequestEvent.parse(ctx.payload);
+  if (!CONFIG_CHECK_ACTIONS.has(event.action)) return;
+  const pr = event.pull_request;
+  // Forks: the installation token cannot push there, and the head is untrusted; the config check still runs.
+  const owned = ownedPullRequest(pr, deps.botLogin);
+  const humanPush = event.action === 'synchronize' && owned !== undefined && !isBot(event.sender);
+  if (!(await deps.store.recordDelivery(ctx.id, `${ctx.name}.${event.action}`))) {
+    ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
+    return;
+  }
+  const repo = { owner: event.repository.owner.login, repo: event.repository.name };
+  const base = {
+    installationId: event.installation.id,
+    ...repo,
+    defaultBranch: event.repository.default_branch,
+  };
+  const check: ConfigCheckJob = { type: JOB_KIND_CONFIG_CHECK, ...base, prNumber: pr.number, headSha: pr.head.sha };
+  await deps.queue.enqueue({
+    kind: JOB_KIND_CONFIG_CHECK,
+    key: `${threadKey(repo.owner, repo.repo, pr.number)}:config`,
+    payload: check,
+    idempotencyKey: `delivery:${ctx.id}:config`,
+  });
+  if (humanPush && owned) {
+    const queued = await enqueueRun(deps, ctx.id, {
+      ...base,
+      kind: 'plan',
+      issueNumber: owned.issueNumber,
+      prNumber: pr.number,
+      requester: event.sender.login,
+      trigger: 'human-push',
+    });
+    ctx.log.info({ runId: queued.run.id, pr: pr.number }, 'human push: plan run enqueued');
+  }
+}

@@ -1,0 +1,63 @@
+// The fields of webhook payloads the handlers use, parsed with zod: Probot verifies the signature, but the shape is
+// still GitHub's to change, and these schemas say exactly what the app depends on.
+import { z } from 'zod';
+
+export const Actor = z.object({ login: z.string(), type: z.string() });
+
+export const RepositoryPayload = z.object({
+  name: z.string(),
+  owner: z.object({ login: z.string() }),
+  default_branch: z.string(),
+});
+
+const Installation = z.object({ id: z.number().int() });
+
+export const IssuesEvent = z.object({
+  action: z.string(),
+  label: z.object({ name: z.string() }).optional(),
+  issue: z.object({
+    number: z.number().int(),
+    title: z.string(),
+    labels: z.array(z.object({ name: z.string() })).default([]),
+    pull_request: z.unknown().optional(),
+  }),
+  repository: RepositoryPayload,
+  sender: Actor,
+  installation: Installation,
+});
+
+export const IssueCommentEvent = z.object({
+  action: z.string(),
+  comment: z.object({ id: z.number().int(), body: z.string().nullable(), user: Actor }),
+  issue: z.object({
+    number: z.number().int(),
+    body: z.string().nullable().optional(),
+    user: Actor,
+    state: z.string(),
+    pull_request: z.unknown().optional(),
+  }),
+  repository: RepositoryPayload,
+  sender: Actor,
+  installation: Installation,
+});
+
+export const PullRequestEvent = z.object({
+  action: z.string(),
+  number: z.number().int(),
+  pull_request: z.object({
+    number: z.number().int(),
+    body: z.string().nullable(),
+    user: Actor,
+    state: z.string(),
+    head: z.object({ sha: z.string(), ref: z.string(), repo: z.object({ full_name: z.string() }).nullable() }),
+    base: z.object({ sha: z.string(), ref: z.string() }),
+  }),
+  repository: RepositoryPayload.extend({ full_name: z.string() }),
+  sender: Actor,
+  installation: Installation,
+});
+
+/** Bots (including this app) never start runs: `sender.type` is Bot for apps, and `[bot]` logins catch the rest. */
+export function isBot(actor: { login: string; type: string }): boolean {
+  return actor.type === 'Bot' || actor.login.endsWith('[bot]');
+}

@@ -1,0 +1,40 @@
+// The short texts the handlers post. Kept together so tone and wording stay consistent, and so handler tests can
+// snapshot them. Nothing here interpolates untrusted text except logins, which GitHub restricts to [A-Za-z0-9-].
+
+export function unauthorisedReply(login: string, required: string, what: string): string {
+  return [
+    `Thanks @${login}! ${what} needs \`${required}\` permission on this repository, and your permission is lower, so`,
+    'nothing was started. Ask someone with that permission to do it, or ask a maintainer to change',
+    '`trigger.required_permission` in `.github/infra-agent.yml`.',
+  ].join(' ');
+}
+
+export function invalidConfigReply(message: string): string {
+  return [
+    '**infra-agent could not start: the repository configuration is invalid.**',
+    '',
+    message,
+    '',
+    'The configuration is read from the default branch. Fix it there, then add the label again (or comment `/infra plan`).',
+  ].join('\n');
+}
+
+export function notAvailableReply(word: string): string {
+  return `\`/infra ${word}\` is not available yet in this version of infra-agent. \`/infra help\` lists what is.`;
+}
+
+export function unknownCommandReply(word: string, help: string): string {
+  return `I don't know \`/infra ${word}\`.\n\n${help}`;
+}
+
+export function notOwnPullRequestReply(): string {
+  return '`/infra revise` and `/infra plan` work on pull requests opened by infra-agent only; this one was not.';
+}
+
+export function reviseOnIssueReply(): string {
+  return '`/infra revise` works on the pull request infra-agent opened for this issue: comment there.';
+}
+
+export function queuedBehindReply(kind: string, activeRunId: string): string {
+  return `A run is already in progress here (\`${activeRunId}\`); this \`${kind}\` will start when it finishes.`;
+}

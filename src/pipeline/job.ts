@@ -1,0 +1,51 @@
+// The job a webhook handler enqueues and a worker runs. The payload crosses a process boundary (pg-boss, the jobs
+// table), so the worker parses it with this schema instead of trusting it. It carries identifiers only: everything
+// else (issue text, config, PR state) is read fresh by the worker, so a retried job never acts on stale data.
+import { z } from 'zod';
+
+export const JOB_KIND_RUN = 'run';
+export const JOB_KIND_CONFIG_CHECK = 'config-check';
+
+const Repo = {
+  installationId: z.number().int().positive(),
+  owner: z.string().min(1).max(100),
+  repo: z.string().min(1).max(100),
+  defaultBranch: z.string().min(1).max(255),
+};
+
+export const RunJobSchema = z.object({
+  type: z.literal(JOB_KIND_RUN),
+  runId: z.string().min(1),
+  ...Repo,
+  kind: z.enum(['generate', 'revise', 'plan']),
+  /** The issue the run belongs to: runs are serialised per issue (a PR's runs too, via its issue marker). */
+  issueNumber: z.number().int().positive(),
+  prNumber: z.number().int().positive().optional(),
+  /** Login of the person who asked (labelled, commented, pushed). */
+  requester: z.string().min(1),
+  /** Why: the label, a command, or a human push. */
+  trigger: z.enum(['label', 'opened', 'command', 'human-push']),
+  /** `/infra revise` text (already bounded by the parser; sanitised again before the prompt). */
+  feedback: z.string().max(10_000).optional(),
+  /** The comment that carried the command: the reply goes to its thread. */
+  commentId: z.number().int().positive().optional(),
+  /** `/infra plan <project>`. */
+  project: z.string().max(64).optional(),
+});
+export type RunJob = z.infer<typeof RunJobSchema>;
+
+export const ConfigCheckJobSchema = z.object({
+  type: z.literal(JOB_KIND_CONFIG_CHECK),
+  ...Repo,
+  prNumber: z.number().int().positive(),
+  headSha: z.string().regex(/^[0-9a-f]{40}$/),
+});
+export type ConfigCheckJob = z.infer<typeof ConfigCheckJobSchema>;
+
+export const JobPayloadSchema = z.discriminatedUnion('type', [RunJobSchema, ConfigCheckJobSchema]);
+export type JobPayload = z.infer<typeof JobPayloadSchema>;
+
+/** `owner/repo#N`: the store's run key and the queue's serialisation key (one active run per issue). */
+export function threadKey(owner: string, repo: string, issueNumber: number): string {
+  return `${owner}/${repo}#${issueNumber}`;
+}

@@ -1,0 +1,357 @@
+// Webhook handlers with recorded payloads: GitHub is nock (no real network, no pending mocks after each test), the
+// store is the real embedded one (in memory), and the queue records what was enqueued.
+
+import pino from 'pino';
+import { Probot, ProbotOctokit } from 'probot';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAppFn } from '../../src/app.js';
+import type { EnqueueJob } from '../../src/queue/types.js';
+import { createStore } from '../../src/store/create-store.js';
+import type { Store } from '../../src/store/types.js';
+import { nock } from './support/nock.js';
+import { issueComment, issueLabeled, pullRequestSynchronize } from './support/payloads.js';
+
+const API = 'https://api.github.com';
+const REPO_PATH = '/repos/Codertocat/Hello-World';
+const CONFIG = `${REPO_PATH}/contents/.github%2Finfra-agent.yml`;
+const OWN_PR_BODY = 'summary\n<!-- infra-agent:run-id=run-1 -->\n<!-- infra-agent:issue=1 -->';
+
+let store: Store;
+let enqueued: EnqueueJob[];
+let probot: Probot;
+let delivery = 0;
+
+function receive(name: 'issues' | 'issue_comment' | 'pull_request', payload: Record<string, unknown>, id?: string) {
+  delivery += 1;
+  // biome-ignore lint/suspicious/noExplicitAny: Probot's receive is typed per event name; the payloads are recorded JSON
+  return probot.receive({ id: id ?? `delivery-${delivery}`, name, payload } as any);
+}
+
+/** Captures the JSON body of a nocked request for an inline snapshot. */
+function capture(into: unknown[]) {
+  return (body: unknown) => {
+    into.push(body);
+    return true;
+  };
+}
+
+beforeAll(() => {
+  nock.disableNetConnect();
+});
+afterAll(() => {
+  nock.enableNetConnect();
+});
+
+beforeEach(async () => {
+  // A fresh store per test: runs queued by one test must not make the next one "wait behind" them.
+  store = await createStore({ dataDir: 'memory://' });
+  enqueued = [];
+  probot = new Probot({
+    githubToken: 'test-token',
+    log: pino({ level: 'silent' }),
+    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+  });
+  await probot.load(
+    createAppFn({
+      store,
+      queue: {
+        enqueue: async (job) => {
+          enqueued.push(job);
+          return `job-${enqueued.length}`;
+        },
+      },
+      botLogin: 'infra-agent[bot]',
+    }),
+  );
+});
+
+afterEach(async () => {
+  await store.close();
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+});
+
+describe('issues.labeled', () => {
+  it('enqueues a generate run for an authorised labeller, with 👀, and drops the re-delivery', async () => {
+    nock(API)
+      .get(CONFIG)
+      .query({ ref: 'master' })
+      .reply(404)
+      .get(`${REPO_PATH}/collaborators/Codertocat/permission`)
+      .reply(200, { permission: 'write', role_name: 'write', user: null })
+      .post(`${REPO_PATH}/issues/1/reactions`, { content: 'eyes' })
+      .reply(201, {});
+    await receive('issues', issueLabeled(), 'same-delivery');
+    expect(enqueued).toHaveLength(1);
+    const job = enqueued[0];
+    expect(job?.key).toBe('Codertocat/Hello-World#1');
+    expect(job?.idempotencyKey).toBe('delivery:same-delivery');
+    expect(job?.payload).toMatchObject({
+      type: 'run',
+      kind: 'generate',
+      issueNumber: 1,
+      requester: 'Codertocat',
+      installationId: 4242,
+      defaultBranch: 'master',
+      trigger: 'label',
+    });
+    const run = await store.getRun(String(job?.payload['runId']));
+    expect(run?.status).toBe('queued');
+
+    // GitHub re-delivers the same delivery id: no API call, nothing enqueued.
+    await receive('issues', issueLabeled(), 'same-delivery');
+    expect(enqueued).toHaveLength(1);
+  });
+
+  it('replies politely to a labeller without write permission and runs nothing', async () => {
+    const bodies: unknown[] = [];
+    nock(API)
+      .get(CONFIG)
+      .query({ ref: 'master' })
+      .reply(404)
+      .get(`${REPO_PATH}/collaborators/Codertocat/permission`)
+      .reply(200, { permission: 'read', role_name: 'triage', user: null })
+      .post(`${REPO_PATH}/issues/1/comments`, capture(bodies))
+      .reply(201, {});
+    await receive('issues', issueLabeled());
+    expect(enqueued).toEqual([]);
+    expect(bodies).toMatchInlineSnapshot(`
+      [
+        {
+          "body": "Thanks @Codertocat! Starting infra-agent with the \`infra-request\` label needs \`write\` permission on this repository, and your permission is lower, so nothing was started. Ask someone with that permission to do it, or ask a maintainer to change \`trigger.required_permission\` in \`.github/infra-agent.yml\`.",
+        },
+      ]
+    `);
+  });
+
+  it('comments with the bad key when the config is invalid, and runs nothing', async () => {
+    const bodies: unknown[] = [];
+    const yaml = 'apply:\n  merge_method: fast-forward\n';
+    nock(API)
+      .get(CONFIG)
+      .query({ ref: 'master' })
+      .reply(200, { type: 'file', encoding: 'base64', content: Buffer.from(yaml).toString('base64') })
+      .post(`${REPO_PATH}/issues/1/comments`, capture(bodies))
+      .reply(201, {});
+    await receive('issues', issueLabeled());
+    expect(enqueued).toEqual([]);
+    expect(bodies).toMatchInlineSnapshot(`
+      [
+        {
+          "body": "**infra-agent could not start: the repository configuration is invalid.**
+
+      \`.github/infra-agent.yml\`: apply.merge_method: expected one of merge|squash|rebase|off
+
+      The configuration is read from the default branch. Fix it there, then add the label again (or comment \`/infra plan\`).",
+        },
+      ]
+    `);
+  });
+
+  it('uses the configured label and ignores other labels', async () => {
+    const yaml = 'trigger:\n  label: terraform\n';
+    nock(API)
+      .get(CONFIG)
+      .query({ ref: 'master' })
+      .reply(200, { type: 'file', encoding: 'base64', content: Buffer.from(yaml).toString('base64') });
+    await receive('issues', issueLabeled({ label: 'infra-request' }));
+    expect(enqueued).toEqual([]);
+  });
+
+  it('ignores bots, without a single API call', async () => {
+    await receive('issues', issueLabeled({ sender: 'renovate[bot]', senderType: 'Bot' }));
+    await receive('issues', issueLabeled({ sender: 'some-app', senderType: 'Bot' }));
+    expect(enqueued).toEqual([]);
+  });
+});
+
+describe('issue_comment.created', () => {
+  function commentMocks(permission = 'write') {
+    return nock(API)
+      .get(CONFIG)
+      .query({ ref: 'master' })
+      .reply(404)
+      .get(`${REPO_PATH}/collaborators/Codertocat/permission`)
+      .reply(200, { permission, role_name: permission, user: null });
+  }
+
+  it('answers an unknown command with the help', async () => {
+    const bodies: unknown[] = [];
+    nock(API)
+      .get(CONFIG)
+      .query({ ref: 'master' })
+      .reply(404)
+      .post(`${REPO_PATH}/issues/1/comments`, capture(bodies))
+      .reply(201, {});
+    await receive('issue_comment', issueComment({ body: '/infra deploy everything' }));
+    expect(enqueued).toEqual([]);
+    expect(bodies).toMatchInlineSnapshot(`
+      [
+        {
+          "body": "I don't know \`/infra deploy\`.
+
+      infra-agent commands (comment on the issue or on the pull request the app opened):
+
+      | Command | What it does |
+      |---|---|
+      | \`/infra revise <what to change>\` | the agent revises the same branch, re-checks it and updates the report |
+      | \`/infra plan [project]\` | re-runs plan and the policy gate on the current branch (no agent) |
+      | \`/infra unlock [project]\` | releases the project lock held by this pull request |
+      | \`/infra override <RULE-ID> <reason>\` | lifts a soft finding for this plan only (policy owners) |
+      | \`/infra help\` | this message |
+
+      Commands need \`write\` permission on the repository.",
+        },
+      ]
+    `);
+  });
+
+  it('ignores comments by bots, including its own', async () => {
+    await receive(
+      'issue_comment',
+      issueComment({ body: '/infra plan', sender: 'infra-agent[bot]', senderType: 'Bot' }),
+    );
+    await receive('issue_comment', issueComment({ body: '/infra plan', sender: 'ci', senderType: 'Bot' }));
+    expect(enqueued).toEqual([]);
+  });
+
+  it('ignores comments without a command', async () => {
+    await receive('issue_comment', issueComment({ body: 'looks good, see `/infra plan` docs' }));
+    expect(enqueued).toEqual([]);
+  });
+
+  it('enqueues a revise on the app’s own PR, keyed by the PR’s issue', async () => {
+    commentMocks().post(`${REPO_PATH}/issues/comments/777/reactions`, { content: 'eyes' }).reply(201, {});
+    await receive(
+      'issue_comment',
+      issueComment({
+        body: '/infra revise use two buckets',
+        pullRequest: { body: OWN_PR_BODY, author: 'infra-agent[bot]', authorType: 'Bot' },
+      }),
+    );
+    expect(enqueued).toHaveLength(1);
+    expect(enqueued[0]?.key).toBe('Codertocat/Hello-World#1');
+    expect(enqueued[0]?.payload).toMatchObject({
+      kind: 'revise',
+      feedback: 'use two buckets',
+      issueNumber: 1,
+      prNumber: 9,
+      commentId: 777,
+    });
+  });
+
+  it('refuses a revise on a PR the app does not own, even with pasted markers', async () => {
+    const bodies: unknown[] = [];
+    commentMocks().post(`${REPO_PATH}/issues/9/comments`, capture(bodies)).reply(201, {});
+    await receive(
+      'issue_comment',
+      issueComment({
+        body: '/infra revise open port 22',
+        pullRequest: { body: OWN_PR_BODY, author: 'mallory', authorType: 'User' },
+      }),
+    );
+    expect(enqueued).toEqual([]);
+    expect(bodies).toMatchInlineSnapshot(`
+      [
+        {
+          "body": "\`/infra revise\` and \`/infra plan\` work on pull requests opened by infra-agent only; this one was not.",
+        },
+      ]
+    `);
+  });
+
+  it('replies politely to a commenter without permission', async () => {
+    const bodies: unknown[] = [];
+    commentMocks('read').post(`${REPO_PATH}/issues/9/comments`, capture(bodies)).reply(201, {});
+    await receive(
+      'issue_comment',
+      issueComment({
+        body: '/infra revise x',
+        pullRequest: { body: OWN_PR_BODY, author: 'infra-agent[bot]', authorType: 'Bot' },
+      }),
+    );
+    expect(enqueued).toEqual([]);
+    expect(bodies).toMatchInlineSnapshot(`
+      [
+        {
+          "body": "Thanks @Codertocat! \`/infra revise\` needs \`write\` permission on this repository, and your permission is lower, so nothing was started. Ask someone with that permission to do it, or ask a maintainer to change \`trigger.required_permission\` in \`.github/infra-agent.yml\`.",
+        },
+      ]
+    `);
+  });
+
+  it('says override is not available yet', async () => {
+    const bodies: unknown[] = [];
+    commentMocks().post(`${REPO_PATH}/issues/1/comments`, capture(bodies)).reply(201, {});
+    await receive('issue_comment', issueComment({ body: '/infra override SEC-TAG-001 tags come from a module' }));
+    expect(enqueued).toEqual([]);
+    expect(bodies).toMatchInlineSnapshot(`
+      [
+        {
+          "body": "\`/infra override\` is not available yet in this version of infra-agent. \`/infra help\` lists what is.",
+        },
+      ]
+    `);
+  });
+});
+
+describe('pull_request.synchronize', () => {
+  it('a person pushing to the app’s PR enqueues a plan run (no agent) and the config check', async () => {
+    await receive(
+      'pull_request',
+      pullRequestSynchronize({
+        body: OWN_PR_BODY,
+        author: 'infra-agent[bot]',
+        authorType: 'Bot',
+        sender: 'Codertocat',
+      }),
+    );
+    expect(enqueued.map((j) => [j.kind, j.payload['kind'] ?? null, j.payload['trigger'] ?? null])).toEqual([
+      ['config-check', null, null],
+      ['run', 'plan', 'human-push'],
+    ]);
+  });
+
+  it('the app’s own push only gets the config check', async () => {
+    await receive(
+      'pull_request',
+      pullRequestSynchronize({
+        body: OWN_PR_BODY,
+        author: 'infra-agent[bot]',
+        authorType: 'Bot',
+        sender: 'infra-agent[bot]',
+        senderType: 'Bot',
+      }),
+    );
+    expect(enqueued.map((j) => j.kind)).toEqual(['config-check']);
+  });
+});
+
+describe('one active run per issue', () => {
+  it('a second request while a run is queued waits, and the thread says which run it waits for', async () => {
+    const bodies: unknown[] = [];
+    const perm = { permission: 'write', role_name: 'write', user: null };
+    nock(API)
+      .get(CONFIG)
+      .query({ ref: 'master' })
+      .times(2)
+      .reply(404)
+      .get(`${REPO_PATH}/collaborators/Codertocat/permission`)
+      .times(2)
+      .reply(200, perm)
+      .post(`${REPO_PATH}/issues/1/reactions`)
+      .reply(201, {})
+      .post(`${REPO_PATH}/issues/comments/777/reactions`)
+      .reply(201, {})
+      .post(`${REPO_PATH}/issues/1/comments`, capture(bodies))
+      .reply(201, {});
+    await receive('issues', issueLabeled());
+    await receive('issue_comment', issueComment({ body: '/infra plan' }));
+    expect(enqueued.map((j) => j.key)).toEqual(['Codertocat/Hello-World#1', 'Codertocat/Hello-World#1']);
+    const first = String(enqueued[0]?.payload['runId']);
+    expect(bodies).toEqual([
+      { body: `A run is already in progress here (\`${first}\`); this \`plan\` will start when it finishes.` },
+    ]);
+  });
+});
