@@ -14,7 +14,7 @@ ingress contains rule if {
 		"from": object.get(block, "from_port", null),
 		"to": object.get(block, "to_port", null),
 		"protocol": lower(sprintf("%v", [object.get(block, "protocol", "")])),
-		"cidrs": array.concat(object.get(block, "cidr_blocks", []), object.get(block, "ipv6_cidr_blocks", [])),
+		"cidrs": array.concat(lib.arr(object.get(block, "cidr_blocks", [])), lib.arr(object.get(block, "ipv6_cidr_blocks", []))),
 		"cidrs_unknown": cidrs_unknown(rc, ["ingress", i]),
 		"ports_unknown": ports_unknown(rc, ["ingress", i], ["from_port", "to_port", "protocol"]),
 	}
@@ -37,7 +37,7 @@ ingress contains rule if {
 		"from": object.get(a, "from_port", null),
 		"to": object.get(a, "to_port", null),
 		"protocol": lower(sprintf("%v", [object.get(a, "protocol", "")])),
-		"cidrs": array.concat(object.get(a, "cidr_blocks", []), object.get(a, "ipv6_cidr_blocks", [])),
+		"cidrs": array.concat(lib.arr(object.get(a, "cidr_blocks", [])), lib.arr(object.get(a, "ipv6_cidr_blocks", []))),
 		"cidrs_unknown": cidrs_unknown(rc, []),
 		"ports_unknown": ports_unknown(rc, [], ["from_port", "to_port", "protocol"]),
 	}

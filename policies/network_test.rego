@@ -79,3 +79,9 @@ test_deleted_sg_ignored if {
 	p := h.plan([h.change("aws_security_group", "old", ["delete"], null, {})])
 	count(network.deny) == 0 with input as p
 }
+
+test_null_lists_in_plan_are_empty if {
+	# Real plans carry null for unset list attributes.
+	p := h.plan([h.rc("aws_security_group_rule", "rdp", {"type": "ingress", "from_port": 3389, "to_port": 3389, "protocol": "tcp", "cidr_blocks": null, "ipv6_cidr_blocks": ["::/0"]})])
+	h.ids(network.deny) == {"SEC-NET-002"} with input as p
+}

@@ -45,6 +45,11 @@ unknown(rc, path) if {
 	rc.change.after_unknown == true
 }
 
+# A list attribute that may be null in the plan (unset) as a list.
+arr(x) := x if is_array(x)
+
+arr(x) := [] if not is_array(x)
+
 # Strings and lists as a list.
 as_list(x) := x if is_array(x)
 
