@@ -230,6 +230,22 @@ function conversationProblem(body: MessagesRequest): string | undefined {
     const prev = body.messages[i - 1];
     if (!m) continue;
     if (prev && prev.role === m.role) return `messages.${i}: roles must alternate between "user" and "assistant"`;
+    if (m.role === 'user' && typeof m.content !== 'string') {
+      const results = m.content.filter((b) => b.type === 'tool_result');
+      if (results.length === 0) continue;
+      const asked = prev && typeof prev.content !== 'string' ? prev.content.filter((b) => b.type === 'tool_use') : [];
+      const ids = new Set(asked.map((b) => b.id));
+      const orphan = results.find((b) => !ids.has(b.tool_use_id));
+      if (orphan) {
+        return `messages.${i}: tool_result ${orphan.tool_use_id ?? '(no id)'} does not answer a tool_use of the previous message`;
+      }
+      const firstOther = m.content.findIndex((b) => b.type !== 'tool_result');
+      const lastResult = m.content.map((b) => b.type).lastIndexOf('tool_result');
+      if (firstOther >= 0 && firstOther < lastResult) {
+        return `messages.${i}: tool_result blocks must come before any other content`;
+      }
+      continue;
+    }
     if (m.role !== 'assistant' || typeof m.content === 'string') continue;
     const ids = m.content.filter((b) => b.type === 'tool_use').map((b) => b.id ?? '');
     if (ids.length === 0) continue;
