@@ -36,6 +36,9 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
+/** Per call; a slow answer is retried like a 5xx, and the run's own time budget still bounds the whole. */
+export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
 export const DEFAULT_RETRY: RetryPolicy = {
   maxTries: 4,
   baseDelayMs: 1_000,
@@ -167,7 +170,6 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
     maxRetries: 0,
     ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}),
     ...(opts.baseURL !== undefined ? { baseURL: opts.baseURL } : {}),
-    ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
   });
 
   async function createMessage(req: ModelRequest): Promise<ModelTurn> {
@@ -184,7 +186,8 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
             tools: req.tools,
             messages: req.messages,
           },
-          req.signal ? { signal: req.signal } : {},
+          // An explicit timeout: without one the SDK refuses non-streaming calls with a large max_tokens.
+          { timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(req.signal ? { signal: req.signal } : {}) },
         );
         return parseTurn(raw, attempt);
       } catch (err) {

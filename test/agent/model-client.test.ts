@@ -49,6 +49,13 @@ describe('model client', () => {
     expect(sent?.body?.max_tokens).toBe(4096);
   });
 
+  it('accepts the largest max_tokens the config allows (the SDK refuses that without an explicit timeout)', async () => {
+    server = await startScriptedModel([text('ok')]);
+    const turn = await scriptedClient(server.url, { maxTokens: 64_000 }).createMessage(REQ);
+    expect(turn.content).toEqual([{ type: 'text', text: 'ok' }]);
+    expect(server.requests[0]?.body?.max_tokens).toBe(64_000);
+  });
+
   it('529 then 200 → success on the second try, waiting what retry-after asked', async () => {
     server = await startScriptedModel([error(529, 2), text('ok')]);
     const delays: number[] = [];
