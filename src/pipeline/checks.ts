@@ -1,0 +1,298 @@
+// The checks stage of a run, in order:
+//   1 fmt (write)  2 pre-plan guard  3 init  4 validate  5 plan + show   (static scanners ∥ 3–5)   6 plan scanners  7 verdict
+// The pre-plan guard runs before anything that could execute repository code: when it blocks, init and plan never
+// run. tfsec and checkov read the HCL while terraform inits and plans; OPA and checkov's plan check need the plan.
+// Used by the agent's run_checks tool, the App's plan/revise runs and `infra-agent check`.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import type { RepoConfig } from '../config/schema.js';
+import type {
+  ChecksResult,
+  Diagnostic,
+  Override,
+  Project,
+  SavedPlan,
+  ScannerRun,
+  StageName,
+  StageResult,
+} from '../core/types.js';
+import { runPregate } from '../policy/gate.js';
+import { checkovScanner } from '../policy/scanners/checkov.js';
+import { opaScanner } from '../policy/scanners/opa.js';
+import { tfsecScanner } from '../policy/scanners/tfsec.js';
+import type { ScanInput, Scanner } from '../policy/scanners/types.js';
+import { decideVerdict } from '../policy/verdict.js';
+import { Terraform, TerraformError } from '../terraform/engine.js';
+import { summarizePlan } from '../terraform/plan-summary.js';
+import { redact } from '../util/redact.js';
+
+export interface RunChecksOptions {
+  repoRoot: string;
+  project: Project;
+  config: RepoConfig;
+  signal?: AbortSignal;
+  /** Where the saved plan goes; default a fresh private temp dir (the caller owns it afterwards). */
+  planDir?: string;
+  /** Overrides already given for this PR; only those for the new plan's hash count. */
+  overrides?: Override[];
+  /** Defaults to the pinned terraform with the config's passthrough env. */
+  terraform?: Terraform;
+  /** Scanners to use (tests inject broken ones); default tfsec, checkov, opa. */
+  scanners?: { static: Scanner[]; plan: Scanner[] };
+  /** Rewrite files `terraform fmt` would change (default true: the agent's output is committed formatted). */
+  fmtWrite?: boolean;
+}
+
+const MESSAGE_CAP = 2000;
+
+/** The project's dir inside the checkout, refusing anything that resolves outside it. */
+export async function resolveProjectDir(repoRoot: string, projectDir: string): Promise<string> {
+  const root = await realpath(repoRoot);
+  if (isAbsolute(projectDir)) throw new Error(`project dir must be relative to the repository: ${projectDir}`);
+  const dir = await realpath(resolve(root, projectDir)).catch(() => {
+    throw new Error(`project dir ${projectDir} does not exist in the repository`);
+  });
+  const rel = relative(root, dir);
+  if (rel.startsWith('..') || isAbsolute(rel))
+    throw new Error(`project dir ${projectDir} resolves outside the repository`);
+  return dir;
+}
+
+function passthroughEnv(config: RepoConfig): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of config.terraform.env_passthrough) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+function messageOf(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return redact(text).slice(0, MESSAGE_CAP);
+}
+
+function skippedRun(name: Scanner['name'], reason: string): ScannerRun {
+  return { name, status: 'not-run', durationMs: 0, reason, findings: [] };
+}
+
+async function runScanner(scanner: Scanner, input: ScanInput): Promise<ScannerRun> {
+  const started = Date.now();
+  try {
+    return await scanner.run(input);
+  } catch (err) {
+    return {
+      name: scanner.name,
+      status: 'failed',
+      durationMs: Date.now() - started,
+      reason: messageOf(err),
+      findings: [],
+    };
+  }
+}
+
+/** Merge the dir-phase and plan-phase runs of the same scanner into one row of the report. */
+function mergeRuns(runs: ScannerRun[]): ScannerRun[] {
+  const byName = new Map<string, ScannerRun>();
+  for (const r of runs) {
+    const prev = byName.get(r.name);
+    if (!prev) {
+      byName.set(r.name, { ...r, findings: [...r.findings] });
+      continue;
+    }
+    const worst =
+      prev.status === 'failed' || r.status === 'failed'
+        ? 'failed'
+        : prev.status === 'ok' && r.status === 'ok'
+          ? 'ok'
+          : 'not-run';
+    const merged: ScannerRun = {
+      name: r.name,
+      status: worst,
+      durationMs: prev.durationMs + r.durationMs,
+      findings: [...prev.findings, ...r.findings],
+    };
+    const version = prev.version ?? r.version;
+    if (version) merged.version = version;
+    const reason = [prev.reason, r.reason].filter(Boolean).join('; ');
+    if (reason) merged.reason = reason;
+    byName.set(r.name, merged);
+  }
+  return [...byName.values()];
+}
+
+export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
+  const started = Date.now();
+  const { repoRoot, project, config, signal } = opts;
+  const stages: StageResult[] = [];
+  const diagnostics: Diagnostic[] = [];
+  let formatted: string[] = [];
+  let plan: SavedPlan | undefined;
+
+  const root = await realpath(repoRoot);
+  const dir = await resolveProjectDir(root, project.dir);
+  const tf =
+    opts.terraform ?? new Terraform({ env: passthroughEnv(config), timeoutMs: config.terraform.plan_timeout_s * 1000 });
+  const scanners = opts.scanners ?? { static: [tfsecScanner, checkovScanner], plan: [opaScanner, checkovScanner] };
+
+  /** Times a stage; a thrown error marks it failed (with diagnostics kept) and returns undefined. */
+  async function stage<T>(name: StageName, fn: () => Promise<T>): Promise<T | undefined> {
+    const t0 = Date.now();
+    try {
+      const value = await fn();
+      stages.push({ name, status: 'ok', durationMs: Date.now() - t0 });
+      return value;
+    } catch (err) {
+      if (err instanceof TerraformError) diagnostics.push(...err.diagnostics);
+      stages.push({ name, status: 'failed', durationMs: Date.now() - t0, message: messageOf(err) });
+      return undefined;
+    }
+  }
+  const skip = (name: StageName, message: string) => stages.push({ name, status: 'skipped', durationMs: 0, message });
+
+  // 1 fmt — a failure here is a syntax error terraform will report again in validate; it does not stop the run.
+  const fmt = await stage('fmt', () => tf.fmt(dir, { write: opts.fmtWrite ?? true, ...(signal ? { signal } : {}) }));
+  if (fmt) formatted = fmt.files;
+
+  // 2 pre-plan guard: on the HCL, before any terraform command that could run repository code.
+  const t0 = Date.now();
+  const pregate = await runPregate(dir, root, config.policy);
+  const guardBlocked = pregate.status !== 'ok' || pregate.findings.some((f) => f.level === 'hard');
+  stages.push({
+    name: 'pregate',
+    status: guardBlocked ? 'failed' : 'ok',
+    durationMs: Date.now() - t0,
+    ...(guardBlocked
+      ? {
+          message:
+            pregate.reason ??
+            `the pre-plan guard blocked: ${pregate.findings
+              .filter((f) => f.level === 'hard')
+              .map((f) => f.ruleId)
+              .join(', ')}`,
+        }
+      : {}),
+  });
+
+  const scanInput: ScanInput = { dir, repoRoot: root, config: config.policy, ...(signal ? { signal } : {}) };
+  let scannerRuns: ScannerRun[];
+
+  if (guardBlocked) {
+    const why = 'skipped: the pre-plan guard blocked before init';
+    for (const name of ['init', 'validate', 'plan', 'scan'] as const) skip(name, why);
+    const names = new Set([...scanners.static, ...scanners.plan].map((s) => s.name));
+    scannerRuns = [pregate, ...[...names].map((n) => skippedRun(n, why))];
+  } else {
+    // 3–5 terraform, with the static scanners alongside.
+    const staticScan = Promise.all(scanners.static.map((s) => runScanner(s, scanInput)));
+    const planDir = opts.planDir ?? (await mkdtemp(join(tmpdir(), 'infra-agent-plan-')));
+    const planFile = join(planDir, 'tfplan');
+    let planJson: unknown;
+    const sig = signal ? { signal } : {};
+
+    const inited = await stage('init', async () => {
+      await tf.init(dir, sig);
+      if (project.workspace !== 'default') await tf.selectWorkspace(dir, project.workspace, sig);
+      return true;
+    });
+    const valid = inited
+      ? await stage('validate', async () => {
+          const v = await tf.validate(dir, sig);
+          diagnostics.push(...v.diagnostics);
+          if (!v.valid)
+            throw new Error(
+              v.diagnostics
+                .filter((d) => d.severity === 'error')
+                .map(formatDiagnostic)
+                .join('\n'),
+            );
+          return true;
+        })
+      : (skip('validate', 'skipped: init failed'), undefined);
+    if (valid) {
+      plan = await stage('plan', async () => {
+        const p = await tf.plan(dir, { out: planFile, ...sig });
+        diagnostics.push(...p.diagnostics.filter((d) => d.severity === 'warning'));
+        const [json, text, bytes] = await Promise.all([
+          tf.showPlanJson(dir, planFile, sig),
+          tf.showPlanText(dir, planFile, sig),
+          readFile(planFile),
+        ]);
+        planJson = json;
+        return {
+          file: planFile,
+          hash: createHash('sha256').update(bytes).digest('hex'),
+          summary: summarizePlan(json),
+          text: redact(text),
+        } satisfies SavedPlan;
+      });
+    } else {
+      skip('plan', valid === undefined && inited ? 'skipped: validate failed' : 'skipped: init failed');
+    }
+
+    // 6 plan scanners: on the plan JSON when there is one (OPA falls back to the HCL without it).
+    const t6 = Date.now();
+    let planJsonPath: string | undefined;
+    if (planJson !== undefined) {
+      // checkov reads a file; the plan JSON holds secrets in clear, so it lives 0600 beside the plan and goes away.
+      planJsonPath = join(planDir, 'plan.json');
+      await writeFile(planJsonPath, JSON.stringify(planJson), { mode: 0o600 });
+    }
+    const planInput: ScanInput = {
+      ...scanInput,
+      ...(planJson !== undefined ? { planJson } : {}),
+      ...(planJsonPath ? { planJsonPath } : {}),
+    };
+    const planScanners = scanners.plan.filter((s) => planJson !== undefined || !scanners.static.includes(s));
+    const [staticRuns, planRuns] = await Promise.all([
+      staticScan,
+      Promise.all(planScanners.map((s) => runScanner(s, planInput))),
+    ]);
+    if (planJsonPath) await rm(planJsonPath, { force: true });
+    scannerRuns = mergeRuns([pregate, ...staticRuns, ...planRuns]);
+    const broken = scannerRuns.filter((r) => r.status !== 'ok');
+    stages.push({
+      name: 'scan',
+      status: broken.length > 0 ? 'failed' : 'ok',
+      durationMs: Date.now() - t6,
+      ...(broken.length > 0
+        ? { message: broken.map((r) => `${r.name} ${r.status}: ${r.reason ?? ''}`.trim()).join('; ') }
+        : {}),
+    });
+  }
+
+  // 7 verdict
+  const verdict = decideVerdict({
+    scanners: scannerRuns,
+    overrides: opts.overrides ?? [],
+    config: config.policy,
+    ...(plan ? { planHash: plan.hash } : {}),
+  });
+  stages.push({
+    name: 'verdict',
+    status: verdict.status === 'pass' ? 'ok' : 'failed',
+    durationMs: 0,
+    message: verdict.status,
+  });
+
+  const terraformOk = stages.every(
+    (s) => s.name === 'fmt' || s.name === 'scan' || s.name === 'verdict' || s.status === 'ok',
+  );
+  return {
+    project,
+    ok: terraformOk && verdict.status === 'pass' && plan !== undefined,
+    stages,
+    formatted,
+    diagnostics,
+    ...(plan ? { plan } : {}),
+    verdict,
+    durationMs: Date.now() - started,
+  };
+}
+
+function formatDiagnostic(d: Diagnostic): string {
+  const where = d.file ? `${d.file}${d.line ? `:${d.line}` : ''}: ` : '';
+  return `${where}${d.summary}${d.detail ? ` — ${d.detail}` : ''}`;
+}
