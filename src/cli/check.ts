@@ -1,5 +1,172 @@
-// Placeholder until this command lands; it says so instead of pretending to work.
-export async function main(_args: string[]): Promise<number> {
-  process.stderr.write('infra-agent: this command is not built yet\n');
-  return 2;
+// `infra-agent check <dir> [--plan plan.json] [--format markdown|json|sarif] [--config file]`: the policy gate from
+// the command line. Exit 0 pass, 1 blocked or needs override, 2 error (bad arguments, bad config, malformed plan).
+// Without --plan it plans the directory itself when it can (after the pre-plan guard allows it) and says when it
+// cannot; the policies then run on the HCL.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { type PolicyConfig, PolicyConfigSchema, RepoConfigSchema } from '../config/schema.js';
+import { runGate, runPregate } from '../policy/gate.js';
+import { renderJson } from '../report/policy-json.js';
+import { renderPolicyMarkdown } from '../report/policy-markdown.js';
+import { renderSarif } from '../report/sarif.js';
+import { redact } from '../util/redact.js';
+
+const USAGE =
+  'usage: infra-agent check <dir> [--plan plan.json] [--format markdown|json|sarif] [--config file] [--repo-root dir]';
+const FORMATS = ['markdown', 'json', 'sarif'] as const;
+type Format = (typeof FORMATS)[number];
+
+class UsageError extends Error {}
+
+/** The smallest shape we accept as `terraform show -json` output. */
+const PlanShape = z.looseObject({
+  format_version: z.string(),
+  resource_changes: z.array(z.looseObject({ address: z.string() })).optional(),
+});
+
+export async function readPlanJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read plan ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`malformed plan JSON in ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const shape = PlanShape.safeParse(value);
+  if (!shape.success) {
+    const issue = shape.error.issues[0];
+    throw new UsageError(
+      `${path} is not a plan from \`terraform show -json\`: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unexpected shape'}`,
+    );
+  }
+  return value;
+}
+
+export async function loadPolicyConfig(file: string | undefined, repoRoot: string): Promise<PolicyConfig> {
+  const path = file ?? join(repoRoot, '.github', 'infra-agent.yml');
+  if (!file && !existsSync(path)) return PolicyConfigSchema.parse({});
+  let raw: unknown;
+  try {
+    raw = parseYaml(await readFile(path, 'utf8')) ?? {};
+  } catch (err) {
+    throw new UsageError(`cannot read config ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const parsed = RepoConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new UsageError(`invalid config ${path}:\n${lines.join('\n')}`);
+  }
+  return parsed.data.policy;
+}
+
+function findRepoRoot(dir: string): string {
+  let d = dir;
+  for (;;) {
+    if (existsSync(join(d, '.git'))) return d;
+    const up = dirname(d);
+    if (up === d) return dir;
+    d = up;
+  }
+}
+
+/** Plans the directory with the project's terraform, or says why it could not. */
+async function planDirectory(dir: string): Promise<{ planJson: unknown } | { why: string }> {
+  let engine: typeof import('../terraform/engine.js');
+  try {
+    engine = await import('../terraform/engine.js');
+  } catch {
+    return { why: 'the terraform engine is not available in this build' };
+  }
+  const work = await mkdtemp(join(tmpdir(), 'infra-agent-check-'));
+  try {
+    const tf = new engine.Terraform();
+    await tf.init(dir);
+    const out = join(work, 'plan.tfplan');
+    await tf.plan(dir, { out });
+    return { planJson: await tf.showPlanJson(dir, out) };
+  } catch (err) {
+    return { why: err instanceof Error ? err.message.split('\n').slice(0, 3).join(' ') : String(err) };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export async function main(args: string[]): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        plan: { type: 'string' },
+        format: { type: 'string', default: 'markdown' },
+        config: { type: 'string' },
+        'repo-root': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (positionals.length !== 1 || !positionals[0]) throw new UsageError(USAGE);
+    const format = values.format as string;
+    if (!(FORMATS as readonly string[]).includes(format))
+      throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+    const dir = resolve(positionals[0]);
+    if (!existsSync(dir)) throw new UsageError(`${positionals[0]}: no such directory`);
+    const repoRoot = resolve(values['repo-root'] ?? findRepoRoot(dir));
+    const config = await loadPolicyConfig(values.config, repoRoot);
+
+    let planJson: unknown;
+    let planJsonPath: string | undefined;
+    if (values.plan) {
+      planJsonPath = resolve(values.plan);
+      planJson = await readPlanJson(planJsonPath);
+    } else {
+      const guard = await runPregate(dir, repoRoot, config);
+      if (guard.status !== 'ok' || guard.findings.some((f) => f.level === 'hard')) {
+        process.stderr.write(
+          'infra-agent: not planned: the pre-plan guard blocks this code; policies run on the HCL\n',
+        );
+      } else {
+        const planned = await planDirectory(dir);
+        if ('planJson' in planned) planJson = planned.planJson;
+        else
+          process.stderr.write(
+            `infra-agent: could not plan ${positionals[0]} (${redact(planned.why)}); policies run on the HCL\n`,
+          );
+      }
+    }
+
+    const verdict = await runGate({
+      dir,
+      repoRoot,
+      config,
+      ...(planJson === undefined ? {} : { planJson }),
+      ...(planJsonPath ? { planJsonPath } : {}),
+    });
+    const f = format as Format;
+    const text =
+      f === 'json'
+        ? JSON.stringify(renderJson(verdict), null, 2)
+        : f === 'sarif'
+          ? JSON.stringify(renderSarif(verdict), null, 2)
+          : renderPolicyMarkdown(verdict, { title: `Policy check: ${positionals[0]}` });
+    process.stdout.write(`${text}\n`);
+    return verdict.status === 'pass' ? 0 : 1;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`infra-agent check: ${redact(message)}\n`);
+    return 2;
+  }
 }
