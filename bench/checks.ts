@@ -1,0 +1,157 @@
+// The checks stage: wall time of runChecks (fmt → guard → init → validate → plan, with tfsec and checkov reading
+// the HCL meanwhile, then OPA/checkov on the plan) against the serial sum of the same steps, each run alone, in the
+// same process and the same run. Cold = a fresh checkout and an empty plugin cache; warm = the same checkout again
+// (reused .terraform and cache). Writes bench/results/checks.json; `benchChecks()` is the measurement for run.ts.
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { defaultRepoConfig } from '../src/config/schema.js';
+import type { Project } from '../src/core/types.js';
+import { runChecks } from '../src/pipeline/checks.js';
+import { runPregate } from '../src/policy/gate.js';
+import { checkovScanner } from '../src/policy/scanners/checkov.js';
+import { opaScanner } from '../src/policy/scanners/opa.js';
+import { tfsecScanner } from '../src/policy/scanners/tfsec.js';
+import { Terraform } from '../src/terraform/engine.js';
+
+const project: Project = { name: 'bench', dir: '.', workspace: 'default', dependsOn: [] };
+
+/** A root module of ~40 resources over the offline providers, so plan does real graph work. */
+function moduleSource(n: number): string {
+  const parts = [
+    'terraform {\n  required_providers {\n    random = { source = "hashicorp/random" }\n    local  = { source = "hashicorp/local" }\n  }\n}\n',
+    'variable "env" {\n  type    = string\n  default = "bench"\n}\n',
+  ];
+  for (let i = 0; i < n; i++) {
+    parts.push(`resource "random_pet" "p${i}" {\n  length = 2\n  prefix = var.env\n}\n`);
+    parts.push(`resource "terraform_data" "d${i}" {\n  input = random_pet.p${i}.id\n}\n`);
+    parts.push(
+      `resource "local_file" "f${i}" {\n  filename = "\${path.module}/out/f${i}.txt"\n  content  = terraform_data.d${i}.output\n}\n`,
+    );
+  }
+  parts.push('output "first" {\n  value = random_pet.p0.id\n}\n');
+  return parts.join('\n');
+}
+
+interface Pass {
+  parallelMs: number;
+  serialMs: number;
+  steps: Record<string, number>;
+}
+
+async function timed<T>(steps: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  try {
+    return await fn();
+  } finally {
+    steps[name] = Math.round(performance.now() - t);
+  }
+}
+
+async function serialPass(dir: string): Promise<Pass['steps']> {
+  const tf = new Terraform();
+  const config = defaultRepoConfig();
+  const steps: Record<string, number> = {};
+  const planFile = join(dir, '..', `serial-${createHash('sha1').update(dir).digest('hex')}.tfplan`);
+  const input = { dir, repoRoot: dir, config: config.policy };
+  await timed(steps, 'fmt', () => tf.fmt(dir, { write: true }));
+  await timed(steps, 'pregate', () => runPregate(dir, dir, config.policy));
+  await timed(steps, 'init', () => tf.init(dir));
+  await timed(steps, 'validate', () => tf.validate(dir));
+  await timed(steps, 'plan', () => tf.plan(dir, { out: planFile }));
+  const planJson = await timed(steps, 'show', () => tf.showPlanJson(dir, planFile));
+  const planJsonPath = `${planFile}.json`;
+  await writeFile(planJsonPath, JSON.stringify(planJson), { mode: 0o600 });
+  await timed(steps, 'tfsec', () => tfsecScanner.run(input));
+  await timed(steps, 'checkov', () => checkovScanner.run({ ...input, planJson, planJsonPath }));
+  await timed(steps, 'opa', () => opaScanner.run({ ...input, planJson }));
+  return steps;
+}
+
+async function freshCheckout(base: string, name: string, resources: number): Promise<string> {
+  const dir = join(base, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'main.tf'), moduleSource(resources));
+  return dir;
+}
+
+async function measure(base: string, label: string, resources: number): Promise<{ cold: Pass; warm: Pass }> {
+  // Each mode gets its own checkout and its own empty plugin cache for the cold pass.
+  const passes: Record<'cold' | 'warm', Partial<Pass>> = { cold: {}, warm: {} };
+  for (const mode of ['parallel', 'serial'] as const) {
+    process.env['TF_PLUGIN_CACHE_DIR'] = join(base, `cache-${label}-${mode}`);
+    const dir = await freshCheckout(base, `${label}-${mode}`, resources);
+    for (const temp of ['cold', 'warm'] as const) {
+      if (mode === 'parallel') {
+        const t = performance.now();
+        const r = await runChecks({ repoRoot: dir, project, config: defaultRepoConfig() });
+        passes[temp].parallelMs = Math.round(performance.now() - t);
+        if (!r.plan) throw new Error(`bench module did not plan: ${JSON.stringify(r.stages)}`);
+      } else {
+        const steps = await serialPass(dir);
+        passes[temp].steps = steps;
+        passes[temp].serialMs = Object.values(steps).reduce((a, b) => a + b, 0);
+      }
+    }
+  }
+  return { cold: passes.cold as Pass, warm: passes.warm as Pass };
+}
+
+export interface ChecksBenchResult {
+  resources: number;
+  cold: Pass & { ratio: number };
+  warm: Pass & { ratio: number };
+  cpus: number;
+  loadAvg1m: number;
+  node: string;
+  date: string;
+}
+
+export async function benchChecks(opts: { resources?: number } = {}): Promise<ChecksBenchResult> {
+  const resources = opts.resources ?? 15;
+  const load = loadavg()[0] ?? 0;
+  const base = await mkdtemp(join(tmpdir(), 'infra-agent-bench-checks-'));
+  const savedCache = process.env['TF_PLUGIN_CACHE_DIR'];
+  try {
+    const { cold, warm } = await measure(base, 'm', resources);
+    const ratio = (p: Pass) => Math.round((p.parallelMs / p.serialMs) * 100) / 100;
+    return {
+      resources: resources * 3,
+      cold: { ...cold, ratio: ratio(cold) },
+      warm: { ...warm, ratio: ratio(warm) },
+      cpus: cpus().length,
+      loadAvg1m: Math.round(load * 100) / 100,
+      node: process.version,
+      date: new Date().toISOString(),
+    };
+  } finally {
+    if (savedCache === undefined) delete process.env['TF_PLUGIN_CACHE_DIR'];
+    else process.env['TF_PLUGIN_CACHE_DIR'] = savedCache;
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+export function renderChecksTable(r: ChecksBenchResult): string {
+  const row = (name: string, p: Pass & { ratio: number }) =>
+    `| ${name} | ${p.parallelMs} | ${p.serialMs} | ${p.ratio} | ${Object.entries(p.steps)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')} |`;
+  return [
+    `Checks stage on a ${r.resources}-resource root module (${r.cpus} CPUs, load ${r.loadAvg1m}):`,
+    '',
+    '| pass | runChecks wall ms | serial sum ms | ratio | serial steps (ms) |',
+    '|---|---|---|---|---|',
+    row('cold (fresh checkout, empty plugin cache)', r.cold),
+    row('warm (reused .terraform and cache)', r.warm),
+  ].join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = await benchChecks();
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'checks.json');
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(renderChecksTable(result));
+}
