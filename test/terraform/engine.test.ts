@@ -334,6 +334,20 @@ resource "random_id" "imported" {
     );
   });
 
+  it('cuts an enormous plan text and says how much was cut, while the plan JSON stays whole', async () => {
+    // three resources with a 1 MB input each: ~3 MB of plan text against the 2 MB text cap
+    const dir = fresh('huge', {
+      'main.tf': 'resource "terraform_data" "big" {\n  count = 3\n  input = format("%01000000d", count.index)\n}\n',
+    });
+    await tf.init(dir);
+    await tf.plan(dir, { out: join(dir, 'big.tfplan') });
+    const text = await tf.showPlanText(dir, join(dir, 'big.tfplan'));
+    expect(text.length).toBeLessThan(2.2 * 1024 * 1024);
+    expect(text).toMatch(/\[… \d+ more bytes of output cut\]$/);
+    const summary = summarizePlan(await tf.showPlanJson(dir, join(dir, 'big.tfplan')));
+    expect(summary.counts.add).toBe(3);
+  });
+
   it('says which binary is missing instead of crashing', async () => {
     const missing = new Terraform({ bin: join(work, 'no-such-terraform') });
     const err = await missing.version().catch((e: unknown) => e);
