@@ -28,14 +28,16 @@ export function interruptedApplyMessage(run: RunRecord): string {
   );
 }
 
-async function markNeedsHuman(store: Store, run: RunRecord): Promise<RunRecord> {
+/** Stop an interrupted apply for a human; undefined when another worker already did (it audited it). */
+async function markNeedsHuman(store: Store, run: RunRecord): Promise<RunRecord | undefined> {
   const message = interruptedApplyMessage(run);
-  const updated = await store.updateRun(run.id, {
+  const updated = await store.transitionRun(run.id, ['running'], {
     status: 'needs-human',
     error: message,
     workerId: null,
     finishedAt: new Date(),
   });
+  if (!updated) return undefined;
   await store.addRunEvent({ runId: run.id, stage: run.stage, status: 'failed', message });
   await store.audit({
     actor: 'infra-agent',
@@ -60,9 +62,13 @@ export async function beginRunAttempt(
   if (!run) return { action: 'skip', reason: `run ${runId} does not exist` };
   if (DONE.has(run.status)) return { action: 'skip', reason: `run is already ${run.status}`, run };
   const resumed = run.status === 'running';
-  if (resumed && run.kind === 'apply') return { action: 'needs-human', run: await markNeedsHuman(store, run) };
+  if (resumed && run.kind === 'apply') {
+    const stopped = await markNeedsHuman(store, run);
+    return stopped ? { action: 'needs-human', run: stopped } : { action: 'skip', reason: 'another worker stopped it' };
+  }
   const now = new Date();
-  const started = await store.updateRun(run.id, {
+  // Compare-and-set on the status we read: of two executions racing to start a queued run, one wins.
+  const started = await store.transitionRun(run.id, [run.status], {
     status: 'running',
     attempt: run.attempt + 1,
     stage: resumed ? (options.safeStage?.(run) ?? run.stage) : run.stage,
@@ -70,6 +76,7 @@ export async function beginRunAttempt(
     heartbeatAt: now,
     ...(run.startedAt ? {} : { startedAt: now }),
   });
+  if (!started) return { action: 'skip', reason: 'another worker started it' };
   if (resumed) {
     await store.addRunEvent({
       runId: run.id,
@@ -102,7 +109,7 @@ export async function endRunAttempt(
 /** Refresh the run's heartbeat while it executes; returns the function that stops it. */
 export function startRunHeartbeat(store: Store, runId: string, intervalMs = 15_000): () => void {
   const timer = setInterval(() => {
-    void store.updateRun(runId, { heartbeatAt: new Date() }).catch(() => {});
+    void store.transitionRun(runId, ['running'], { heartbeatAt: new Date() }).catch(() => {});
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
@@ -140,15 +147,18 @@ export async function recoverInterruptedRuns(store: Store, options: RecoveryOpti
     const lastSign = (run.heartbeatAt ?? run.updatedAt).getTime();
     if (options.staleAfterMs !== 0 && lastSign > staleBefore) continue;
     if (run.kind === 'apply') {
-      result.needsHuman.push(await markNeedsHuman(store, run));
+      const stopped = await markNeedsHuman(store, run);
+      if (stopped) result.needsHuman.push(stopped);
       continue;
     }
-    const requeued = await store.updateRun(run.id, {
+    const requeued = await store.transitionRun(run.id, ['running'], {
       status: 'queued',
       stage: options.safeStage?.(run) ?? run.stage,
       workerId: null,
       heartbeatAt: null,
     });
+    // Another recovering worker got there first; it enqueues the job.
+    if (!requeued) continue;
     await store.addRunEvent({
       runId: run.id,
       stage: requeued.stage,

@@ -322,8 +322,18 @@ export class SqlStore implements Store {
   }
 
   async updateRun(id: string, patch: RunPatch): Promise<RunRecord> {
+    const run = await this.patchRun(id, patch, undefined);
+    if (!run) throw new Error(`run ${id} does not exist`);
+    return run;
+  }
+
+  transitionRun(id: string, from: RunStatus[], patch: RunPatch): Promise<RunRecord | undefined> {
+    return this.patchRun(id, patch, from);
+  }
+
+  private async patchRun(id: string, patch: RunPatch, from: RunStatus[] | undefined): Promise<RunRecord | undefined> {
     const sets: string[] = ['updated_at = now()'];
-    const params: unknown[] = [id];
+    const params: unknown[] = [id, from === undefined ? null : JSON.stringify(from)];
     const set = (column: string, value: unknown, cast = '') => {
       params.push(value);
       sets.push(`${column} = $${params.length}${cast}`);
@@ -342,9 +352,15 @@ export class SqlStore implements Store {
       params.push(JSON.stringify(patch.links));
       sets.push(`links = links || $${params.length}::jsonb`);
     }
-    const row = first(await this.db.query(`UPDATE runs SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, params));
-    if (!row) throw new Error(`run ${id} does not exist`);
-    return toRun(row);
+    const row = first(
+      await this.db.query(
+        `UPDATE runs SET ${sets.join(', ')}
+          WHERE id = $1 AND ($2::jsonb IS NULL OR status IN (SELECT jsonb_array_elements_text($2::jsonb)))
+          RETURNING *`,
+        params,
+      ),
+    );
+    return row ? toRun(row) : undefined;
   }
 
   async findActiveRun(key: RunKey, kind?: RunKind): Promise<RunRecord | undefined> {

@@ -215,6 +215,8 @@ export interface Store {
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Apply a patch and return the updated run; throws when the run does not exist. */
   updateRun(id: string, patch: RunPatch): Promise<RunRecord>;
+  /** Apply a patch only if the run is in one of `from` (atomic compare-and-set); undefined when it was not. */
+  transitionRun(id: string, from: RunStatus[], patch: RunPatch): Promise<RunRecord | undefined>;
   /** The newest queued/running/needs-human run for a key (optionally of one kind), or undefined. */
   findActiveRun(key: RunKey, kind?: RunKind): Promise<RunRecord | undefined>;
   /** Runs matching the filter, newest first. */
