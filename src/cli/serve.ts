@@ -1,5 +1,84 @@
-// Placeholder until this command lands; it says so instead of pretending to work.
-export async function main(_args: string[]): Promise<number> {
-  process.stderr.write('infra-agent: this command is not built yet\n');
-  return 2;
+// `infra-agent serve [--role web|worker|all] [--port N] [--host H]`: run the GitHub App. Configuration comes from the
+// environment (Probot's names where they exist); see README "Configuration reference". Holds no logic: it reads the
+// environment and starts src/github/server.ts.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startAppServer } from '../github/server.js';
+import { DEFAULT_GIT_URL_TEMPLATE } from '../pipeline/workspace.js';
+import type { Role } from '../queue/runtime.js';
+
+const USAGE = `usage: infra-agent serve [--role web|worker|all] [--port N] [--host H]
+
+environment:
+  APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH), WEBHOOK_SECRET   the GitHub App (required)
+  ANTHROPIC_API_KEY                                           the model (required for workers)
+  GITHUB_API_URL                                              API base URL for GitHub Enterprise Server
+  DATABASE_URL                                                PostgreSQL (default: embedded store in INFRA_AGENT_DATA_DIR)
+  INFRA_AGENT_DATA_DIR, INFRA_AGENT_PLAN_KEY                  embedded data dir; 32-byte key for saved plans
+  INFRA_AGENT_GIT_URL_TEMPLATE                                default ${DEFAULT_GIT_URL_TEMPLATE}
+  INFRA_AGENT_GIT_AUTHOR_NAME, INFRA_AGENT_GIT_AUTHOR_EMAIL   author of the app's commits
+  INFRA_AGENT_WORKER_CONCURRENCY                              jobs at once per worker (default 2)
+  PORT, HOST                                                  default 3000, 0.0.0.0
+`;
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set\n\n${USAGE}`);
+  return v;
+}
+
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      role: { type: 'string', default: 'all' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const role = values.role;
+  if (role !== 'web' && role !== 'worker' && role !== 'all') {
+    process.stderr.write(`infra-agent serve: --role must be web, worker or all\n\n${USAGE}`);
+    return 2;
+  }
+  const keyPath = process.env['PRIVATE_KEY_PATH'];
+  const privateKey = process.env['PRIVATE_KEY'] ?? (keyPath ? readFileSync(keyPath, 'utf8') : required('PRIVATE_KEY'));
+  if ((role as Role) !== 'web' && !process.env['ANTHROPIC_API_KEY'] && !process.env['ANTHROPIC_AUTH_TOKEN']) {
+    throw new Error(`ANTHROPIC_API_KEY is not set (workers call the model)\n\n${USAGE}`);
+  }
+  const port = Number(values.port ?? process.env['PORT'] ?? 3000);
+  const concurrency = Number(process.env['INFRA_AGENT_WORKER_CONCURRENCY'] ?? 2);
+  const server = await startAppServer({
+    appId: required('APP_ID'),
+    privateKey,
+    webhookSecret: required('WEBHOOK_SECRET'),
+    role,
+    port,
+    ...((values.host ?? process.env['HOST']) ? { host: values.host ?? process.env['HOST'] ?? '0.0.0.0' } : {}),
+    ...(process.env['GITHUB_API_URL'] ? { githubApiUrl: process.env['GITHUB_API_URL'] } : {}),
+    ...(process.env['INFRA_AGENT_GIT_URL_TEMPLATE']
+      ? { gitUrlTemplate: process.env['INFRA_AGENT_GIT_URL_TEMPLATE'] }
+      : {}),
+    ...(process.env['INFRA_AGENT_GIT_AUTHOR_EMAIL']
+      ? {
+          author: {
+            name: process.env['INFRA_AGENT_GIT_AUTHOR_NAME'] ?? 'infra-agent',
+            email: process.env['INFRA_AGENT_GIT_AUTHOR_EMAIL'],
+          },
+        }
+      : {}),
+    concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 2,
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await server.close();
+  return 0;
 }

@@ -17,7 +17,7 @@ export type MarkerName =
 
 export type Markers = Partial<Record<MarkerName, string>>;
 
-const VALUE = /^[A-Za-z0-9_.:/#-]{1,128}$/;
+const VALUE = /^[A-Za-z0-9_.:/#,-]{1,128}$/;
 const MARKER_RE = /<!-- infra-agent:([a-z-]+)=([^\s>]{1,128}) -->/g;
 
 export function renderMarkers(markers: Markers): string {

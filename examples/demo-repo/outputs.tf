@@ -1,0 +1,4 @@
+output "environment" {
+  description = "Generated environment name."
+  value       = random_pet.environment.id
+}

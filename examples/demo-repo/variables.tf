@@ -1,0 +1,5 @@
+variable "team" {
+  description = "Team that owns this environment."
+  type        = string
+  default     = "platform"
+}

@@ -1,0 +1,89 @@
+// Check runs on the PR head (`infra-agent/plan`, `infra-agent/policy`, `infra-agent/config`). GitHub takes at most
+// 50 annotations per request, so the first batch goes with the create and the rest with updates. Each check run is
+// named by an idempotency key (run + name + SHA), so a retried stage updates rather than adds.
+import { sideEffectOnce } from '../store/idempotency.js';
+import type { Store } from '../store/types.js';
+import type { GitHubClient, RepoRef } from './client.js';
+
+export interface Annotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  annotation_level: 'notice' | 'warning' | 'failure';
+  message: string;
+  title?: string;
+}
+
+export interface CheckRunInput {
+  name: string;
+  headSha: string;
+  conclusion: 'success' | 'failure' | 'neutral' | 'action_required';
+  title: string;
+  summary: string;
+  text?: string;
+  annotations: Annotation[];
+  detailsUrl?: string;
+  /** Names the check run in the idempotency store (e.g. the run id). */
+  key: string;
+}
+
+export const ANNOTATIONS_PER_REQUEST = 50;
+const OUTPUT_LIMIT = 65_535;
+
+function cut(text: string, max = OUTPUT_LIMIT - 100): string {
+  return text.length <= max ? text : `${text.slice(0, max)}\n[… cut]`;
+}
+
+export function batches<T>(items: T[], size = ANNOTATIONS_PER_REQUEST): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Create (once) and complete a check run with all its annotations; returns its id and URL. */
+export async function publishCheckRun(
+  octokit: GitHubClient,
+  store: Store,
+  repo: RepoRef,
+  input: CheckRunInput,
+): Promise<{ id: number; url: string }> {
+  const [first = [], ...rest] = batches(input.annotations);
+  const output = {
+    title: cut(input.title, 250),
+    summary: cut(input.summary),
+    ...(input.text ? { text: cut(input.text) } : {}),
+  };
+  let url = '';
+  const created = await sideEffectOnce(
+    store,
+    `check-run:${repo.owner}/${repo.repo}:${input.name}:${input.headSha}:${input.key}`,
+    {
+      create: async () => {
+        const res = await octokit.rest.checks.create({
+          ...repo,
+          name: input.name,
+          head_sha: input.headSha,
+          status: 'completed',
+          conclusion: input.conclusion,
+          completed_at: new Date().toISOString(),
+          ...(input.detailsUrl ? { details_url: input.detailsUrl } : {}),
+          output: { ...output, annotations: first },
+        });
+        url = res.data.html_url ?? '';
+        for (const batch of rest) {
+          await octokit.rest.checks.update({
+            ...repo,
+            check_run_id: res.data.id,
+            output: { ...output, annotations: batch },
+          });
+        }
+        return String(res.data.id);
+      },
+    },
+  );
+  if (!url) {
+    const res = await octokit.rest.checks.get({ ...repo, check_run_id: Number(created.value) });
+    url = res.data.html_url ?? '';
+  }
+  return { id: Number(created.value), url };
+}

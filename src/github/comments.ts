@@ -1,0 +1,84 @@
+// Comments the app owns and updates in place (the progress comment, command replies, plan-output parts). Each is
+// named by an idempotency key in the store and carries a hidden marker, so a re-delivered webhook or a restarted
+// worker finds and edits the same comment instead of posting another; an unchanged body is not re-sent.
+import { createHash } from 'node:crypto';
+import { sideEffectOnce } from '../store/idempotency.js';
+import type { Store } from '../store/types.js';
+import type { GitHubClient, RepoRef } from './client.js';
+import { httpStatus } from './client.js';
+import { GITHUB_BODY_LIMIT } from './split-comment.js';
+
+export interface OwnedComment {
+  repo: RepoRef;
+  issueNumber: number;
+  /** Idempotency key, e.g. `progress-comment:owner/repo#12`. */
+  key: string;
+  /** A hidden marker unique to this comment (e.g. `<!-- infra-agent:progress=12 -->`): how a lost id is found. */
+  marker: string;
+}
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+
+function bounded(body: string): string {
+  if (body.length < GITHUB_BODY_LIMIT) return body;
+  return `${body.slice(0, GITHUB_BODY_LIMIT - 200)}\n\n[… cut to fit GitHub's comment limit]`;
+}
+
+async function findByMarker(octokit: GitHubClient, c: OwnedComment): Promise<string | undefined> {
+  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+    ...c.repo,
+    issue_number: c.issueNumber,
+    per_page: 100,
+  });
+  const mine = comments.find((x) => (x.body ?? '').includes(c.marker) && x.user?.type === 'Bot');
+  return mine ? String(mine.id) : undefined;
+}
+
+/** Create the comment once, or edit it in place; returns its id and URL. */
+export async function upsertComment(
+  octokit: GitHubClient,
+  store: Store,
+  c: OwnedComment,
+  body: string,
+): Promise<{ id: number; created: boolean }> {
+  const text = bounded(body.includes(c.marker) ? body : `${body}\n${c.marker}`);
+  const bodyHash = hash(text);
+  const effect = await sideEffectOnce(store, c.key, {
+    find: () => findByMarker(octokit, c),
+    create: async () => {
+      const res = await octokit.rest.issues.createComment({ ...c.repo, issue_number: c.issueNumber, body: text });
+      await store.putKey(`${c.key}:hash`, bodyHash);
+      return String(res.data.id);
+    },
+  });
+  const id = Number(effect.value);
+  if (effect.created) return { id, created: true };
+  if ((await store.getKey(`${c.key}:hash`)) === bodyHash) return { id, created: false };
+  try {
+    await octokit.rest.issues.updateComment({ ...c.repo, comment_id: id, body: text });
+  } catch (err) {
+    if (httpStatus(err) !== 404) throw err;
+    // Someone deleted it: post it again (once) and remember the new id.
+    const res = await octokit.rest.issues.createComment({ ...c.repo, issue_number: c.issueNumber, body: text });
+    await store.putKey(c.key, String(res.data.id));
+    await store.putKey(`${c.key}:hash`, bodyHash);
+    return { id: res.data.id, created: true };
+  }
+  await store.putKey(`${c.key}:hash`, bodyHash);
+  return { id, created: false };
+}
+
+/** Collapse a superseded comment in the UI (GraphQL minimizeComment). Best effort: editing it already said why. */
+export async function minimizeComment(octokit: GitHubClient, nodeId: string): Promise<boolean> {
+  try {
+    await octokit.graphql(
+      'mutation($id: ID!) { minimizeComment(input: { subjectId: $id, classifier: OUTDATED }) { clientMutationId } }',
+      { id: nodeId },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,194 @@
+// The pull request body: what a reviewer reads first. Above the fold: the agent's summary and one plan row per
+// project with counts; then destroy/replace warnings, the policy report by level, the scanner table, the plan output
+// collapsed, the agent's usage, and hidden markers the app uses to find its own state. Everything that came from the
+// model, terraform or a scanner is redacted, and anything that looks like our markers is neutralised.
+import { createHash } from 'node:crypto';
+import type { ChecksResult, ModelUsage } from '../core/types.js';
+import { redact } from '../util/redact.js';
+import { type Markers, readMarkers, renderMarkers } from './markers.js';
+import { fenceFor, GITHUB_BODY_LIMIT } from './split-comment.js';
+
+/** Leave room under GitHub's limit for the markers and any later edit. */
+export const BODY_BUDGET = GITHUB_BODY_LIMIT - 4_000;
+const MAX_SUMMARY_CHARS = 6_000;
+
+export interface ProjectReport {
+  checks: ChecksResult;
+  /** The policy report (by level) for this project's verdict, markdown. */
+  policyMarkdown: string;
+}
+
+export interface PrBodyInput {
+  issueNumber: number;
+  runId: string;
+  headSha: string;
+  title: string;
+  /** The agent's summary (model output: untrusted). */
+  summary: string;
+  notes?: string;
+  projects: ProjectReport[];
+  usage?: ModelUsage;
+  /** Set when the plan output did not fit and went into follow-up comments. */
+  planOutputInComments?: number;
+  /** Extra lines shown above the summary (e.g. "re-planned after a push by @x"). */
+  notice?: string;
+}
+
+/** Untrusted text into our body: redacted, bounded, and unable to forge our markers or close our details. */
+export function neutralise(text: string, max = MAX_SUMMARY_CHARS): string {
+  let out = redact(text)
+    .replace(/<!--/g, '&lt;!--')
+    .replace(/<\/?details>/gi, '')
+    .replace(/<\/?summary>/gi, '');
+  if (out.length > max) out = `${out.slice(0, max)}\n\n[… cut]`;
+  return out;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+const VERDICT_LABEL = { pass: '✅ pass', blocked: '⛔ blocked', 'needs-override': '⚠️ needs override' } as const;
+
+function planRow(r: ProjectReport): string {
+  const p = r.checks.project;
+  const plan = r.checks.plan;
+  const name = cell(p.name === p.dir ? p.dir : `${p.name} (${p.dir})`);
+  if (!plan) {
+    const failed = r.checks.stages.find((s) => s.status === 'failed');
+    return `| ${name} | — | — | — | — | — | ❌ no plan${failed ? `: ${cell(failed.name)} failed` : ''} |`;
+  }
+  const c = plan.summary.counts;
+  return `| ${name} | ${c.add} | ${c.change} | ${c.destroy} | ${c.replace} | ${c.import} | ${VERDICT_LABEL[r.checks.verdict.status]} |`;
+}
+
+function warnings(projects: ProjectReport[]): string[] {
+  const lines: string[] = [];
+  for (const r of projects) {
+    const res = r.checks.plan?.summary.resources ?? [];
+    const destroyed = res.filter((x) => x.action === 'delete').map((x) => x.address);
+    const replaced = res.filter((x) => x.action === 'replace').map((x) => x.address);
+    if (destroyed.length + replaced.length === 0) continue;
+    const list = [...destroyed.map((a) => `destroys \`${a}\``), ...replaced.map((a) => `replaces \`${a}\``)];
+    lines.push(`> **${cell(r.checks.project.name)}:** ${list.slice(0, 20).join(', ')}${list.length > 20 ? ', …' : ''}`);
+  }
+  return lines.length > 0 ? ['> [!CAUTION]', '> This plan destroys or replaces resources.', ...lines, ''] : [];
+}
+
+function scannerTable(projects: ProjectReport[]): string[] {
+  const out = ['| Project | Scanner | Status | Version | Findings | Time |', '|---|---|---|---|---|---|'];
+  for (const r of projects) {
+    for (const s of r.checks.verdict.scanners) {
+      const status =
+        s.status === 'ok'
+          ? '✅ ran'
+          : s.status === 'not-run'
+            ? `⚪ not run${s.reason ? `: ${cell(s.reason)}` : ''}`
+            : `❌ failed${s.reason ? `: ${cell(s.reason)}` : ''}`;
+      out.push(
+        `| ${cell(r.checks.project.name)} | ${s.name} | ${status.slice(0, 200)} | ${cell(s.version ?? '—')} | ${s.findings.length} | ${(s.durationMs / 1000).toFixed(1)} s |`,
+      );
+    }
+  }
+  return out;
+}
+
+function usageLine(u: ModelUsage): string {
+  const tokens = `${u.inputTokens.toLocaleString('en-US')} in / ${u.outputTokens.toLocaleString('en-US')} out`;
+  const cache =
+    u.cacheReadTokens + u.cacheWriteTokens > 0
+      ? ` (cache ${u.cacheReadTokens.toLocaleString('en-US')} read, ${u.cacheWriteTokens.toLocaleString('en-US')} written)`
+      : '';
+  return `Agent: ${tokens} tokens${cache} · $${u.costUsd.toFixed(4)} · ${u.turns} turns · ${(u.durationMs / 1000).toFixed(1)} s`;
+}
+
+/** The plan output sections (one per project), fenced so nothing inside can break out. */
+export function renderPlanOutput(projects: ProjectReport[]): string {
+  const parts: string[] = [];
+  for (const r of projects) {
+    const text = redact(r.checks.plan?.text ?? '').trimEnd();
+    if (!text) continue;
+    const f = fenceFor(text, 'diff');
+    parts.push(`#### Plan output: ${cell(r.checks.project.name)}\n\n${f.open}\n${text}\n${f.close}`);
+  }
+  return parts.join('\n\n');
+}
+
+export function bodyHash(body: string): string {
+  return createHash('sha256').update(body).digest('hex').slice(0, 32);
+}
+
+export interface RenderedBody {
+  body: string;
+  /** The plan output, when it did not fit in the body (the caller posts it as follow-up comments). */
+  overflow?: string;
+  markers: Markers;
+}
+
+export function renderPrBody(input: PrBodyInput): RenderedBody {
+  const top: string[] = [`Closes #${input.issueNumber}`, ''];
+  if (input.notice) top.push(`> ${neutralise(input.notice, 500)}`, '');
+  top.push(neutralise(input.summary), '');
+  if (input.notes?.trim()) top.push(`**Notes:** ${neutralise(input.notes, 2_000)}`, '');
+  top.push(
+    '| Project | Add | Change | Destroy | Replace | Import | Policy |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...input.projects.map(planRow),
+    '',
+    ...warnings(input.projects),
+  );
+  const policy = input.projects.map((r) =>
+    input.projects.length > 1 ? `### Policy: ${cell(r.checks.project.name)}\n\n${r.policyMarkdown}` : r.policyMarkdown,
+  );
+  const middle = [
+    '## Policy report',
+    '',
+    ...policy,
+    '',
+    '<details><summary>Scanners</summary>',
+    '',
+    ...scannerTable(input.projects),
+    '',
+    '</details>',
+    '',
+  ];
+  const usage = input.usage ? [`<sub>${usageLine(input.usage)}</sub>`, ''] : [];
+
+  const planHash = input.projects.map((p) => p.checks.plan?.hash ?? '').join(',');
+  const projectNames = input.projects
+    .map((p) => p.checks.project.name)
+    .join(',')
+    .slice(0, 128);
+  const markers: Markers = {
+    'run-id': input.runId,
+    issue: String(input.issueNumber),
+    'head-sha': input.headSha,
+    ...(planHash.replace(/,/g, '')
+      ? { 'plan-hash': createHash('sha256').update(planHash).digest('hex').slice(0, 64) }
+      : {}),
+    ...(projectNames ? { project: projectNames } : {}),
+  };
+  const planOutput = renderPlanOutput(input.projects);
+  const base = [...top, ...middle].join('\n');
+  const collapsed = planOutput ? `<details><summary>Plan output</summary>\n\n${planOutput}\n\n</details>\n` : '';
+  const fits = base.length + collapsed.length + usage.join('\n').length < BODY_BUDGET;
+  const planSection = !planOutput
+    ? ''
+    : fits
+      ? collapsed
+      : `<details><summary>Plan output</summary>\n\nThe plan output is too long for this description: it is in the comments below.\n\n</details>\n`;
+  let body = [base, planSection, ...usage].join('\n');
+  if (body.length > BODY_BUDGET) body = `${body.slice(0, BODY_BUDGET - 100)}\n\n[… cut to fit GitHub's limit]\n`;
+  const withoutHash = `${body}\n${renderMarkers(markers)}`;
+  const all: Markers = { ...markers, 'body-hash': bodyHash(withoutHash) };
+  return {
+    body: `${body}\n${renderMarkers(all)}`,
+    ...(fits || !planOutput ? {} : { overflow: planOutput }),
+    markers: all,
+  };
+}
+
+/** True when the PR's current body is the one we would write (same content hash): skip the API call. */
+export function bodyUnchanged(current: string | null | undefined, next: RenderedBody): boolean {
+  return readMarkers(current)['body-hash'] === next.markers['body-hash'];
+}

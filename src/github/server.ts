@@ -1,0 +1,178 @@
+// The App's HTTP server: Probot's webhook middleware (HMAC-verified: a forged signature gets 400 and never reaches a
+// handler) at /api/github/webhooks, plus /healthz and /metrics. The role decides what runs in this process: `web`
+// verifies and enqueues, `worker` runs jobs, `all` both (the embedded store's only mode). Used by `serve`, the demo
+// and the end-to-end tests, so all three run the same code.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
+import { z } from 'zod';
+import { createAppFn } from '../app.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { collectAndRenderMetrics, METRICS_CONTENT_TYPE, metrics } from '../observability/metrics.js';
+import type { AgentRunner, Checker, WorkerDeps } from '../pipeline/deps.js';
+import { JOB_KIND_RUN, RunJobSchema } from '../pipeline/job.js';
+import { realAgentRunner, realChecker, realRenderers } from '../pipeline/wiring.js';
+import { createJobHandler } from '../pipeline/worker.js';
+import { DEFAULT_GIT_URL_TEMPLATE, type GitIdentity } from '../pipeline/workspace.js';
+import { recoverInterruptedRuns } from '../queue/recovery.js';
+import { createRuntime, type Role, type Runtime } from '../queue/runtime.js';
+import type { RunRecord } from '../store/types.js';
+
+export const WEBHOOK_PATH = '/api/github/webhooks';
+
+export interface AppServerOptions {
+  appId: string;
+  privateKey: string;
+  webhookSecret: string;
+  /** GitHub API base URL (GHES, the stand-in); default https://api.github.com. */
+  githubApiUrl?: string;
+  role: Role;
+  port: number;
+  host?: string;
+  /** Store/queue options; a runtime built from them (or the environment) when `runtime` is not given. */
+  databaseUrl?: string;
+  dataDir?: string;
+  planKey?: string;
+  runtime?: Runtime;
+  gitUrlTemplate?: string;
+  author?: GitIdentity;
+  workRoot?: string;
+  concurrency?: number;
+  agent?: AgentRunner;
+  checks?: Checker;
+  log?: Logger;
+}
+
+export interface AppServer {
+  url: string;
+  port: number;
+  runtime: Runtime;
+  probot: Probot;
+  botLogin: string | undefined;
+  close(): Promise<void>;
+}
+
+const TokenSchema = z.object({ token: z.string().min(1) });
+const AppSchema = z.object({ slug: z.string().min(1) });
+
+/** The job that resumes an interrupted run: the run's stored input is the job payload minus the delivery id. */
+function jobForRun(run: RunRecord) {
+  const parsed = RunJobSchema.safeParse({ ...run.input, type: JOB_KIND_RUN, runId: run.id });
+  return {
+    kind: JOB_KIND_RUN,
+    key: run.key,
+    payload: parsed.success ? parsed.data : { type: JOB_KIND_RUN, runId: run.id },
+  };
+}
+
+export async function startAppServer(opts: AppServerOptions): Promise<AppServer> {
+  const log = opts.log ?? createLogger();
+  const runtime =
+    opts.runtime ??
+    (await createRuntime({
+      role: opts.role,
+      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      ...(opts.planKey ? { planKey: opts.planKey } : {}),
+    }));
+  const probot = new Probot({
+    appId: opts.appId,
+    privateKey: opts.privateKey,
+    secret: opts.webhookSecret,
+    log: log.child({ name: 'probot' }),
+    ...(opts.githubApiUrl ? { baseUrl: opts.githubApiUrl } : {}),
+    Octokit: ProbotOctokit.defaults({ throttle: { enabled: false } }),
+  });
+
+  // The app's own login: PRs are "ours" only when opened by it. Unknown (API down at start) → markers + Bot type.
+  let botLogin: string | undefined;
+  try {
+    const app = await probot.auth();
+    const { data } = await app.rest.apps.getAuthenticated();
+    botLogin = `${AppSchema.parse(data).slug}[bot]`;
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read the app slug');
+  }
+
+  if (opts.role !== 'worker') {
+    probot.onAny(async (event) => metrics.recordWebhook(event.name));
+  }
+  const middleware = await createNodeMiddleware(
+    opts.role === 'worker'
+      ? () => {}
+      : createAppFn({ store: runtime.store, queue: runtime.queue, ...(botLogin ? { botLogin } : {}) }),
+    { probot, webhooksPath: WEBHOOK_PATH },
+  );
+
+  if (opts.role !== 'web') {
+    const deps: WorkerDeps = {
+      store: runtime.store,
+      installation: async (installationId) => {
+        const octokit = await probot.auth(installationId);
+        const { token } = TokenSchema.parse(await octokit.auth({ type: 'installation' }));
+        return { octokit, token };
+      },
+      agent: opts.agent ?? realAgentRunner(),
+      checks: opts.checks ?? realChecker,
+      renderers: realRenderers,
+      gitUrlTemplate: opts.gitUrlTemplate ?? DEFAULT_GIT_URL_TEMPLATE,
+      author: opts.author ?? { name: 'infra-agent[bot]', email: 'infra-agent[bot]@users.noreply.github.com' },
+      ...(opts.workRoot ? { workRoot: opts.workRoot } : {}),
+      log,
+    };
+    // Runs a dead worker left behind: re-enqueued (applies go to a human). Embedded: this is the only process.
+    const recovered = await recoverInterruptedRuns(runtime.store, {
+      queue: runtime.queue,
+      staleAfterMs: runtime.store.driver === 'pglite' ? 0 : 60_000,
+      jobFor: jobForRun,
+    });
+    if (recovered.requeued.length + recovered.needsHuman.length > 0) {
+      log.info({ requeued: recovered.requeued.length, needsHuman: recovered.needsHuman.length }, 'recovered runs');
+    }
+    await runtime.queue.work(createJobHandler(deps), { concurrency: opts.concurrency ?? 2 });
+  }
+
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: true, role: opts.role, store: runtime.store.driver, queue: runtime.queue.driver }));
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      collectAndRenderMetrics({
+        countRuns: () => runtime.store.countRuns(),
+        queueDepth: () => runtime.queue.depth(),
+      }).then(
+        (body) => {
+          res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE });
+          res.end(body);
+        },
+        () => {
+          res.writeHead(500);
+          res.end();
+        },
+      );
+      return;
+    }
+    void middleware(req, res, () => {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found\n');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port, opts.host ?? '0.0.0.0', resolve));
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, role: opts.role, store: runtime.store.driver, botLogin }, 'infra-agent listening');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    runtime,
+    probot,
+    botLogin,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await runtime.close();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// The progress comment: ONE comment per issue (or one reply per command on a PR), edited in place as the run moves
+// through its stages — a checklist with timings, the check-run and PR links, and the final result or the error.
+import type { GitHubClient, RepoRef } from '../github/client.js';
+import { upsertComment } from '../github/comments.js';
+import type { Store } from '../store/types.js';
+import { redact } from '../util/redact.js';
+import { STAGES, type StageName } from './stages.js';
+
+type Status = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
+
+interface StageLine {
+  status: Status;
+  startedAt?: number;
+  durationMs?: number;
+  note?: string;
+}
+
+const ICON: Record<Status, string> = { pending: '⬜', running: '⏳', ok: '✅', failed: '❌', skipped: '⏭️' };
+
+export interface ProgressTarget {
+  repo: RepoRef;
+  issueNumber: number;
+  key: string;
+  marker: string;
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export class Progress {
+  private readonly lines = new Map<StageName, StageLine>();
+  private readonly links = new Map<string, string>();
+  private result: string | undefined;
+  private failed = false;
+
+  constructor(
+    private readonly title: string,
+    private readonly runId: string,
+    private readonly target: ProgressTarget | undefined,
+    private readonly octokit: GitHubClient,
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const s of STAGES) this.lines.set(s.name, { status: 'pending' });
+  }
+
+  async start(stage: StageName): Promise<void> {
+    this.lines.set(stage, { status: 'running', startedAt: this.now() });
+    await this.flush();
+  }
+
+  async end(stage: StageName, status: 'ok' | 'failed' | 'skipped', note?: string): Promise<void> {
+    const line = this.lines.get(stage) ?? { status: 'pending' };
+    const durationMs = line.startedAt !== undefined ? this.now() - line.startedAt : undefined;
+    this.lines.set(stage, {
+      status,
+      ...(durationMs !== undefined ? { durationMs } : {}),
+      ...(note ? { note: redact(note) } : {}),
+    });
+    if (status === 'failed') this.failed = true;
+    await this.flush();
+  }
+
+  link(name: string, url: string): void {
+    this.links.set(name, url);
+  }
+
+  /** The final word: the result (links, verdict) or why it stopped and what to do next. */
+  async finish(markdown: string): Promise<void> {
+    this.result = redact(markdown);
+    await this.flush();
+  }
+
+  render(): string {
+    const head = this.result === undefined ? '⏳ working' : this.failed ? '❌ stopped' : '✅ done';
+    const out = [`### infra-agent · ${this.title} · ${head}`, ''];
+    for (const s of STAGES) {
+      const l = this.lines.get(s.name);
+      if (!l) continue;
+      const time = l.durationMs !== undefined ? ` (${seconds(l.durationMs)})` : '';
+      const note = l.note ? ` — ${l.note.replace(/\s+/g, ' ').slice(0, 300)}` : '';
+      out.push(`- ${ICON[l.status]} ${s.label}${time}${note}`);
+    }
+    if (this.links.size > 0) {
+      out.push('', [...this.links.entries()].map(([name, url]) => `[${name}](${url})`).join(' · '));
+    }
+    if (this.result !== undefined) out.push('', this.result);
+    out.push('', `<sub>run \`${this.runId}\`</sub>`);
+    return out.join('\n');
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.target) return;
+    await upsertComment(this.octokit, this.store, this.target, `${this.render()}\n${this.target.marker}`);
+  }
+}

@@ -1,0 +1,263 @@
+// The publish stage: commit as the app and push (with a lease, so nobody's commits are overwritten), open or update
+// the PR (found by its head branch first, so a retry never opens a second one), save the plan bound to head + base
+// SHA for the apply step, post check runs with annotations, overflow plan output into split comments (superseded
+// parts edited and minimised, never piled up), and set the state label.
+import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { ChecksResult } from '../core/types.js';
+import { type Annotation, publishCheckRun } from '../github/check-runs.js';
+import { minimizeComment, upsertComment } from '../github/comments.js';
+import { bodyUnchanged, neutralise, renderPrBody } from '../github/pr-body.js';
+import { splitMarkdown } from '../github/split-comment.js';
+import { renderCheckRunOutput } from '../report/check-run.js';
+import { sideEffectOnce } from '../store/idempotency.js';
+import { planHeadline } from '../terraform/plan-summary.js';
+import type { RunContext } from './run.js';
+
+export interface PublishedPr {
+  number: number;
+  url: string;
+  headSha: string;
+  checkRuns: Record<string, string>;
+  /** The final line of the progress comment / the reply to a command. */
+  resultMarkdown: string;
+}
+
+export const STATE_LABELS = {
+  planned: 'infra-agent:planned',
+  'needs-override': 'infra-agent:needs-override',
+  blocked: 'infra-agent:blocked',
+  failed: 'infra-agent:checks-failed',
+} as const;
+
+function stateOf(checks: ChecksResult): keyof typeof STATE_LABELS {
+  if (!checks.plan || checks.stages.some((s) => s.status === 'failed')) {
+    return checks.verdict.status === 'blocked' ? 'blocked' : 'failed';
+  }
+  if (checks.verdict.status === 'blocked') return 'blocked';
+  if (checks.verdict.status === 'needs-override') return 'needs-override';
+  return 'planned';
+}
+
+function repoPath(projectDir: string, file: string): string {
+  const clean = file.replace(/^\.\//, '');
+  if (projectDir === '.' || clean.startsWith(`${projectDir}/`)) return clean;
+  return posix.join(projectDir, clean);
+}
+
+function diagnosticAnnotations(checks: ChecksResult): Annotation[] {
+  return checks.diagnostics
+    .filter((d) => d.file && d.line)
+    .map((d) => ({
+      path: repoPath(checks.project.dir, d.file ?? ''),
+      start_line: d.line ?? 1,
+      end_line: d.line ?? 1,
+      annotation_level: d.severity === 'error' ? 'failure' : 'warning',
+      title: d.summary.slice(0, 255),
+      message: neutralise(d.detail ?? d.summary, 4000),
+    }));
+}
+
+async function ensureCommitted(ctx: RunContext, lastPushKey: string): Promise<string> {
+  const ws = ctx.workspace;
+  if (!ws || !ctx.branch) throw new Error('internal: no workspace at publish');
+  const { job, deps } = ctx;
+  if (job.kind !== 'plan') {
+    const title = neutralise(ctx.agent?.title || ctx.issue.title, 72).split('\n')[0] ?? 'infra change';
+    const message = `${title}\n\n${job.kind === 'revise' ? 'Revised' : 'Requested'} in #${job.issueNumber} by @${job.requester}.\ninfra-agent run ${job.runId}`;
+    const sha = await ws.commitAll(message);
+    if (sha) {
+      await ws.push(ctx.branch, ctx.remoteHead);
+      await deps.store.putKey(lastPushKey, sha);
+      ctx.remoteHead = sha;
+    } else if (!ctx.remoteHead) {
+      throw new Error('nothing to commit and no branch to publish');
+    }
+  }
+  return ws.headSha();
+}
+
+export async function publish(ctx: RunContext, lastPushKey: string): Promise<PublishedPr> {
+  const { job, deps, octokit, repo } = ctx;
+  const checks = ctx.checks;
+  if (!checks || !ctx.branch) throw new Error('internal: publish without checks');
+  const headSha = await ensureCommitted(ctx, lastPushKey);
+  const full = `${repo.owner}/${repo.repo}`;
+
+  const rendered = renderPrBody({
+    issueNumber: job.issueNumber,
+    runId: job.runId,
+    headSha,
+    title: ctx.issue.title,
+    summary: ctx.agent?.summary || (ctx.pr ? bodySummary(ctx.pr.body) : ctx.issue.title),
+    ...(ctx.agent?.notes ? { notes: ctx.agent.notes } : {}),
+    projects: [{ checks, policyMarkdown: deps.renderers.policyMarkdown(checks.verdict) }],
+    ...(ctx.agent ? { usage: ctx.agent.usage } : {}),
+    ...(job.trigger === 'human-push'
+      ? { notice: `Re-planned after a push by @${job.requester} (the agent did not run).` }
+      : {}),
+  });
+
+  // The PR: an existing open one for the branch first (a retry, or a revise), else create it exactly once.
+  let pr = ctx.pr;
+  if (!pr) {
+    const prTitle =
+      neutralise(ctx.agent?.title || ctx.issue.title, 200).split('\n')[0] || `Infra change for #${job.issueNumber}`;
+    const made = await sideEffectOnce(deps.store, `pull-request:${full}:${ctx.branch}`, {
+      find: async () => {
+        const open = await octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${ctx.branch}`, state: 'open' });
+        return open.data[0] ? String(open.data[0].number) : undefined;
+      },
+      create: async () => {
+        const res = await octokit.rest.pulls.create({
+          ...repo,
+          title: prTitle,
+          head: ctx.branch ?? '',
+          base: job.defaultBranch,
+          body: rendered.body,
+          maintainer_can_modify: false,
+        });
+        return String(res.data.number);
+      },
+    });
+    const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: Number(made.value) });
+    pr = {
+      number: data.number,
+      body: data.body ?? '',
+      headRef: data.head.ref,
+      headSha: data.head.sha,
+      htmlUrl: data.html_url,
+    };
+  }
+  if (!bodyUnchanged(pr.body, rendered)) {
+    await octokit.rest.pulls.update({ ...repo, pull_number: pr.number, body: rendered.body });
+  }
+
+  await postPlanOutput(ctx, pr.number, rendered.overflow);
+  await savePlan(ctx, pr.number, headSha);
+
+  // Check runs on the head commit.
+  const plan = checks.plan;
+  const failedStage = checks.stages.find((s) => s.status === 'failed');
+  const planRun = await publishCheckRun(octokit, deps.store, repo, {
+    name: 'infra-agent/plan',
+    headSha,
+    key: job.runId,
+    conclusion: plan && !failedStage ? 'success' : 'failure',
+    title: plan ? planHeadline(plan.summary) : `No plan: ${failedStage?.name ?? 'checks'} failed`,
+    summary: plan
+      ? `Project \`${checks.project.name}\` · plan hash \`${plan.hash.slice(0, 12)}\``
+      : neutralise(failedStage?.message ?? 'the plan did not run', 2000),
+    ...(plan ? { text: `\`\`\`\n${neutralise(plan.text, 60_000)}\n\`\`\`` } : {}),
+    annotations: diagnosticAnnotations(checks),
+    detailsUrl: pr.htmlUrl,
+  });
+  const verdict = checks.verdict;
+  const policy = renderCheckRunOutput(verdict, {
+    title: verdict.status === 'pass' ? 'Policy: pass' : `Policy: ${verdict.status} — ${verdict.reasons.join('; ')}`,
+  });
+  const policyRun = await publishCheckRun(octokit, deps.store, repo, {
+    name: 'infra-agent/policy',
+    headSha,
+    key: job.runId,
+    conclusion: policy.conclusion,
+    title: policy.title,
+    summary: policy.summary,
+    ...(policy.text ? { text: policy.text } : {}),
+    // Finding paths are already relative to the repository root (terraform's diagnostics are not: see above).
+    annotations: policy.annotations,
+    detailsUrl: pr.htmlUrl,
+  });
+
+  const state = stateOf(checks);
+  await setStateLabel(ctx, pr.number, STATE_LABELS[state]);
+
+  const headline = plan ? planHeadline(plan.summary) : 'No plan.';
+  const verb = job.kind === 'revise' ? 'Revised' : job.kind === 'plan' ? 'Re-planned' : 'Opened';
+  const resultMarkdown = [
+    `**${verb} #${pr.number}** at \`${headSha.slice(0, 7)}\`: ${headline} Policy: **${verdict.status}**.`,
+    ...(ctx.agent?.summary && job.kind === 'revise' ? ['', neutralise(ctx.agent.summary, 1500)] : []),
+  ].join('\n');
+  return {
+    number: pr.number,
+    url: pr.htmlUrl,
+    headSha,
+    checkRuns: { 'infra-agent/plan': planRun.url, 'infra-agent/policy': policyRun.url },
+    resultMarkdown,
+  };
+}
+
+/** The agent summary part of an existing body (for plan-only runs, which have no new summary). */
+function bodySummary(body: string): string {
+  const lines = body.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('Closes #'));
+  const end = lines.findIndex((l) => l.startsWith('| Project |'));
+  const part = lines.slice(start + 1, end > start ? end : undefined).filter((l) => !l.startsWith('> Re-planned'));
+  return part.join('\n').trim() || 'Re-planned.';
+}
+
+async function setStateLabel(ctx: RunContext, issueNumber: number, label: string): Promise<void> {
+  const { octokit, repo } = ctx;
+  const { data: current } = await octokit.rest.issues.listLabelsOnIssue({ ...repo, issue_number: issueNumber });
+  const names = new Set(current.map((l) => l.name));
+  for (const stale of Object.values(STATE_LABELS)) {
+    if (stale !== label && names.has(stale)) {
+      await octokit.rest.issues.removeLabel({ ...repo, issue_number: issueNumber, name: stale });
+    }
+  }
+  if (!names.has(label)) await octokit.rest.issues.addLabels({ ...repo, issue_number: issueNumber, labels: [label] });
+}
+
+/** Plan output too long for the body: split into comments; parts no longer needed are edited and minimised. */
+async function postPlanOutput(ctx: RunContext, prNumber: number, overflow: string | undefined): Promise<void> {
+  const { octokit, repo, deps } = ctx;
+  const full = `${repo.owner}/${repo.repo}`;
+  const countKey = `plan-output:${full}#${prNumber}:count`;
+  const before = Number((await deps.store.getKey(countKey)) ?? '0');
+  const chunks = overflow ? splitMarkdown(overflow, 60_000) : [];
+  const part = (i: number) => ({
+    repo,
+    issueNumber: prNumber,
+    key: `plan-output:${full}#${prNumber}:${i}`,
+    marker: `<!-- infra-agent:plan-output=${prNumber}-${i} -->`,
+  });
+  for (const [i, chunk] of chunks.entries()) {
+    const header = `**Plan output, part ${i + 1} of ${chunks.length}** (head \`${(ctx.remoteHead ?? '').slice(0, 7)}\`)\n\n`;
+    await upsertComment(octokit, deps.store, part(i), `${header}${chunk}`);
+  }
+  for (let i = chunks.length; i < before; i++) {
+    const { id } = await upsertComment(
+      octokit,
+      deps.store,
+      part(i),
+      '_Superseded: a newer plan replaced this output (see the pull request description and the comments above)._',
+    );
+    const { data } = await octokit.rest.issues.getComment({ ...repo, comment_id: id });
+    await minimizeComment(octokit, data.node_id);
+  }
+  await deps.store.putKey(countKey, String(Math.max(before, chunks.length)));
+}
+
+/** Save the plan bound to the head and base SHA it was made on: what an approval may apply (issue 6). */
+async function savePlan(ctx: RunContext, prNumber: number, headSha: string): Promise<void> {
+  const plan = ctx.checks?.plan;
+  const project = ctx.project;
+  if (!plan || !project || !ctx.baseSha) return;
+  try {
+    await ctx.deps.store.savePlan({
+      repo: `${ctx.repo.owner}/${ctx.repo.repo}`,
+      pr: prNumber,
+      project: project.name,
+      workspace: project.workspace,
+      headSha,
+      baseSha: ctx.baseSha,
+      planHash: plan.hash,
+      bytes: await readFile(plan.file),
+      summary: plan.summary,
+      runId: ctx.job.runId,
+    });
+  } catch (err) {
+    // Without a plan key the PR is still useful for review; apply (issue 6) refuses without a saved plan.
+    ctx.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'saved plan not stored');
+  }
+}

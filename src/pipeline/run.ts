@@ -1,0 +1,376 @@
+// One run, start to end. The stages are listed once, in order, in `STAGES` (stages.ts) and executed here as data
+// flows: checkout → index → project → agent → checks → publish. Every stage records a run event and updates the
+// progress comment; a stage that cannot continue stops the run with a message saying where and why and how to retry.
+// Transient failures (GitHub 5xx, network) hand the run back to the queue for a retry; side effects are guarded by
+// idempotency keys and body markers, so a repeated stage never duplicates a PR or a comment.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AgentResult } from '../agent/loop.js';
+import { loadRepoConfig } from '../config/load.js';
+import type { RepoConfig } from '../config/schema.js';
+import type { ChecksResult, Project } from '../core/types.js';
+import { branchForIssue, isAppBranch } from '../github/branch.js';
+import { type GitHubClient, httpStatus, type RepoRef } from '../github/client.js';
+import { readMarkers } from '../github/markers.js';
+import { sanitizeUserText } from '../github/sanitize.js';
+import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../queue/recovery.js';
+import { indexRepo, type RepoIndex } from '../repo/index.js';
+import { redact } from '../util/redact.js';
+import type { WorkerDeps } from './deps.js';
+import type { RunJob } from './job.js';
+import { Progress, type ProgressTarget } from './progress.js';
+import { candidateProjects, chooseProject, describeCandidates } from './project.js';
+import { type PublishedPr, publish } from './publish.js';
+import type { StageName } from './stages.js';
+import { Workspace } from './workspace.js';
+
+/** A stage decided the run cannot go on; `message` is what the human reads (already safe to show). */
+export class StopRun extends Error {
+  override readonly name = 'StopRun';
+  constructor(
+    message: string,
+    readonly outcome: 'failed' | 'succeeded' = 'failed',
+  ) {
+    super(message);
+  }
+}
+
+export interface RunContext {
+  job: RunJob;
+  deps: WorkerDeps;
+  signal: AbortSignal;
+  octokit: GitHubClient;
+  token: string;
+  repo: RepoRef;
+  config: RepoConfig;
+  issue: { title: string; body: string };
+  /** The app's PR for revise/plan runs (and after publish for generate). */
+  pr?: { number: number; body: string; headRef: string; headSha: string; htmlUrl: string };
+  workspace?: Workspace;
+  branch?: string;
+  /** Remote head of the branch when checked out (the push lease), undefined when the branch is new. */
+  remoteHead?: string;
+  baseSha?: string;
+  index?: RepoIndex;
+  project?: Project;
+  agent?: AgentResult;
+  checks?: ChecksResult;
+  planDir?: string;
+  published?: PublishedPr;
+}
+
+const RETRY_HINT = 'Fix the cause, then add the label again or comment `/infra plan` to retry.';
+
+function isTransient(err: unknown): boolean {
+  const status = httpStatus(err);
+  if (status !== undefined) return status >= 500 || status === 429;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(code);
+}
+
+function errorText(err: unknown): string {
+  return redact(err instanceof Error ? err.message : String(err)).slice(0, 1500);
+}
+
+function progressTarget(job: RunJob): ProgressTarget | undefined {
+  const repo = { owner: job.owner, repo: job.repo };
+  const full = `${job.owner}/${job.repo}`;
+  if (job.kind === 'generate') {
+    return {
+      repo,
+      issueNumber: job.issueNumber,
+      key: `progress-comment:${full}#${job.issueNumber}`,
+      marker: `<!-- infra-agent:progress=${job.issueNumber} -->`,
+    };
+  }
+  if (job.prNumber !== undefined && job.trigger === 'command') {
+    return {
+      repo,
+      issueNumber: job.prNumber,
+      key: `reply-comment:${full}#${job.prNumber}:${job.runId}`,
+      marker: `<!-- infra-agent:reply=${job.runId} -->`,
+    };
+  }
+  return undefined;
+}
+
+// ---- the stages -------------------------------------------------------------------------------------------------
+
+async function checkout(ctx: RunContext): Promise<string> {
+  const { job, deps, repo } = ctx;
+  if (job.kind !== 'generate') {
+    const prNumber = job.prNumber;
+    if (prNumber === undefined) throw new StopRun('this run needs a pull request number');
+    const { data: pr } = await ctx.octokit.rest.pulls.get({ ...repo, pull_number: prNumber });
+    if (pr.state !== 'open') throw new StopRun(`#${prNumber} is ${pr.state}: nothing to do.`, 'succeeded');
+    if (!isAppBranch(pr.head.ref))
+      throw new StopRun(`#${prNumber}'s branch \`${pr.head.ref}\` is not one infra-agent made.`);
+    ctx.pr = {
+      number: pr.number,
+      body: pr.body ?? '',
+      headRef: pr.head.ref,
+      headSha: pr.head.sha,
+      htmlUrl: pr.html_url,
+    };
+    ctx.branch = pr.head.ref;
+  } else {
+    ctx.branch = branchForIssue(job.issueNumber, ctx.issue.title);
+    const open = await ctx.octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${ctx.branch}`, state: 'open' });
+    const existing = open.data[0];
+    if (existing && readMarkers(existing.body)['run-id'] !== job.runId) {
+      throw new StopRun(
+        `Pull request #${existing.number} is already open for this issue. Comment \`/infra revise <what to change>\` or \`/infra plan\` there.`,
+        'succeeded',
+      );
+    }
+  }
+  const ws = await Workspace.clone({
+    owner: repo.owner,
+    repo: repo.repo,
+    token: ctx.token,
+    urlTemplate: deps.gitUrlTemplate,
+    author: deps.author,
+    ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
+    signal: ctx.signal,
+  });
+  ctx.workspace = ws;
+  ctx.planDir = join(ws.dir, '..', 'plans');
+  const defaultHead = await ws.headSha(`origin/${job.defaultBranch}`);
+  const exists = await ws.fetchBranch(ctx.branch);
+  if (exists) ctx.remoteHead = await ws.headSha(`refs/remotes/origin/${ctx.branch}`);
+  if (job.kind === 'generate') {
+    await ws.checkoutNew(ctx.branch, `origin/${job.defaultBranch}`);
+    ctx.baseSha = defaultHead;
+  } else {
+    if (!exists) throw new StopRun(`the branch \`${ctx.branch}\` no longer exists.`);
+    await ws.checkoutNew(ctx.branch, `refs/remotes/origin/${ctx.branch}`);
+    ctx.baseSha = await ws.exec(['merge-base', 'HEAD', `origin/${job.defaultBranch}`]);
+  }
+  return `\`${ctx.branch}\` at ${(await ws.headSha()).slice(0, 7)}`;
+}
+
+async function index(ctx: RunContext): Promise<string> {
+  const ws = need(ctx.workspace, 'workspace');
+  ctx.index = await indexRepo(ws.dir, {
+    declaredProjects: ctx.config.projects.map((p) => p.dir),
+    signal: ctx.signal,
+  });
+  return `${ctx.index.rootModules.length} root module(s)`;
+}
+
+async function pickProject(ctx: RunContext): Promise<string> {
+  const candidates = candidateProjects(ctx.config, need(ctx.index, 'index').rootModules);
+  const fromPr = ctx.pr ? readMarkers(ctx.pr.body).project?.split(',')[0] : undefined;
+  const named = ctx.job.project ?? fromPr;
+  const choice = chooseProject(candidates, {
+    ...(named !== undefined ? { named } : {}),
+    requestText: `${ctx.issue.title}\n${ctx.issue.body}`,
+  });
+  switch (choice.kind) {
+    case 'one':
+      ctx.project = choice.project;
+      return `\`${choice.project.name}\``;
+    case 'none':
+      throw new StopRun(
+        'I found no Terraform root module in this repository (no `.tf` files outside modules), so there is nothing to change yet. ' +
+          'If the code lives somewhere unusual, list it under `projects:` in `.github/infra-agent.yml`.',
+      );
+    case 'unknown':
+      throw new StopRun(
+        `There is no project \`${choice.name}\`. The projects are:\n${describeCandidates(choice.candidates)}`,
+      );
+    case 'ambiguous':
+      throw new StopRun(
+        `Which project should this change go to? This repository has several:\n${describeCandidates(choice.candidates)}\n\n` +
+          'Mention one of them in the issue and add the label again, or comment `/infra plan <project>`.',
+      );
+  }
+}
+
+function boundChecks(ctx: RunContext) {
+  const project = need(ctx.project, 'project');
+  const repoRoot = need(ctx.workspace, 'workspace').dir;
+  return (signal?: AbortSignal) =>
+    ctx.deps.checks({
+      repoRoot,
+      project,
+      config: ctx.config,
+      ...(ctx.planDir ? { planDir: ctx.planDir } : {}),
+      signal: signal ?? ctx.signal,
+    });
+}
+
+async function agent(ctx: RunContext): Promise<string | undefined> {
+  if (ctx.job.kind === 'plan') return 'skipped: plan only';
+  const ws = need(ctx.workspace, 'workspace');
+  let revision: { diff: string; feedback: string; lastReport: string } | undefined;
+  if (ctx.job.kind === 'revise') {
+    const pr = need(ctx.pr, 'pull request');
+    const lastPush = await ctx.deps.store.getKey(lastPushKey(ctx));
+    if (lastPush && ctx.remoteHead && lastPush !== ctx.remoteHead) {
+      const authors = await ws.authorsBetween(lastPush, 'HEAD').catch(() => ['unknown']);
+      const humans = authors.filter((a) => a !== ctx.deps.author.email);
+      if (humans.length > 0) {
+        throw new StopRun(
+          `Not revising: this branch has ${humans.length} commit(s) pushed by someone else since infra-agent's last push, ` +
+            'and the agent does not overwrite human edits. Push the change yourself, or close this pull request and re-label the issue to start over. ' +
+            '`/infra plan` re-plans the branch as it is.',
+        );
+      }
+    }
+    revision = {
+      diff: await ws.diff(need(ctx.baseSha, 'base')),
+      feedback: ctx.job.feedback ?? '',
+      lastReport: pr.body,
+    };
+  }
+  const result = await ctx.deps.agent({
+    repoRoot: ws.dir,
+    project: need(ctx.project, 'project'),
+    config: ctx.config,
+    request: sanitizeUserText(`${ctx.issue.title}\n\n${ctx.issue.body}`),
+    ...(revision ? { revision } : {}),
+    checks: boundChecks(ctx),
+    signal: ctx.signal,
+  });
+  ctx.agent = result;
+  if (result.status === 'error' && result.filesChanged.length === 0) {
+    throw new StopRun(`The agent stopped with an error: ${redact(result.reason ?? 'unknown error')}`);
+  }
+  if (result.filesChanged.length === 0) {
+    throw new StopRun(
+      `The agent finished without changing any file${result.summary ? `: ${redact(result.summary).slice(0, 500)}` : '.'}`,
+    );
+  }
+  const why = result.status === 'finished' ? '' : ` (stopped: ${result.reason ?? result.status})`;
+  return `${result.filesChanged.length} file(s) changed in ${result.usage.turns} turns${why}`;
+}
+
+async function checks(ctx: RunContext): Promise<string> {
+  const result = ctx.agent?.finalChecks ?? (await boundChecks(ctx)());
+  ctx.checks = result;
+  const failed = result.stages.find((s) => s.status === 'failed');
+  const plan = result.plan?.summary.counts;
+  const planText = plan ? `+${plan.add} ~${plan.change} -${plan.destroy}` : 'no plan';
+  return `${planText}; policy ${result.verdict.status}${failed ? `; ${failed.name} failed` : ''}`;
+}
+
+function lastPushKey(ctx: RunContext): string {
+  return `last-push:${ctx.repo.owner}/${ctx.repo.repo}:${need(ctx.branch, 'branch')}`;
+}
+
+async function publishStage(ctx: RunContext): Promise<string> {
+  ctx.published = await publish(ctx, lastPushKey(ctx));
+  return `#${ctx.published.number}`;
+}
+
+const RUNNERS: Record<StageName, (ctx: RunContext) => Promise<string | undefined>> = {
+  checkout,
+  index,
+  project: pickProject,
+  agent,
+  checks,
+  publish: publishStage,
+};
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`internal: ${what} is not set at this stage`);
+  return value;
+}
+
+// ---- the run ----------------------------------------------------------------------------------------------------
+
+export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSignal): Promise<void> {
+  const attempt = await beginRunAttempt(deps.store, job.runId);
+  if (attempt.action !== 'run') {
+    deps.log.info({ runId: job.runId, action: attempt.action }, 'run not executed');
+    return;
+  }
+  const log = deps.log.child({ runId: job.runId });
+  const stopHeartbeat = startRunHeartbeat(deps.store, job.runId);
+  const repo = { owner: job.owner, repo: job.repo };
+  const { octokit, token } = await deps.installation(job.installationId);
+  const title =
+    job.kind === 'generate' ? `issue #${job.issueNumber}` : `${job.kind} on #${job.prNumber ?? job.issueNumber}`;
+  const progress = new Progress(title, job.runId, progressTarget(job), octokit, deps.store);
+  let ctx: RunContext | undefined;
+  let current: StageName | undefined;
+  try {
+    const loaded = await loadRepoConfig(octokit, repo, job.defaultBranch);
+    if (!loaded.ok) throw new StopRun(loaded.message);
+    const { data: issue } = await octokit.rest.issues.get({ ...repo, issue_number: job.issueNumber });
+    ctx = {
+      job,
+      deps,
+      signal,
+      octokit,
+      token,
+      repo,
+      config: loaded.config,
+      issue: { title: issue.title, body: issue.body ?? '' },
+    };
+    for (const [name, runStage] of Object.entries(RUNNERS) as [
+      StageName,
+      (c: RunContext) => Promise<string | undefined>,
+    ][]) {
+      current = name;
+      if (signal.aborted) throw signal.reason ?? new Error('cancelled');
+      const started = Date.now();
+      await deps.store.updateRun(job.runId, { stage: name, heartbeatAt: new Date() });
+      await progress.start(name);
+      const note = await runStage(ctx);
+      const skipped = note?.startsWith('skipped') ?? false;
+      await progress.end(name, skipped ? 'skipped' : 'ok', note);
+      await deps.store.addRunEvent({
+        runId: job.runId,
+        stage: name,
+        status: skipped ? 'skipped' : 'ok',
+        durationMs: Date.now() - started,
+        ...(note ? { message: redact(note).slice(0, 500) } : {}),
+      });
+      log.info({ stage: name, note }, 'stage done');
+    }
+    const published = need(ctx.published, 'published');
+    progress.link(`PR #${published.number}`, published.url);
+    for (const [name, url] of Object.entries(published.checkRuns)) progress.link(name, url);
+    await progress.finish(published.resultMarkdown);
+    await deps.store.updateRun(job.runId, { links: { pr: published.url, ...published.checkRuns } });
+    if (ctx.agent) await deps.store.updateRun(job.runId, { usage: ctx.agent.usage });
+    await endRunAttempt(deps.store, job.runId, { status: 'succeeded' });
+  } catch (err) {
+    if (!(err instanceof StopRun) && isTransient(err) && !signal.aborted) {
+      log.warn({ err: errorText(err), stage: current }, 'transient failure: the run goes back to the queue');
+      await endRunAttempt(deps.store, job.runId, { status: 'queued', error: errorText(err) });
+      throw err;
+    }
+    const message = err instanceof StopRun ? err.message : `${current ?? 'setup'} failed: ${errorText(err)}`;
+    const outcome = err instanceof StopRun ? err.outcome : 'failed';
+    log.info({ stage: current, outcome, message }, 'run stopped');
+    if (current) {
+      await progress.end(
+        current,
+        outcome === 'failed' ? 'failed' : 'skipped',
+        err instanceof StopRun ? undefined : message,
+      );
+      await deps.store.addRunEvent({
+        runId: job.runId,
+        stage: current,
+        status: outcome === 'failed' ? 'failed' : 'info',
+        message: message.slice(0, 500),
+      });
+    }
+    await progress.finish(outcome === 'failed' && !(err instanceof StopRun) ? `${message}\n\n${RETRY_HINT}` : message);
+    await endRunAttempt(
+      deps.store,
+      job.runId,
+      outcome === 'failed' ? { status: 'failed', error: message } : { status: 'succeeded' },
+    );
+  } finally {
+    stopHeartbeat();
+    await ctx?.workspace?.remove().catch(() => {});
+  }
+}
+
+export async function readPlanBytes(file: string): Promise<Buffer> {
+  return readFile(file);
+}

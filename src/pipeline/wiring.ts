@@ -1,0 +1,47 @@
+// The real implementations behind the worker's injected interfaces: the agent loop on the Anthropic Messages API
+// (key and URL read by the SDK: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), the checks stage, the policy report.
+import { runAgent } from '../agent/loop.js';
+import { createModelClient, resolveModel } from '../agent/model-client.js';
+import { createAgentEnvironment } from '../agent/real-environment.js';
+import { renderPolicyMarkdown } from '../report/policy-markdown.js';
+import { runChecks } from './checks.js';
+import type { AgentRunner, Checker, Renderers } from './deps.js';
+
+export interface ModelEndpoint {
+  /** Default: the SDK reads ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL. */
+  apiKey?: string;
+  baseURL?: string;
+}
+
+export function realAgentRunner(endpoint: ModelEndpoint = {}): AgentRunner {
+  return async (task) => {
+    const client = createModelClient({
+      model: resolveModel(task.config.agent.model),
+      maxTokens: task.config.agent.max_tokens,
+      ...(endpoint.apiKey ? { apiKey: endpoint.apiKey } : {}),
+      ...(endpoint.baseURL ? { baseURL: endpoint.baseURL } : {}),
+    });
+    const env = createAgentEnvironment({
+      repoRoot: task.repoRoot,
+      project: task.project,
+      config: task.config,
+      checks: task.checks,
+    });
+    return runAgent({
+      repoRoot: task.repoRoot,
+      request: task.request,
+      env,
+      client,
+      agentConfig: task.config.agent,
+      projectDir: task.project.dir,
+      ...(task.revision ? { revision: task.revision } : {}),
+      ...(task.signal ? { signal: task.signal } : {}),
+    });
+  };
+}
+
+export const realChecker: Checker = (opts) => runChecks(opts);
+
+export const realRenderers: Renderers = {
+  policyMarkdown: (verdict) => renderPolicyMarkdown(verdict, { maxChars: 20_000 }),
+};
