@@ -16,7 +16,11 @@ import { describeWithTools } from '../helpers/tools.js';
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/policy');
 const VULNERABLE = join(FIXTURES, 'vulnerable');
 const COMPLIANT = join(FIXTURES, 'compliant');
-const config = PolicyConfigSchema.parse({ allowed_regions: ['eu-west-1'], required_tags: ['owner'], allowed_providers: ['hashicorp/aws'] });
+const config = PolicyConfigSchema.parse({
+  allowed_regions: ['eu-west-1'],
+  required_tags: ['owner'],
+  allowed_providers: ['hashicorp/aws'],
+});
 
 function blocking(findings: Finding[]): Finding[] {
   return findings.filter((f) => f.level === 'hard' || f.level === 'soft');
@@ -88,10 +92,14 @@ describeWithTools(['tfsec', 'checkov', 'opa'], 'policy gate on the sample trees 
   });
 
   it('merges the same concern from several scanners into one finding listing them', () => {
-    const ssh = vulnerable.findings.filter((f) => f.ruleId === 'SEC-NET-001' && f.address === 'aws_security_group.ssh_open');
+    const ssh = vulnerable.findings.filter(
+      (f) => f.ruleId === 'SEC-NET-001' && f.address === 'aws_security_group.ssh_open',
+    );
     expect(ssh).toHaveLength(1);
     expect(ssh[0]?.sources).toEqual(expect.arrayContaining(['opa', 'checkov', 'tfsec']));
-    expect(ssh[0]?.sourceIds).toEqual(expect.arrayContaining(['CKV_AWS_24', 'aws-ec2-no-public-ingress-sgr', 'AVD-AWS-0107']));
+    expect(ssh[0]?.sourceIds).toEqual(
+      expect.arrayContaining(['CKV_AWS_24', 'aws-ec2-no-public-ingress-sgr', 'AVD-AWS-0107']),
+    );
     const secret = vulnerable.findings.find((f) => f.ruleId === 'SEC-SECRET-001' && f.address === 'aws_instance.web');
     expect(secret?.sources).toEqual(expect.arrayContaining(['pregate', 'checkov', 'tfsec']));
   });
@@ -145,9 +153,13 @@ describeWithTools(['opa', 'checkov'], 'scanners on hand-written plan JSON', () =
     ])
       expect(ids, id).toContain(id);
     // Values unknown until apply are advisory "not verified", never a silent pass.
-    const unknownCidr = run.findings.find((f) => f.address === 'aws_security_group_rule.from_lb' && f.ruleId.startsWith('SEC-NET'));
+    const unknownCidr = run.findings.find(
+      (f) => f.address === 'aws_security_group_rule.from_lb' && f.ruleId.startsWith('SEC-NET'),
+    );
     expect(unknownCidr).toMatchObject({ ruleId: 'SEC-NET-001', level: 'advisory', notVerified: true });
-    const unknownPolicy = run.findings.find((f) => f.address === 'aws_iam_policy.later' && f.ruleId.startsWith('SEC-IAM'));
+    const unknownPolicy = run.findings.find(
+      (f) => f.address === 'aws_iam_policy.later' && f.ruleId.startsWith('SEC-IAM'),
+    );
     expect(unknownPolicy).toMatchObject({ ruleId: 'SEC-IAM-001', level: 'advisory', notVerified: true });
   });
 
@@ -176,11 +188,15 @@ describeWithTools(['opa'], 'a repo’s own policies', () => {
     });
     const run = await opaScanner.run({ dir, repoRoot: dir, config: { ...config, custom_policy_dir: 'policy' } });
     expect(run.status).toBe('ok');
-    expect(run.findings).toContainEqual(expect.objectContaining({ ruleId: 'ACME-001', level: 'soft', address: 'terraform_data.x' }));
+    expect(run.findings).toContainEqual(
+      expect.objectContaining({ ruleId: 'ACME-001', level: 'soft', address: 'terraform_data.x' }),
+    );
   });
 
   it('reports a Rego error with file:line and fails', async () => {
-    const dir = await repoWith({ 'broken.rego': 'package infra_agent.custom.broken\n\ndeny contains f if {\n\tf := \n}\n' });
+    const dir = await repoWith({
+      'broken.rego': 'package infra_agent.custom.broken\n\ndeny contains f if {\n\tf := \n}\n',
+    });
     const run = await opaScanner.run({ dir, repoRoot: dir, config: { ...config, custom_policy_dir: 'policy' } });
     expect(run.status).toBe('failed');
     expect(run.reason).toMatch(/policy\/broken\.rego:\d+:/);
@@ -214,7 +230,12 @@ describeWithTools(['opa'], 'a missing or crashing scanner is never a pass', () =
 
   it('missing tfsec is allowed only when config says so', async () => {
     process.env['INFRA_AGENT_TFSEC_BIN'] = '/nonexistent/tfsec';
-    const v = await runGate({ dir: COMPLIANT, repoRoot: COMPLIANT, config: { ...config, allow_missing_scanners: ['tfsec'] }, scanners });
+    const v = await runGate({
+      dir: COMPLIANT,
+      repoRoot: COMPLIANT,
+      config: { ...config, allow_missing_scanners: ['tfsec'] },
+      scanners,
+    });
     expect(v.status).toBe('pass');
     expect(v.reasons.join('\n')).toMatch(/allowed by policy.allow_missing_scanners/);
   });
