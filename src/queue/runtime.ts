@@ -2,6 +2,7 @@
 // queue that goes with it (in-process on the embedded store, pg-boss on PostgreSQL). `infra-agent serve` builds one
 // runtime per process and wires the web and worker roles onto it.
 import { createStore, resolveDatabaseUrl } from '../store/create-store.js';
+import { type RetentionOptions, startRetention } from '../store/retention.js';
 import type { Store, StoreOptions } from '../store/types.js';
 import { createEmbeddedQueue } from './embedded-queue.js';
 import { createPgBossQueue, type PgBossQueueOptions } from './pg-boss-queue.js';
@@ -13,6 +14,8 @@ export interface RuntimeOptions extends StoreOptions {
   role: Role;
   /** Queue tuning; the pg-boss-only fields are ignored by the embedded queue. */
   queue?: Partial<QueueOptions> & Omit<PgBossQueueOptions, 'databaseUrl' | keyof QueueOptions>;
+  /** Purging of old plans, delivery ids and jobs, run by worker processes; `false` turns it off (tests). */
+  retention?: RetentionOptions | false;
 }
 
 export interface Runtime {
@@ -39,11 +42,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     const queue = databaseUrl
       ? await createPgBossQueue({ databaseUrl, ...(options.queue ?? {}) })
       : await createEmbeddedQueue(store, options.queue ?? {});
+    const stopRetention =
+      options.role !== 'web' && options.retention !== false ? startRetention(store, options.retention ?? {}) : () => {};
     return {
       role: options.role,
       store,
       queue,
       async close() {
+        stopRetention();
         try {
           await queue.stop();
         } finally {

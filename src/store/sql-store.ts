@@ -631,6 +631,18 @@ export class SqlStore implements Store {
     return rows.length;
   }
 
+  async purgeHistory(before: { deliveries: Date; jobs: Date }): Promise<{ deliveries: number; jobs: number }> {
+    const deliveries = await this.db.query(
+      'DELETE FROM webhook_deliveries WHERE received_at < $1::timestamptz RETURNING id',
+      [iso(before.deliveries)],
+    );
+    const jobs = await this.db.query(
+      `DELETE FROM jobs WHERE state IN ('completed', 'failed') AND updated_at < $1::timestamptz RETURNING id`,
+      [iso(before.jobs)],
+    );
+    return { deliveries: deliveries.length, jobs: jobs.length };
+  }
+
   // ---- overrides, audit
 
   async addOverride(target: { repo: string; pr: number }, override: Override): Promise<void> {

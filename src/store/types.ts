@@ -263,6 +263,8 @@ export interface Store {
   listPlans(filter: { repo: string; pr: number }): Promise<SavedPlanRecord[]>;
   /** Delete plans created before the date; returns how many. */
   purgePlans(olderThan: Date): Promise<number>;
+  /** Delete webhook delivery ids and finished (completed/failed) embedded jobs older than the dates. */
+  purgeHistory(before: { deliveries: Date; jobs: Date }): Promise<{ deliveries: number; jobs: number }>;
 
   /** Record an override given on a PR (it carries its planHash: never reused for another plan). */
   addOverride(target: { repo: string; pr: number }, override: Override): Promise<void>;
