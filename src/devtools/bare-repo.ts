@@ -154,7 +154,8 @@ export async function commitToBranch(
     for (const [path, content] of Object.entries(options.files)) {
       const clean = path.replace(/^\/+/, '');
       if (content === null) {
-        await git(bare, ['update-index', '--force-remove', '--', clean], { env });
+        // update-index refuses removals without a work tree; an empty scratch one does, as nothing is read from it.
+        await git(bare, [`--work-tree=${scratch}`, 'update-index', '--force-remove', '--', clean], { env });
         continue;
       }
       const blob = (await git(bare, ['hash-object', '-w', '--stdin'], { env, input: content })).stdout.trim();

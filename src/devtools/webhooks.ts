@@ -155,7 +155,8 @@ function base(event: string, action: string, c: PayloadContext): JsonObject {
 
 /** A label object for a name, when the test has no stand-in label to pass. */
 export function labelJson(name: string, id = 1): JsonObject {
-  return { id, node_id: `LA_${id}`, url: '', name, color: 'ededed', default: false, description: null };
+  const url = `https://api.github.com/repos/acme/infra/labels/${encodeURIComponent(name)}`;
+  return { id, node_id: `LA_${id}`, url, name, color: 'ededed', default: false, description: null };
 }
 
 export function issuesOpenedPayload(c: PayloadContext & { issue: JsonObject }): JsonObject {

@@ -1,6 +1,13 @@
 // The offline GitHub: server, state types, the OpenAPI referee and webhook payloads built from stand-in state.
 
-export { matchRoute, preloadSpec, validateComponent, validateRequest, validateResponse } from './openapi.js';
+export {
+  matchRoute,
+  preloadSpec,
+  validateComponent,
+  validateRequest,
+  validateResponse,
+  validateWebhookPayload,
+} from './openapi.js';
 export { type StandinWebhooks, standinWebhooks, type Webhook } from './payloads.js';
 export { MAX_BODY_CHARS } from './routes.js';
 export {

@@ -2,7 +2,7 @@
 // node ids, URLs, head/base SHAs, users, labels) is set from state; `completeComponent` then fills the remaining
 // fields GitHub's description requires with type-valid placeholders, so every response has GitHub's shape.
 import { pathToFileURL } from 'node:url';
-import { canMerge, countCommits, diffFiles, resolveCommit } from '../bare-repo.js';
+import { canMerge, countCommits, type DiffFile, diffFiles, listBranches } from '../bare-repo.js';
 import { completeComponent, type Json, type JsonObject } from './openapi.js';
 import type {
   CheckRunRecord,
@@ -351,8 +351,11 @@ export async function pullShas(
 ): Promise<{ head: string | null; base: string | null }> {
   const repo = findRepo(state, p.repo);
   if (!repo) return { head: null, base: null };
-  const head = p.headShaAtClose ?? (await resolveCommit(repo.remotePath, `refs/heads/${p.headRef}`)) ?? null;
-  const base = p.baseShaAtClose ?? (await resolveCommit(repo.remotePath, `refs/heads/${p.baseRef}`)) ?? null;
+  if (p.headShaAtClose && p.baseShaAtClose) return { head: p.headShaAtClose, base: p.baseShaAtClose };
+  // One git process for both ends: reading refs is the stand-in's most frequent git call.
+  const branches = await listBranches(repo.remotePath);
+  const head = p.headShaAtClose ?? branches.get(p.headRef) ?? null;
+  const base = p.baseShaAtClose ?? branches.get(p.baseRef) ?? null;
   return { head, base };
 }
 
@@ -436,15 +439,9 @@ export async function pullObject(ctx: BuildContext, p: PullRecord, full: boolean
   let deletions = 0;
   let changed = 0;
   if (repo && shas.head && shas.base) {
-    if (mergeable === null && p.state === 'open') mergeable = await canMerge(repo.remotePath, shas.base, shas.head);
-    const from = p.merged && p.baseShaAtClose ? p.baseShaAtClose : shas.base;
-    commits = await countCommits(repo.remotePath, from, shas.head);
-    const files = await diffFiles(repo.remotePath, from, shas.head);
-    changed = files.length;
-    for (const f of files) {
-      additions += f.additions;
-      deletions += f.deletions;
-    }
+    const stats = await diffStats(repo.remotePath, shas.base, shas.head);
+    if (mergeable === null && p.state === 'open') mergeable = stats.mergeable;
+    ({ commits, additions, deletions, changed } = stats);
   }
   const comments = ctx.state.comments.filter((c) => c.repo === p.repo && c.issueNumber === p.number && !c.deleted);
   const mergeableState: Json = p.merged
@@ -471,6 +468,39 @@ export async function pullObject(ctx: BuildContext, p: PullRecord, full: boolean
     deletions,
     changed_files: changed,
   });
+}
+
+interface DiffStats {
+  files: DiffFile[];
+  mergeable: boolean;
+  commits: number;
+  additions: number;
+  deletions: number;
+  changed: number;
+}
+
+// Pure functions of (repository, base SHA, head SHA), so computed once: a PR read costs one git call, not ten.
+const statsCache = new Map<string, Promise<DiffStats>>();
+
+export function diffStats(repoPath: string, base: string, head: string): Promise<DiffStats> {
+  const key = `${repoPath}\0${base}\0${head}`;
+  let stats = statsCache.get(key);
+  if (!stats) {
+    stats = (async () => {
+      const files = await diffFiles(repoPath, base, head);
+      return {
+        files,
+        mergeable: await canMerge(repoPath, base, head),
+        commits: await countCommits(repoPath, base, head),
+        additions: files.reduce((n, f) => n + f.additions, 0),
+        deletions: files.reduce((n, f) => n + f.deletions, 0),
+        changed: files.length,
+      };
+    })();
+    stats.catch(() => statsCache.delete(key));
+    statsCache.set(key, stats);
+  }
+  return stats;
 }
 
 export async function checkRunObject(ctx: BuildContext, c: CheckRunRecord): Promise<JsonObject> {

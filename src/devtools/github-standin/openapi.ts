@@ -396,3 +396,12 @@ export function completeComponent(name: string, value: JsonObject): JsonObject {
 }
 
 export type { Json, JsonObject } from '../json.js';
+
+/**
+ * Problems with a webhook payload against GitHub's documented schema for that event and action
+ * (`components/schemas/webhook-<event>-<action>`), e.g. ('issues', 'labeled').
+ */
+export function validateWebhookPayload(event: string, action: string, payload: unknown): string[] {
+  const name = `webhook-${event.replace(/_/g, '-')}-${action.replace(/_/g, '-')}`;
+  return validateComponent(name, payload);
+}

@@ -61,7 +61,8 @@ export function standinWebhooks(gh: GitHubStandin): StandinWebhooks {
     issuesLabeled(owner, repo, n, label, sender) {
       const issue = gh.issue(owner, repo, n) ?? gh.pull(owner, repo, n);
       if (!issue) throw new Error(`stand-in: no issue ${owner}/${repo}#${n}`);
-      if (!issue.labels.some((l) => l.toLowerCase() === label.toLowerCase())) issue.labels.push(label);
+      const record = gh.addLabel(owner, repo, label);
+      if (!issue.labels.some((l) => l.toLowerCase() === record.name.toLowerCase())) issue.labels.push(record.name);
       const issueJson = gh.json.issue(owner, repo, n);
       const labels = Array.isArray(issueJson['labels']) ? issueJson['labels'] : [];
       const labelJson = labels.find(

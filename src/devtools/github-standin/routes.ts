@@ -3,13 +3,14 @@
 // a handler runs; the zod parses below only narrow their types. GitHub rules the description does not express
 // (65,536-character bodies, labels created on first use, a PR number shared with issues) live here.
 import { z } from 'zod';
-import { type MergeMethod, mergeBranch, readTreeEntry, resolveCommit } from '../bare-repo.js';
+import { listBranches, type MergeMethod, mergeBranch, readTreeEntry, resolveCommit } from '../bare-repo.js';
 import {
   appObject,
   type BuildContext,
   botLogin,
   checkRunObject,
   commentObject,
+  diffStats,
   ensureUser,
   findLabel,
   findRepo,
@@ -409,7 +410,6 @@ export const HANDLERS: Record<string, Handler> = {
   },
   'repos/list-branches': async (input) => {
     const repo = repoOf(input);
-    const { listBranches } = await import('../bare-repo.js');
     const branches = await listBranches(repo.remotePath);
     return paginate(
       input,
@@ -793,8 +793,7 @@ export const HANDLERS: Record<string, Handler> = {
     const p = findPull(input, repo, num(input, 'pull_number'));
     const shas = await pullShas(input.ctx.state, p);
     if (!shas.head || !shas.base) return paginate(input, []);
-    const { diffFiles } = await import('../bare-repo.js');
-    const files = await diffFiles(repo.remotePath, shas.base, shas.head);
+    const { files } = await diffStats(repo.remotePath, shas.base, shas.head);
     return paginate(
       input,
       files.map((f) => ({

@@ -43,6 +43,7 @@ import {
   emptyState,
   type InstallationRecord,
   type IssueRecord,
+  type LabelRecord,
   type Permission,
   type PullRecord,
   type RepoRecord,
@@ -135,6 +136,8 @@ export interface GitHubStandin {
     body?: string;
     commitId?: string;
   }): Promise<ReviewRecord>;
+  /** A repository label (created as the App's `addLabels` would, or with a colour and description). */
+  addLabel(owner: string, repo: string, name: string, opts?: { color?: string; description?: string }): LabelRecord;
   setPermission(owner: string, repo: string, user: string, permission: Permission): void;
   addTeamMember(org: string, team: string, user: string, role?: 'member' | 'maintainer'): void;
   /** Force `mergeable` (null: compute it from git again). */
@@ -291,7 +294,9 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
       body: undefined,
       auth: kind,
       at: now(),
+      durationMs: 0,
     };
+    const started = performance.now();
     let reply: Reply;
     let op: Operation | undefined;
     const violate = (v: Omit<Violation, 'method' | 'path' | 'operationId'>) =>
@@ -363,6 +368,7 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
         responseViolations.push({ method, path, operationId: op.operationId, status: reply.status, problems });
     }
     entry.status = reply.status;
+    entry.durationMs = Math.round(performance.now() - started);
     requests.push(entry);
     const headers: Record<string, string> = {
       'x-github-request-id': randomUUID(),
@@ -533,19 +539,7 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
       const taken = [...state.issues, ...state.pulls].filter((i) => i.repo === key);
       const n = number ?? taken.reduce((m, i) => Math.max(m, i.number), 0) + 1;
       if (taken.some((i) => i.number === n)) throw new Error(`stand-in: ${key}#${n} already exists`);
-      for (const l of labels) {
-        if (!state.labels.some((x) => x.repo === key && x.name.toLowerCase() === l.toLowerCase())) {
-          const lid = nextId();
-          state.labels.push({
-            repo: key,
-            id: lid,
-            nodeId: nodeId('LA', lid),
-            name: l,
-            color: 'ededed',
-            description: null,
-          });
-        }
-      }
+      for (const l of labels) standin.addLabel(owner, repo, l);
       ensureUser(state, user);
       const id = nextId();
       const at = now();
@@ -617,6 +611,23 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
       };
       state.reviews.push(review);
       return review;
+    },
+    addLabel(owner, repo, name, opts = {}) {
+      const r = repoRecord(owner, repo);
+      const key = `${r.owner}/${r.name}`;
+      const existing = state.labels.find((x) => x.repo === key && x.name.toLowerCase() === name.toLowerCase());
+      if (existing) return existing;
+      const id = nextId();
+      const label: LabelRecord = {
+        repo: key,
+        id,
+        nodeId: nodeId('LA', id),
+        name,
+        color: opts.color ?? 'ededed',
+        description: opts.description ?? null,
+      };
+      state.labels.push(label);
+      return label;
     },
     setPermission(owner, repo, user, permission) {
       const r = repoRecord(owner, repo);

@@ -211,6 +211,8 @@ export interface RequestLogEntry {
   body: unknown;
   auth: 'jwt' | 'installation' | 'none' | 'invalid';
   at: string;
+  /** Time to answer, including git work and response validation. */
+  durationMs: number;
 }
 
 /** A request GitHub would have refused, or that the stand-in could not serve: the App has a bug (or we do). */
