@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generate } from '../../src/cli/generate.js';
 import { finish, type ScriptedModel, startScriptedModel, toolUse } from '../helpers/scripted-model.js';
+import { describeWithTools } from '../helpers/tools.js';
 import { checksResult, copyFixture } from './helpers.js';
 
 let server: ScriptedModel | undefined;
@@ -113,5 +114,28 @@ describe('infra-agent generate', () => {
     });
     expect(code).toBe(1);
     expect(c.out.join('')).toContain('Outcome: budget-exhausted: turn budget: 2 model turns used');
+  });
+});
+
+describeWithTools(['terraform', 'tfsec', 'checkov', 'opa'], 'infra-agent generate with the real checks', () => {
+  it('wires the real runChecks: the harness plans the change the model wrote', async () => {
+    const fx = await copyFixture('small-repo');
+    cleanups.push(fx.cleanup);
+    server = await startScriptedModel([
+      toolUse('write_file', { path: 'extra.tf', content: 'resource "random_pet" "extra" {\n  length = 3\n}\n' }),
+      toolUse('run_checks', {}),
+      finish({ title: 'Add an extra pet', summary: 'Adds random_pet.extra.' }),
+    ]);
+    process.env['ANTHROPIC_API_KEY'] = 'sk-test';
+    process.env['ANTHROPIC_BASE_URL'] = server.url;
+    const jsonOut = join(fx.base, 'result.json');
+    const c = capture();
+    const code = await generate(['--repo', fx.repo, '--request', 'Add an extra pet', '--json', jsonOut], c.deps);
+    expect(c.out.join('')).toContain('Outcome: finished — final checks pass');
+    expect(code).toBe(0);
+    const json: unknown = JSON.parse(await readFile(jsonOut, 'utf8'));
+    expect(json).toMatchObject({
+      finalChecks: { ok: true, plan: { summary: { counts: { add: 2 } } }, verdict: { status: 'pass' } },
+    });
   });
 });
