@@ -46,6 +46,11 @@ export interface RunAgentOptions {
   signal?: AbortSignal;
   redactor?: Redactor;
   now?: () => number;
+  /**
+   * Bound on the conversation after the first message (characters). Past it, the oldest tool results are elided
+   * (the model is told it can run the tool again), so every request stays bounded however long the run.
+   */
+  maxConversationChars?: number;
 }
 
 export type AgentStatus = 'finished' | 'budget-exhausted' | 'error';
@@ -68,6 +73,58 @@ export interface AgentResult {
 }
 
 const MAX_NUDGES = 2;
+export const DEFAULT_MAX_CONVERSATION_CHARS = 400_000;
+const ELIDED = '[elided to keep the conversation bounded: run the tool again if you still need this]';
+
+function blockChars(b: ContentBlockParam): number {
+  if (b.type === 'text') return b.text.length;
+  if (b.type === 'tool_result')
+    return typeof b.content === 'string' ? b.content.length : JSON.stringify(b.content ?? '').length;
+  if (b.type === 'tool_use') return JSON.stringify(b.input).length + b.name.length;
+  return JSON.stringify(b).length;
+}
+
+function conversationChars(messages: MessageParam[]): number {
+  let n = 0;
+  for (const m of messages.slice(1)) {
+    n += typeof m.content === 'string' ? m.content.length : m.content.reduce((a, b) => a + blockChars(b), 0);
+  }
+  return n;
+}
+
+/**
+ * Keeps the conversation under `max` characters by eliding the oldest tool results and write_file contents, down to
+ * 70% of the bound in one go: a prompt-cache miss happens once per compaction, not on every turn. The first
+ * message (the request) and the last exchange are never touched. Returns how many blocks were elided.
+ */
+export function compactConversation(messages: MessageParam[], max: number): number {
+  let size = conversationChars(messages);
+  if (size <= max) return 0;
+  const target = Math.floor(max * 0.7);
+  let elided = 0;
+  for (let i = 1; i < messages.length - 2 && size > target; i++) {
+    const m = messages[i];
+    if (!m || typeof m.content === 'string') continue;
+    const blocks = m.content.map((b): ContentBlockParam => {
+      if (size <= target) return b;
+      if (b.type === 'tool_result' && b.content !== ELIDED) {
+        size -= blockChars(b) - ELIDED.length;
+        elided += 1;
+        return { ...b, content: ELIDED };
+      }
+      if (b.type === 'tool_use' && isRecord(b.input) && typeof b.input['content'] === 'string') {
+        const before = blockChars(b);
+        const input = { ...b.input, content: ELIDED };
+        size -= before - (JSON.stringify(input).length + b.name.length);
+        elided += 1;
+        return { ...b, input };
+      }
+      return b;
+    });
+    messages[i] = m.role === 'user' ? { role: 'user', content: blocks } : { role: 'assistant', content: blocks };
+  }
+  return elided;
+}
 
 /** The tool definitions sent to the API; the breakpoint on the last one caches all of them. */
 export function toolDefinitions(): Tool[] {
@@ -195,6 +252,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentResult> {
       reason = over;
       break;
     }
+    compactConversation(messages, opts.maxConversationChars ?? DEFAULT_MAX_CONVERSATION_CHARS);
     let turn: ModelTurn;
     try {
       turn = await opts.client.createMessage({

@@ -109,6 +109,34 @@ describe('agent loop', () => {
     expect(result.filesChanged).toEqual(['envs/prod/main.tf']);
   });
 
+  it('a long run stays bounded: the oldest tool results are elided past the conversation bound', async () => {
+    const { repo } = await setup([
+      ...Array.from({ length: 10 }, () => toolUse('read_file', { path: 'big.tf' })),
+      finish({ title: 'Read a lot' }),
+    ]);
+    await writeFile(join(repo, 'big.tf'), Array.from({ length: 400 }, (_, i) => `# ${'x'.repeat(40)} ${i}`).join('\n'));
+    const result = await runAgent({
+      repoRoot: repo,
+      request: 'x',
+      env: standInEnv(),
+      client: scriptedClient(server!.url),
+      maxConversationChars: 50_000,
+    });
+    expect(result.status).toBe('finished');
+    const firstSize = server!.requests[0]?.raw.length ?? 0;
+    const sizes = server!.requests.map((r) => r.raw.length);
+    // Each read adds ~19k characters; without the bound the last request would carry all ten (~190k).
+    for (const size of sizes) expect(size - firstSize).toBeLessThan(50_000 + 25_000);
+    const last = body(10);
+    const results = last.messages
+      .flatMap((m) => (typeof m.content === 'string' ? [] : m.content))
+      .filter((b) => b.type === 'tool_result');
+    expect(results).toHaveLength(10);
+    expect(results.filter((b) => String(b.content).startsWith('[elided')).length).toBeGreaterThan(5);
+    // The newest result is intact.
+    expect(String(results.at(-1)?.content)).toContain('big.tf (lines 1-400 of 400)');
+  });
+
   it('sends tools, system and the conversation with prompt-caching breakpoints on the stable prefix', async () => {
     const { repo } = await setup([toolUse('list_files', {}), toolUse('run_checks', {}), finish()]);
     await runAgent({ repoRoot: repo, request: 'x', env: standInEnv(), client: scriptedClient(server!.url) });

@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { globToRegExp } from '../../repo/sandbox.js';
-import { defineTool, ToolError } from './types.js';
+import { cap, defineTool, ToolError } from './types.js';
 import { walkFiles } from './walk.js';
 
 const MAX_ENTRIES = 500;
@@ -42,6 +42,6 @@ export const listFilesTool = defineTool({
     if (hidden > 0 || more) {
       lines.push(`[… more files not shown; narrow with dir or pattern]`);
     }
-    return lines.join('\n');
+    return cap(lines.join('\n'), 16_000, 'narrow with dir or pattern');
   },
 });
