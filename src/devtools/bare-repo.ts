@@ -325,3 +325,38 @@ async function mergeInScratch(
     await rm(scratch, { recursive: true, force: true });
   }
 }
+
+export interface CommitInfo {
+  sha: string;
+  parents: string[];
+  tree: string;
+  author: GitIdentity & { date: string };
+  committer: GitIdentity & { date: string };
+  message: string;
+}
+
+const FIELD = '\u001f';
+const RECORD = '\u001e';
+
+/** Commits reachable from `head` but not `base` (oldest first), or just `head` when base is undefined. */
+export async function listCommits(bare: string, base: string | undefined, head: string): Promise<CommitInfo[]> {
+  const format = ['%H', '%P', '%T', '%an', '%ae', '%aI', '%cn', '%ce', '%cI', '%B'].join('%x1f');
+  const range = base ? [`${base}..${head}`] : ['-n', '1', head];
+  const r = await git(bare, ['log', '--reverse', `--format=${format}%x1e`, ...range]);
+  return r.stdout
+    .split(RECORD)
+    .map((rec) => rec.replace(/^\n/, ''))
+    .filter((rec) => rec.trim() !== '')
+    .map((rec) => {
+      const [sha = '', parents = '', tree = '', an = '', ae = '', ad = '', cn = '', ce = '', cd = '', message = ''] =
+        rec.split(FIELD);
+      return {
+        sha,
+        parents: parents.split(' ').filter(Boolean),
+        tree,
+        author: { name: an, email: ae, date: ad },
+        committer: { name: cn, email: ce, date: cd },
+        message: message.replace(/\n+$/, ''),
+      };
+    });
+}

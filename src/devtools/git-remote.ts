@@ -47,7 +47,13 @@ export interface GitRemote {
   close(): Promise<void>;
 }
 
-export const HUMAN_IDENTITY: GitIdentity = { name: 'Mona Lisa Octocat', email: 'mona@example.com' };
+/** A person's identity for simulated pushes; the stand-in links the noreply address to the `octocat` account. */
+export const HUMAN_IDENTITY: GitIdentity = { name: 'Mona Lisa Octocat', email: 'octocat@users.noreply.github.com' };
+
+/** The identity GitHub links to `login` in commits (`login@users.noreply.github.com`). */
+export function identityFor(login: string, name = login): GitIdentity {
+  return { name, email: `${login}@users.noreply.github.com` };
+}
 
 /** The URL template that makes `{owner}/{repo}` resolve to a remote under `baseDir`. */
 export function gitUrlTemplate(baseDir: string): string {

@@ -5,7 +5,7 @@ import { createSign } from 'node:crypto';
 import { Probot, type ProbotOctokit } from 'probot';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { run } from '../../src/util/exec.js';
-import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';
+import { createGitRemote, type GitRemote, identityFor } from '../helpers/git-remote.js';
 import {
   type GitHubStandin,
   generateAppKeyPair,
@@ -432,6 +432,25 @@ describeWithTools(['git'], 'GitHub stand-in', () => {
     );
     expect(notMember.status).toBe(404);
     expect(gh.violations).toEqual([]);
+  });
+
+  it("lists a PR's commits with the accounts GitHub links them to, so a person's push is visible", async () => {
+    const o = { owner: OWNER, repo: REPO };
+    const bot = { name: gh.app.botLogin, email: `${gh.app.botId}+${gh.app.botLogin}@users.noreply.github.com` };
+    await remote.commitFiles('feat/h', { 'h.tf': 'h\n' }, 'by the app', { from: 'main', author: bot });
+    const pr = (await octo.rest.pulls.create({ ...o, head: 'feat/h', base: 'main', title: 'h' })).data;
+    const pushed = await remote.commitFiles('feat/h', { 'h.tf': 'h2\n' }, 'by a person', {
+      author: identityFor('alice'),
+    });
+    const commits = await octo.rest.pulls.listCommits({ ...o, pull_number: pr.number });
+    expect(commits.data.map((c) => [c.author?.login, c.commit.message])).toEqual([
+      [gh.app.botLogin, 'by the app'],
+      ['alice', 'by a person'],
+    ]);
+    const head = await octo.rest.repos.getCommit({ ...o, ref: 'feat/h' });
+    expect(head.data.sha).toBe(pushed);
+    expect(gh.violations).toEqual([]);
+    expect(gh.responseViolations).toEqual([]);
   });
 
   it('answers GraphQL it does not know with an error, and records it', async () => {

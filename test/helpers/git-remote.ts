@@ -5,4 +5,5 @@ export {
   type GitRemoteOptions,
   gitUrlTemplate,
   HUMAN_IDENTITY,
+  identityFor,
 } from '../../src/devtools/git-remote.js';

@@ -3,7 +3,15 @@
 // a handler runs; the zod parses below only narrow their types. GitHub rules the description does not express
 // (65,536-character bodies, labels created on first use, a PR number shared with issues) live here.
 import { z } from 'zod';
-import { listBranches, type MergeMethod, mergeBranch, readTreeEntry, resolveCommit } from '../bare-repo.js';
+import {
+  type CommitInfo,
+  listBranches,
+  listCommits,
+  type MergeMethod,
+  mergeBranch,
+  readTreeEntry,
+  resolveCommit,
+} from '../bare-repo.js';
 import {
   appObject,
   type BuildContext,
@@ -811,6 +819,27 @@ export const HANDLERS: Record<string, Handler> = {
       })),
     );
   },
+  'pulls/list-commits': async (input) => {
+    const repo = repoOf(input);
+    const p = findPull(input, repo, num(input, 'pull_number'));
+    const shas = await pullShas(input.ctx.state, p);
+    if (!shas.head || !shas.base) return paginate(input, []);
+    const commits = await listCommits(repo.remotePath, shas.base, shas.head);
+    return paginate(
+      input,
+      commits.map((c) => commitObject(input, repo, c)),
+    );
+  },
+  'repos/get-commit': async (input) => {
+    const repo = repoOf(input);
+    const ref = input.params['ref'] ?? '';
+    const sha =
+      (await resolveCommit(repo.remotePath, `refs/heads/${ref}`)) ?? (await resolveCommit(repo.remotePath, ref));
+    if (!sha) throw new HttpError(422, `No commit found for SHA: ${ref}`);
+    const [c] = await listCommits(repo.remotePath, undefined, sha);
+    if (!c) throw notFound();
+    return { status: 200, body: commitObject(input, repo, c) };
+  },
   'pulls/list-reviews': (input) => {
     const repo = repoOf(input);
     const p = findPull(input, repo, num(input, 'pull_number'));
@@ -955,6 +984,41 @@ export const HANDLERS: Record<string, Handler> = {
   },
 };
 
+/** GitHub links a commit to an account by its noreply address (`[id+]login@users.noreply.github.com`). */
+function loginForEmail(input: HandlerInput, email: string): string | undefined {
+  const m = /^(?:\d+\+)?([^@]+)@users\.noreply\.github\.com$/i.exec(email);
+  const login = m?.[1];
+  return login && input.ctx.state.users.has(login) ? login : undefined;
+}
+
+function commitObject(input: HandlerInput, repo: RepoRecord, c: CommitInfo): JsonObject {
+  const api = `${input.ctx.url}/repos/${keyOf(repo)}`;
+  const author = loginForEmail(input, c.author.email);
+  const committer = loginForEmail(input, c.committer.email);
+  return completeComponent('commit', {
+    sha: c.sha,
+    node_id: nodeId('C', Number.parseInt(c.sha.slice(0, 8), 16)),
+    url: `${api}/commits/${c.sha}`,
+    html_url: `${input.ctx.url}/${keyOf(repo)}/commit/${c.sha}`,
+    comments_url: `${api}/commits/${c.sha}/comments`,
+    commit: {
+      url: `${api}/git/commits/${c.sha}`,
+      author: { name: c.author.name, email: c.author.email, date: c.author.date },
+      committer: { name: c.committer.name, email: c.committer.email, date: c.committer.date },
+      message: c.message,
+      comment_count: 0,
+      tree: { sha: c.tree, url: `${api}/git/trees/${c.tree}` },
+    },
+    author: author ? userObject(input.ctx, author) : null,
+    committer: committer ? userObject(input.ctx, committer) : null,
+    parents: c.parents.map((sha) => ({
+      sha,
+      url: `${api}/commits/${sha}`,
+      html_url: `${input.ctx.url}/${keyOf(repo)}/commit/${sha}`,
+    })),
+  });
+}
+
 function findComment(input: HandlerInput) {
   const repo = repoOf(input);
   const id = num(input, 'comment_id');
@@ -1083,6 +1147,8 @@ export const REQUIRED_PERMISSIONS: Record<string, Need[]> = {
   'pulls/list': [['pull_requests', 'read']],
   'pulls/list-files': [['pull_requests', 'read']],
   'pulls/list-reviews': [['pull_requests', 'read']],
+  'pulls/list-commits': [['pull_requests', 'read']],
+  'repos/get-commit': [['contents', 'read']],
   'pulls/check-if-merged': [['pull_requests', 'read']],
   'pulls/merge': [['contents', 'write']],
   'checks/create': [['checks', 'write']],
