@@ -243,7 +243,7 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
     const planInput: ScanInput = {
       ...scanInput,
       ...(planJson !== undefined ? { planJson } : {}),
-      ...(planJsonPath ? { planJsonPath } : {}),
+      ...(planJsonPath ? { planJsonPath, planOnly: true } : {}),
     };
     const planScanners = scanners.plan.filter((s) => planJson !== undefined || !scanners.static.includes(s));
     const [staticRuns, planRuns] = await Promise.all([

@@ -2,11 +2,10 @@
 // cap, env allowlist) with Terraform's automation settings and the offline CLI config; failures become a
 // TerraformError whose message is the diagnostics (`file:line: summary — detail`), never a stack trace. Works with
 // OpenTofu's `tofu` too: only flags both CLIs share are used.
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { z } from 'zod';
 import type { Diagnostic } from '../core/types.js';
-import { pluginCacheDir, requireTool, terraformCliConfig, toolsDir } from '../toolchain/tools.js';
+import { pluginCacheDir, requireTool, terraformCliConfig } from '../toolchain/tools.js';
 import { ExecError, type ExecResult, run } from '../util/exec.js';
 import { redact } from '../util/redact.js';
 import {
@@ -310,16 +309,8 @@ export class Terraform {
   }
 }
 
-/**
- * The CLI config for children: the one tools.ts names, else the project's pinned one. A TF_CLI_CONFIG_FILE in our
- * environment that points at a missing file must not cost us the offline provider mirror.
- */
-export function cliConfigFile(): string | undefined {
-  const rc = terraformCliConfig();
-  if (rc) return rc;
-  const pinned = join(toolsDir(), 'terraformrc');
-  return existsSync(pinned) ? pinned : undefined;
-}
+/** The CLI config for children (tools.ts falls back to the pinned one when the environment points nowhere). */
+export const cliConfigFile = terraformCliConfig;
 
 function safeJson(text: string): unknown {
   try {

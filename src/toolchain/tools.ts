@@ -75,8 +75,11 @@ export function requireTool(name: ToolName): string {
 
 /** The Terraform CLI config written by setup (filesystem provider mirror + plugin cache), when present. */
 export function terraformCliConfig(): string | undefined {
-  const rc = process.env['TF_CLI_CONFIG_FILE'] ?? join(toolsDir(), 'terraformrc');
-  return existsSync(rc) ? rc : undefined;
+  // An inherited TF_CLI_CONFIG_FILE that points nowhere (some images set one) must not cost us the offline mirror.
+  const fromEnv = process.env['TF_CLI_CONFIG_FILE'];
+  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+  const pinned = join(toolsDir(), 'terraformrc');
+  return existsSync(pinned) ? pinned : undefined;
 }
 
 export function pluginCacheDir(): string {

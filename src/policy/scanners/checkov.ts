@@ -126,14 +126,18 @@ export const checkovScanner: Scanner = {
         okExitCodes: [1],
         ...(input.signal ? { signal: input.signal } : {}),
       };
-      const runs: Promise<CheckovParsed>[] = [
-        run(
-          tool.path,
-          ['-d', input.dir, '--framework', 'terraform', '--config-file', config, ...COMMON_ARGS],
-          opts,
-        ).then((r) => parseCheckovOutput(r.stdout, input.repoRoot, input.dir)),
-      ];
-      if (input.planJson !== undefined || input.planJsonPath) {
+      const hasPlan = input.planJson !== undefined || input.planJsonPath !== undefined;
+      const runs: Promise<CheckovParsed>[] = [];
+      if (!(input.planOnly && hasPlan)) {
+        runs.push(
+          run(
+            tool.path,
+            ['-d', input.dir, '--framework', 'terraform', '--config-file', config, ...COMMON_ARGS],
+            opts,
+          ).then((r) => parseCheckovOutput(r.stdout, input.repoRoot, input.dir)),
+        );
+      }
+      if (hasPlan) {
         let planPath = input.planJsonPath;
         if (!planPath) {
           planPath = join(tmp.dir, 'plan.json');

@@ -14,6 +14,11 @@ export interface ScanInput {
   planJsonPath?: string;
   config: PolicyConfig;
   signal?: AbortSignal;
+  /**
+   * Only the plan-dependent part: the checks stage already ran the HCL scans while terraform planned, so scanners
+   * that read both (checkov) skip the directory pass here.
+   */
+  planOnly?: boolean;
 }
 
 export interface Scanner {
