@@ -7,7 +7,7 @@ function capture() {
   const lines: string[] = [];
   return {
     lines,
-    parsed: () => lines.flatMap((chunk) => chunk.split('\n').filter(Boolean)).map((l) => JSON.parse(l) as unknown),
+    parsed: () => lines.flatMap((chunk) => chunk.split('\n').filter(Boolean)).map((l): unknown => JSON.parse(l)),
     destination: { write: (s: string) => void lines.push(s) },
   };
 }

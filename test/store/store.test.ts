@@ -49,6 +49,12 @@ function planBytes(): Buffer {
   return Buffer.concat([Buffer.from('PK\u0003\u0004 db_password=hunter2-very-secret '), randomBytes(4096)]);
 }
 
+/** A bytea column as read by either driver (PGlite: Uint8Array, pg: Buffer). */
+function bytesOf(value: unknown): Buffer {
+  if (!(value instanceof Uint8Array)) throw new Error(`not bytes: ${typeof value}`);
+  return Buffer.from(value);
+}
+
 function sha(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
@@ -198,7 +204,7 @@ describe.each(backends)('store on %s', (driver, open) => {
     expect(back).toMatchObject({ headSha: 'a'.repeat(40), baseSha: 'b'.repeat(40), runId: 'run-1' });
 
     const raw = await store.sql.query('SELECT ciphertext, nonce FROM saved_plans WHERE id = $1', [saved.id]);
-    const stored = Buffer.from(raw[0]?.['ciphertext'] as Uint8Array);
+    const stored = bytesOf(raw[0]?.['ciphertext']);
     expect(stored.length).toBe(bytes.length);
     expect(stored.equals(bytes)).toBe(false);
     expect(stored.includes(Buffer.from('hunter2-very-secret'))).toBe(false);
@@ -214,9 +220,7 @@ describe.each(backends)('store on %s', (driver, open) => {
       runId: 'run-2',
     });
     const raw2 = await store.sql.query('SELECT ciphertext, nonce FROM saved_plans WHERE id = $1', [second.id]);
-    expect(Buffer.from(raw2[0]?.['nonce'] as Uint8Array).equals(Buffer.from(raw[0]?.['nonce'] as Uint8Array))).toBe(
-      false,
-    );
+    expect(bytesOf(raw2[0]?.['nonce']).equals(bytesOf(raw[0]?.['nonce']))).toBe(false);
     expect((await store.getPlan(target))?.runId).toBe('run-2');
     expect((await store.listPlans({ repo: 'acme/infra', pr: 7 })).map((p) => p.runId)).toEqual(['run-2', 'run-1']);
 
