@@ -56,7 +56,8 @@ function planRow(r: ProjectReport): string {
   const name = cell(p.name === p.dir ? p.dir : `${p.name} (${p.dir})`);
   if (!plan) {
     const failed = r.checks.stages.find((s) => s.status === 'failed');
-    return `| ${name} | — | — | — | — | — | ❌ no plan${failed ? `: ${cell(failed.name)} failed` : ''} |`;
+    const why = failed ? `: ${failed.name} failed${failed.message ? ` (${neutralise(failed.message, 200)})` : ''}` : '';
+    return `| ${name} | — | — | — | — | — | ❌ no plan${cell(why)} |`;
   }
   const c = plan.summary.counts;
   return `| ${name} | ${c.add} | ${c.change} | ${c.destroy} | ${c.replace} | ${c.import} | ${VERDICT_LABEL[r.checks.verdict.status]} |`;

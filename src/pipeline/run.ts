@@ -3,7 +3,7 @@
 // progress comment; a stage that cannot continue stops the run with a message saying where and why and how to retry.
 // Transient failures (GitHub 5xx, network) hand the run back to the queue for a retry; side effects are guarded by
 // idempotency keys and body markers, so a repeated stage never duplicates a PR or a comment.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentResult } from '../agent/loop.js';
 import { loadRepoConfig } from '../config/load.js';
@@ -135,6 +135,7 @@ async function checkout(ctx: RunContext): Promise<string> {
   });
   ctx.workspace = ws;
   ctx.planDir = join(ws.dir, '..', 'plans');
+  await mkdir(ctx.planDir, { recursive: true, mode: 0o700 });
   const defaultHead = await ws.headSha(`origin/${job.defaultBranch}`);
   const exists = await ws.fetchBranch(ctx.branch);
   if (exists) ctx.remoteHead = await ws.headSha(`refs/remotes/origin/${ctx.branch}`);

@@ -1,0 +1,213 @@
+// The App end to end, over real sockets: the real server (Probot middleware, embedded store and queue, the worker
+// pipeline), GitHub served by the stand-in (every request checked against GitHub's OpenAPI description), a real git
+// remote on disk, the scripted model, and real terraform and scanners. Issue → PR with the report → `/infra revise`
+// → updated branch and body; then every webhook is delivered again and nothing changes.
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  DEMO_FILE,
+  DEMO_REQUEST,
+  DEMO_REVISE_FEEDBACK,
+  demoModelScript,
+} from '../../src/devtools/demo-model-script.js';
+import { type GitHubStandin, standinWebhooks, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
+import { readMarkers } from '../../src/github/markers.js';
+import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { realAgentRunner } from '../../src/pipeline/wiring.js';
+import { projectRoot } from '../../src/toolchain/tools.js';
+import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';
+import { type ScriptedModel, startScriptedModel } from '../helpers/scripted-model.js';
+import { describeWithTools } from '../helpers/tools.js';
+import { createWebhookSender, sendWebhook, type WebhookSender } from '../helpers/webhooks.js';
+
+const OWNER = 'acme';
+const REPO = 'infra';
+const SECRET = 'e2e-webhook-secret';
+
+async function demoFiles(): Promise<Record<string, string>> {
+  const root = join(projectRoot(), 'examples', 'demo-repo');
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const abs = join(entry.parentPath, entry.name);
+    out[relative(root, abs)] = await readFile(abs, 'utf8');
+  }
+  return out;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 240_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'the App end to end', () => {
+  let standin: GitHubStandin;
+  let remote: GitRemote;
+  let model: ScriptedModel;
+  let server: AppServer;
+  let sender: WebhookSender;
+  let webhookUrl: string;
+
+  beforeAll(async () => {
+    standin = await startGitHubStandin();
+    remote = await createGitRemote({ files: await demoFiles(), owner: OWNER, repo: REPO });
+    standin.addInstallation({ id: 7, account: OWNER, accountType: 'Organization' });
+    standin.addRepo({
+      owner: OWNER,
+      name: REPO,
+      remotePath: remote.path,
+      defaultBranch: remote.defaultBranch,
+      installationId: 7,
+    });
+    standin.setPermission(OWNER, REPO, 'mona', 'write');
+    standin.setPermission(OWNER, REPO, 'guest', 'read');
+    model = await startScriptedModel(demoModelScript());
+    server = await startAppServer({
+      appId: String(standin.app.id),
+      privateKey: standin.app.privateKey ?? '',
+      webhookSecret: SECRET,
+      githubApiUrl: standin.url,
+      role: 'all',
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: 'memory://',
+      planKey: randomBytes(32).toString('hex'),
+      gitUrlTemplate: remote.urlTemplate,
+      agent: realAgentRunner({ apiKey: 'sk-ant-scripted-model-key-000000', baseURL: model.url }),
+      // Probot logs a forged delivery at error level with the whole payload: keep the output readable.
+      log: createLogger({ level: 'fatal' }),
+    });
+    webhookUrl = `${server.url}${WEBHOOK_PATH}`;
+    sender = createWebhookSender(webhookUrl, SECRET, standin.app.id);
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await model?.close();
+    await standin?.close();
+    await remote?.close();
+  });
+
+  const runsDone = async (n: number) =>
+    waitFor(`${n} finished run(s)`, async () => {
+      const runs = await server.runtime.store.listRuns({});
+      const done = runs.filter((r) => ['succeeded', 'failed', 'cancelled', 'needs-human'].includes(r.status));
+      return done.length >= n && done.length === runs.length ? runs : undefined;
+    });
+
+  it('refuses a forged signature', async () => {
+    const hooks = standinWebhooks(standin);
+    const issue = standin.addIssue({ owner: OWNER, repo: REPO, title: 'forged', user: 'mona' });
+    const hook = hooks.issuesLabeled(OWNER, REPO, issue.number, 'infra-request', 'mona');
+    const res = await sendWebhook(webhookUrl, { event: hook.event, payload: hook.payload, secret: 'wrong-secret' });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(await server.runtime.store.listRuns({})).toEqual([]);
+    standin.state.issues.splice(standin.state.issues.indexOf(issue), 1);
+  });
+
+  it('issue → PR with the report → /infra revise → updated branch and body; re-delivery changes nothing', async () => {
+    const hooks = standinWebhooks(standin);
+    const issue = standin.addIssue({
+      owner: OWNER,
+      repo: REPO,
+      title: DEMO_REQUEST.title,
+      body: DEMO_REQUEST.body,
+      user: 'mona',
+      labels: ['infra-request'],
+    });
+    const labeled = hooks.issuesLabeled(OWNER, REPO, issue.number, 'infra-request', 'mona');
+    const ack = await sender.send(labeled.event, labeled.payload);
+    expect(ack.status).toBeLessThan(300);
+
+    const [run] = await runsDone(1);
+    expect(run?.status, run?.error ?? '').toBe('succeeded');
+    const pulls = standin.pulls(OWNER, REPO);
+    expect(pulls).toHaveLength(1);
+    const pr = pulls[0];
+    if (!pr) throw new Error('no PR');
+    expect(pr.headRef).toBe(`infra/issue-${issue.number}-write-the-environment-settings-to-a-file`);
+    const body = pr.body ?? '';
+    expect(body).toContain(`Closes #${issue.number}`);
+    expect(body).toMatch(/\| Project \| Add \| Change \| Destroy \| Replace \| Import \| Policy \|/);
+    expect(body).toMatch(/\| \. \| 3 \| 0 \| 0 \| 0 \| 0 \| /);
+    expect(body).toContain('<details><summary>Plan output</summary>');
+    expect(body).toContain('local_file.settings');
+    expect(body).toMatch(/Agent: [\d,]+ in \/ [\d,]+ out tokens/);
+    const markers = readMarkers(body);
+    expect(markers['run-id']).toBe(run?.id);
+    expect(markers.issue).toBe(String(issue.number));
+    const firstHead = await remote.headSha(pr.headRef);
+    expect(markers['head-sha']).toBe(firstHead);
+    expect(await remote.readFile(pr.headRef, DEMO_FILE)).toContain('file_permission = "0644"');
+    expect(standin.state.checkRuns.map((c) => `${c.name}:${c.conclusion}`).sort()).toEqual([
+      'infra-agent/plan:success',
+      expect.stringMatching(/^infra-agent\/policy:/),
+    ]);
+    const progress = standin.comments(OWNER, REPO, issue.number);
+    expect(progress).toHaveLength(1);
+    expect(progress[0]?.body).toContain(`**Opened #${pr.number}**`);
+    expect(progress[0]?.user).toBe(standin.app.botLogin);
+    expect(standin.state.reactions.some((r) => r.content === 'eyes')).toBe(true);
+
+    // /infra revise on the PR.
+    const comment = standin.addComment({
+      owner: OWNER,
+      repo: REPO,
+      issueNumber: pr.number,
+      user: 'mona',
+      body: `/infra revise ${DEMO_REVISE_FEEDBACK}`,
+    });
+    const commented = hooks.issueCommentCreated(OWNER, REPO, comment.id);
+    expect((await sender.send(commented.event, commented.payload)).status).toBeLessThan(300);
+    const runs = await runsDone(2);
+    const revise = runs.find((r) => r.kind === 'revise');
+    expect(revise?.status, revise?.error ?? '').toBe('succeeded');
+    const secondHead = await remote.headSha(pr.headRef);
+    expect(secondHead).not.toBe(firstHead);
+    expect(await remote.readFile(pr.headRef, DEMO_FILE)).toContain('file_permission = "0640"');
+    const revised = standin.pull(OWNER, REPO, pr.number);
+    expect(readMarkers(revised?.body)['run-id']).toBe(revise?.id);
+    expect(readMarkers(revised?.body)['head-sha']).toBe(secondHead);
+    expect(revised?.bodyHistory.length).toBeGreaterThan(0);
+    const thread = standin.comments(OWNER, REPO, pr.number).filter((c) => c.user === standin.app.botLogin);
+    expect(thread).toHaveLength(1);
+    expect(thread[0]?.body).toContain(`**Revised #${pr.number}**`);
+    // The revision prompt carried the diff and the feedback.
+    const reviseRequest = model.requests.find(
+      (r) => JSON.stringify(r.body ?? {}).includes('0640') && JSON.stringify(r.body ?? {}).includes('diff'),
+    );
+    expect(reviseRequest).toBeDefined();
+
+    // Re-deliver every webhook of this test: same ids → nothing changes.
+    const before = {
+      pulls: standin.pulls(OWNER, REPO).length,
+      comments: standin.state.comments.filter((c) => !c.deleted).length,
+      head: await remote.headSha(pr.headRef),
+      runs: (await server.runtime.store.listRuns({})).length,
+      checkRuns: standin.state.checkRuns.length,
+    };
+    const again = await sender.redeliverAll();
+    expect(again.every((r) => r.status < 300)).toBe(true);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect({
+      pulls: standin.pulls(OWNER, REPO).length,
+      comments: standin.state.comments.filter((c) => !c.deleted).length,
+      head: await remote.headSha(pr.headRef),
+      runs: (await server.runtime.store.listRuns({})).length,
+      checkRuns: standin.state.checkRuns.length,
+    }).toEqual(before);
+    expect(await server.runtime.queue.depth()).toMatchObject({ queued: 0, active: 0 });
+
+    expect(standin.violations).toEqual([]);
+    expect(standin.responseViolations).toEqual([]);
+  }, 900_000);
+});
