@@ -81,38 +81,54 @@ export async function readTreeEntry(bare: string, ref: string, path: string): Pr
   const commit = await resolveCommit(bare, ref);
   if (!commit) return undefined;
   const clean = path.replace(/^\/+|\/+$/g, '');
-  const spec = `${commit}:${clean}`;
-  const type = await git(bare, ['cat-file', '-t', spec], { okExitCodes: [128] });
-  if (type.exitCode !== 0) return undefined;
-  const sha = (await git(bare, ['rev-parse', spec])).stdout.trim();
-  if (type.stdout.trim() === 'blob') {
-    const content = await readBlob(bare, commit, clean);
-    return { type: 'file', path: clean, sha, size: content.length, content };
+  const parse = (rec: string) => {
+    const m = /^(\d+) (\w+) ([0-9a-f]{40})\s+(-|\d+)\t(.+)$/s.exec(rec);
+    if (!m) return undefined;
+    const [, , kind = '', sha = '', size = '-', name = ''] = m;
+    return { kind, sha, size: size === '-' ? 0 : Number(size), name };
+  };
+  let self: { kind: string; sha: string; size: number } | undefined;
+  if (clean === '') {
+    self = { kind: 'tree', sha: (await git(bare, ['rev-parse', `${commit}^{tree}`])).stdout.trim(), size: 0 };
+  } else {
+    // One ls-tree answers whether the path exists, what it is, its object id and its size.
+    const ls = await git(bare, ['ls-tree', '-l', '-z', '--full-tree', commit, '--', clean]);
+    self = ls.stdout
+      .split('\0')
+      .map(parse)
+      .find((e) => e?.name === clean);
   }
-  if (type.stdout.trim() !== 'tree') return undefined;
-  const ls = await git(bare, ['ls-tree', '-l', '-z', spec]);
+  if (!self) return undefined;
+  if (self.kind === 'blob') {
+    const content = await readBlob(bare, commit, clean, self.sha, self.size);
+    return { type: 'file', path: clean, sha: self.sha, size: content.length, content };
+  }
+  if (self.kind !== 'tree') return undefined;
+  const ls = await git(bare, ['ls-tree', '-l', '-z', self.sha]);
   const entries: Extract<TreeEntry, { type: 'dir' }>['entries'] = [];
   for (const rec of ls.stdout.split('\0')) {
-    const m = /^(\d+) (\w+) ([0-9a-f]{40})\s+(-|\d+)\t(.+)$/s.exec(rec);
-    if (!m) continue;
-    const [, , kind, entrySha, size, name] = m;
-    if (!entrySha || !name) continue;
+    const e = parse(rec);
+    if (!e) continue;
     entries.push({
-      type: kind === 'tree' ? 'dir' : 'file',
-      name,
-      path: clean ? `${clean}/${name}` : name,
-      sha: entrySha,
-      size: size === '-' || size === undefined ? 0 : Number(size),
+      type: e.kind === 'tree' ? 'dir' : 'file',
+      name: e.name,
+      path: clean ? `${clean}/${e.name}` : e.name,
+      sha: e.sha,
+      size: e.size,
     });
   }
-  return { type: 'dir', path: clean, sha, entries };
+  return { type: 'dir', path: clean, sha: self.sha, entries };
 }
 
 /**
- * The exact bytes of a file: the process runner hands back output as text with terminal escapes stripped, so the
- * blob is checked out into a scratch directory through a private index and read from disk instead.
+ * The exact bytes of a file. The process runner hands output back as UTF-8 text with terminal escapes stripped: when
+ * that text has exactly the blob's size and no replacement character it is the file; otherwise (binary, escapes)
+ * the blob is checked out into a scratch directory through a private index and read from disk.
  */
-async function readBlob(bare: string, commit: string, path: string): Promise<Buffer> {
+async function readBlob(bare: string, commit: string, path: string, sha: string, size: number): Promise<Buffer> {
+  const text = (await git(bare, ['cat-file', 'blob', sha])).stdout;
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length === size && !text.includes('\uFFFD')) return bytes;
   const scratch = await mkdtemp(join(tmpdir(), 'infra-agent-blob-'));
   const env = { GIT_INDEX_FILE: join(scratch, 'index') };
   const work = join(scratch, 'w');

@@ -83,6 +83,10 @@ describeWithTools(['git'], 'git remote on disk', () => {
     ]);
     expect(await remote.readFile(sha, 'main.tf')).toBeUndefined();
     expect(await remote.readFile(before, 'main.tf')).toBe('resource "terraform_data" "a" {}\n');
+    // Bytes the process runner would alter as text (terminal escapes, non-ASCII) come back exactly.
+    const tricky = 'color = "\u001b[31mred\u001b[0m" # ünï 🙂\n';
+    const t = await remote.commitFiles('infra/issue-1-bucket', { 'tricky.tf': tricky }, 'tricky bytes');
+    expect(await remote.readFile(t, 'tricky.tf')).toBe(tricky);
     const clone = join(work, 'clone');
     await run('git', ['pull', '--quiet', '--ff-only', 'origin', 'infra/issue-1-bucket'], { cwd: clone, env: gitEnv });
     expect(await readFile(join(clone, 'bucket.tf'), 'utf8')).toBe('resource "terraform_data" "b2" {}\n');

@@ -174,11 +174,16 @@ describeWithTools(['git'], 'GitHub stand-in', () => {
     });
     expect(gh.issue(OWNER, REPO, i.number)).toMatchObject({ state: 'closed', stateReason: 'completed' });
     expect(await remote.readFile('main', 'bucket.tf')).toBe('resource "terraform_data" "b" {}\n');
+    // The PR's html_url opens as a page (the demo prints it).
+    const page = await fetch(pr.data.html_url);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('Add bucket #');
 
     expect(gh.violations).toEqual([]);
     expect(gh.responseViolations).toEqual([]);
     expect(gh.requests.length).toBeGreaterThanOrEqual(18);
     expect(gh.requests.every((r) => r.operationId !== null && r.status < 400)).toBe(true);
+    expect(gh.requests.filter((r) => r.operationId === 'html')).toHaveLength(1);
   });
 
   it('refuses a comment without a body, as the description requires one, and records it', async () => {

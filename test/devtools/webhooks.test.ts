@@ -3,7 +3,7 @@
 // payloads built from stand-in state match GitHub's own webhook schemas.
 import { createServer, type IncomingMessage } from 'node:http';
 import { sign, verify } from '@octokit/webhooks-methods';
-import { Probot } from 'probot';
+import { createNodeMiddleware, Probot } from 'probot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';
 import {
@@ -187,6 +187,57 @@ describeWithTools(['git'], 'webhook payloads from stand-in state', () => {
         action,
         problems: [],
       });
+    }
+  });
+
+  it('drives a real Probot app end to end: signed deliveries are handled against the stand-in, forged ones refused', async () => {
+    const privateKey = gh.app.privateKey ?? '';
+    const probot = new Probot({
+      appId: gh.app.id,
+      privateKey,
+      secret: SECRET,
+      baseUrl: gh.apiV3Url,
+      logLevel: 'fatal',
+    });
+    const handled: string[] = [];
+    const middleware = await createNodeMiddleware(
+      (app) => {
+        app.on('issues.labeled', async (context) => {
+          handled.push(context.payload.label?.name ?? '');
+          await context.octokit.rest.reactions.createForIssue(context.issue({ content: 'eyes' }));
+          const config = await context.config<{ version?: number }>('infra-agent.yml');
+          await context.octokit.rest.issues.createComment(context.issue({ body: `config version ${config?.version}` }));
+        });
+      },
+      { probot },
+    );
+    const server = createServer((req, res) => {
+      void middleware(req, res, () => {
+        res.writeHead(404);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('no address');
+      await remote.commitFiles('main', { '.github/infra-agent.yml': 'version: 3\n' }, 'add config');
+      const issue = gh.addIssue({ owner: 'acme', repo: 'infra', title: 'Probot', user: 'alice' });
+      const hook = standinWebhooks(gh).issuesLabeled('acme', 'infra', issue.number, 'infra-request', 'alice');
+      const sender = createWebhookSender(`http://127.0.0.1:${address.port}/api/github/webhooks`, SECRET, gh.app.id);
+      const forged = await sender.send(hook.event, hook.payload, { signature: signWebhook('wrong-secret', '{}') });
+      expect(forged.status).toBeGreaterThanOrEqual(400);
+      expect(handled).toEqual([]);
+      const ok = await sender.send(hook.event, hook.payload);
+      expect(ok.status).toBe(200);
+      expect(handled).toEqual(['infra-request']);
+      expect(gh.comments('acme', 'infra', issue.number).map((c) => [c.user, c.body])).toEqual([
+        [gh.app.botLogin, 'config version 3'],
+      ]);
+      expect(gh.violations).toEqual([]);
+      expect(gh.responseViolations).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

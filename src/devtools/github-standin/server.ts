@@ -312,7 +312,11 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
         }
       }
       entry.body = body;
-      if (method === 'POST' && (path === '/graphql' || requestUrl.pathname === '/api/graphql')) {
+      const page = method === 'GET' ? htmlPage(path) : undefined;
+      if (page) {
+        entry.operationId = 'html';
+        reply = page;
+      } else if (method === 'POST' && (path === '/graphql' || requestUrl.pathname === '/api/graphql')) {
         entry.operationId = 'graphql';
         const result = await runExclusive(async () => serveGraphql(auth, body));
         if (result.violation) violate({ kind: 'graphql', message: result.violation });
@@ -391,6 +395,29 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
       res.end(JSON.stringify(reply.body));
     }
     options.onRequest?.(entry);
+  }
+
+  /**
+   * The `html_url` of an issue or PR as a plain page (title, state, body, comments), so the demo's links open in a
+   * browser. Not part of the API; never a violation.
+   */
+  function htmlPage(path: string): Reply | undefined {
+    const m = /^\/([^/]+)\/([^/]+)\/(pull|issues)\/(\d+)$/.exec(path);
+    if (!m) return undefined;
+    const [, owner = '', repo = '', , n = ''] = m;
+    const key = state.repos.find((r) => r.owner === owner && r.name === repo);
+    if (!key) return undefined;
+    const item = [...state.issues, ...state.pulls].find((i) => i.repo === `${owner}/${repo}` && i.number === Number(n));
+    if (!item) return undefined;
+    const esc = (t: string) => t.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+    const comments = state.comments
+      .filter((c) => c.repo === item.repo && c.issueNumber === item.number && !c.deleted)
+      .map(
+        (c) =>
+          `<section><h3>${esc(c.user)}${c.minimized ? ` (hidden: ${esc(c.minimizedReason ?? '')})` : ''}</h3><pre>${esc(c.body)}</pre></section>`,
+      );
+    const html = `<!doctype html><meta charset="utf-8"><title>${esc(item.title)}</title><h1>${esc(item.title)} #${item.number}</h1><p>${item.kind === 'pull' && item.merged ? 'merged' : item.state} · ${esc(item.user)} · labels: ${esc(item.labels.join(', '))}</p><pre>${esc(item.body ?? '')}</pre>${comments.join('')}`;
+    return { status: 200, raw: { contentType: 'text/html; charset=utf-8', data: Buffer.from(html) } };
   }
 
   function runExclusive<T>(fn: () => Promise<T>): Promise<T> {
