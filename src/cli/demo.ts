@@ -1,5 +1,178 @@
-// Placeholder until this command lands; it says so instead of pretending to work.
+// `infra-agent demo`: the whole loop offline, on the bundled example repo (examples/demo-repo). It starts a local
+// GitHub stand-in (checked against GitHub's OpenAPI description), a bare git remote on disk, the scripted model (or
+// the live model when ANTHROPIC_API_KEY is set), and the real App server with real terraform and scanners; then it
+// labels an issue, waits for the pull request, prints it, and does one `/infra revise` round.
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DEMO_REQUEST, DEMO_REVISE_FEEDBACK, demoModelScript } from '../devtools/demo-model-script.js';
+import { createGitRemote } from '../devtools/git-remote.js';
+import { standinWebhooks, startGitHubStandin } from '../devtools/github-standin/index.js';
+import { createWebhookSender } from '../devtools/webhooks.js';
+import { startAppServer, WEBHOOK_PATH } from '../github/server.js';
+import { createLogger } from '../observability/logger.js';
+import { realAgentRunner } from '../pipeline/wiring.js';
+import type { RunRecord } from '../store/types.js';
+import { projectRoot } from '../toolchain/tools.js';
+
+const OWNER = 'acme';
+const REPO = 'infra';
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const step = (n: number, text: string) => out(`\n\x1b[1m[${n}] ${text}\x1b[0m`);
+
+interface ModelServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The scripted Messages API server lives with the tests (test/helpers/scripted-model.ts); the demo runs under tsx
+ * from a checkout, so it loads it from there at run time instead of compiling it into dist/.
+ */
+async function startScriptedModelServer(): Promise<ModelServer> {
+  const url = pathToFileURL(join(projectRoot(), 'test', 'helpers', 'scripted-model.ts')).href;
+  const mod: unknown = await import(url);
+  const start = typeof mod === 'object' && mod !== null ? Reflect.get(mod, 'startScriptedModel') : undefined;
+  if (typeof start !== 'function') throw new Error('test/helpers/scripted-model.ts: startScriptedModel not found');
+  const server: unknown = await start(demoModelScript());
+  const serverUrl = typeof server === 'object' && server !== null ? Reflect.get(server, 'url') : undefined;
+  const close = typeof server === 'object' && server !== null ? Reflect.get(server, 'close') : undefined;
+  if (typeof serverUrl !== 'string' || typeof close !== 'function') throw new Error('scripted model: bad server');
+  return { url: serverUrl, close: () => Promise.resolve(close.call(server)) };
+}
+
+async function demoFiles(): Promise<Record<string, string>> {
+  const root = join(projectRoot(), 'examples', 'demo-repo');
+  const files: Record<string, string> = {};
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const abs = join(entry.parentPath, entry.name);
+    files[relative(root, abs)] = await readFile(abs, 'utf8');
+  }
+  return files;
+}
+
+function excerpt(text: string, lines: number): string {
+  const all = text.split('\n').filter((l) => !l.startsWith('<!-- infra-agent:'));
+  return (
+    all
+      .slice(0, lines)
+      .map((l) => `    ${l}`)
+      .join('\n') + (all.length > lines ? '\n    …' : '')
+  );
+}
+
 export async function main(_args: string[]): Promise<number> {
-  process.stderr.write('infra-agent: this command is not built yet\n');
-  return 2;
+  const live = Boolean(process.env['ANTHROPIC_API_KEY']);
+  step(1, 'Starting the local GitHub stand-in, a git remote on disk and the model');
+  const standin = await startGitHubStandin({
+    onRequest: (r) => {
+      if (r.method !== 'GET') out(`    github ← ${r.method} ${r.path} → ${r.status}`);
+    },
+  });
+  const remote = await createGitRemote({ files: await demoFiles(), owner: OWNER, repo: REPO });
+  standin.addInstallation({ id: 1, account: OWNER, accountType: 'Organization' });
+  standin.addRepo({
+    owner: OWNER,
+    name: REPO,
+    remotePath: remote.path,
+    defaultBranch: remote.defaultBranch,
+    installationId: 1,
+  });
+  standin.setPermission(OWNER, REPO, 'mona', 'write');
+  const model = live ? undefined : await startScriptedModelServer();
+  out(`    GitHub stand-in: ${standin.url}`);
+  out(`    git remote:      ${remote.path}`);
+  out(`    model:           ${live ? 'live (ANTHROPIC_API_KEY is set)' : `scripted, ${model?.url}`}`);
+
+  const secret = randomBytes(16).toString('hex');
+  step(2, 'Starting the infra-agent App server (embedded store, real terraform and scanners)');
+  const server = await startAppServer({
+    appId: String(standin.app.id),
+    privateKey: standin.app.privateKey ?? '',
+    webhookSecret: secret,
+    githubApiUrl: standin.url,
+    role: 'all',
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: 'memory://',
+    planKey: randomBytes(32).toString('hex'),
+    gitUrlTemplate: remote.urlTemplate,
+    agent: model
+      ? realAgentRunner({ apiKey: 'sk-ant-demo-scripted-0000000000', baseURL: model.url })
+      : realAgentRunner(),
+    log: createLogger({ level: process.env['INFRA_AGENT_LOG_LEVEL'] ?? 'fatal' }),
+  });
+  out(`    listening on ${server.url} (webhooks at ${WEBHOOK_PATH})`);
+  const sender = createWebhookSender(`${server.url}${WEBHOOK_PATH}`, secret, standin.app.id);
+  const hooks = standinWebhooks(standin);
+
+  const waitRuns = async (n: number): Promise<RunRecord[]> => {
+    const until = Date.now() + 15 * 60_000;
+    for (;;) {
+      const runs = await server.runtime.store.listRuns({});
+      const done = runs.filter((r) => ['succeeded', 'failed', 'cancelled', 'needs-human'].includes(r.status));
+      if (done.length >= n && done.length === runs.length) return runs;
+      if (Date.now() > until) throw new Error('timed out waiting for the run');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+
+  try {
+    step(3, `Opening an issue and labelling it infra-request: "${DEMO_REQUEST.title}"`);
+    const issue = standin.addIssue({
+      owner: OWNER,
+      repo: REPO,
+      title: DEMO_REQUEST.title,
+      body: DEMO_REQUEST.body,
+      user: 'mona',
+    });
+    const labeled = hooks.issuesLabeled(OWNER, REPO, issue.number, 'infra-request', 'mona');
+    const ack = await sender.send(labeled.event, labeled.payload);
+    out(`    webhook issues.labeled → ${ack.status} in ${ack.ackMs} ms (the work runs in the background)`);
+
+    step(4, 'Waiting for the agent, the checks and the pull request');
+    const [first] = await waitRuns(1);
+    if (first?.status !== 'succeeded') {
+      out(`    the run ${first?.status}: ${first?.error ?? ''}`);
+      return 1;
+    }
+    const pr = standin.pulls(OWNER, REPO)[0];
+    if (!pr) throw new Error('no pull request was opened');
+    out(`    PR #${pr.number}: ${pr.title}`);
+    out(`    ${standin.url}/${OWNER}/${REPO}/pull/${pr.number}   (branch ${pr.headRef})`);
+    out(excerpt(pr.body ?? '', 28));
+    const progress = standin.comments(OWNER, REPO, issue.number).at(-1);
+    if (progress) out(`\n    progress comment on #${issue.number}:\n${excerpt(progress.body, 14)}`);
+
+    step(5, `Commenting on the PR: /infra revise ${DEMO_REVISE_FEEDBACK}`);
+    const comment = standin.addComment({
+      owner: OWNER,
+      repo: REPO,
+      issueNumber: pr.number,
+      user: 'mona',
+      body: `/infra revise ${DEMO_REVISE_FEEDBACK}`,
+    });
+    const commented = hooks.issueCommentCreated(OWNER, REPO, comment.id);
+    await sender.send(commented.event, commented.payload);
+    const runs = await waitRuns(2);
+    const revise = runs.find((r) => r.kind === 'revise');
+    out(`    revise run ${revise?.status}${revise?.error ? `: ${revise.error}` : ''}`);
+    const reply = standin
+      .comments(OWNER, REPO, pr.number)
+      .filter((c) => c.user === standin.app.botLogin)
+      .at(-1);
+    if (reply) out(excerpt(reply.body, 14));
+    out(`\n    branch ${pr.headRef} is now at ${(await remote.headSha(pr.headRef)).slice(0, 7)}`);
+
+    step(6, 'Done');
+    out(`    stand-in API requests that broke GitHub's OpenAPI description: ${standin.violations.length}`);
+    return revise?.status === 'succeeded' && standin.violations.length === 0 ? 0 : 1;
+  } finally {
+    await server.close();
+    await model?.close();
+    await standin.close();
+    await remote.close();
+  }
 }

@@ -76,24 +76,6 @@ function warnings(projects: ProjectReport[]): string[] {
   return lines.length > 0 ? ['> [!CAUTION]', '> This plan destroys or replaces resources.', ...lines, ''] : [];
 }
 
-function scannerTable(projects: ProjectReport[]): string[] {
-  const out = ['| Project | Scanner | Status | Version | Findings | Time |', '|---|---|---|---|---|---|'];
-  for (const r of projects) {
-    for (const s of r.checks.verdict.scanners) {
-      const status =
-        s.status === 'ok'
-          ? '✅ ran'
-          : s.status === 'not-run'
-            ? `⚪ not run${s.reason ? `: ${cell(s.reason)}` : ''}`
-            : `❌ failed${s.reason ? `: ${cell(s.reason)}` : ''}`;
-      out.push(
-        `| ${cell(r.checks.project.name)} | ${s.name} | ${status.slice(0, 200)} | ${cell(s.version ?? '—')} | ${s.findings.length} | ${(s.durationMs / 1000).toFixed(1)} s |`,
-      );
-    }
-  }
-  return out;
-}
-
 function usageLine(u: ModelUsage): string {
   const tokens = `${u.inputTokens.toLocaleString('en-US')} in / ${u.outputTokens.toLocaleString('en-US')} out`;
   const cache =

@@ -46,8 +46,10 @@ export class Progress {
   }
 
   async start(stage: StageName): Promise<void> {
-    this.lines.set(stage, { status: 'running', startedAt: this.now() });
+    this.lines.set(stage, { status: 'running' });
     await this.flush();
+    // Timed from after the comment update, so a stage's time is its own work, not GitHub's latency.
+    this.lines.set(stage, { status: 'running', startedAt: this.now() });
   }
 
   async end(stage: StageName, status: 'ok' | 'failed' | 'skipped', note?: string): Promise<void> {
