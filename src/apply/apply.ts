@@ -357,11 +357,12 @@ async function executeApply(
     planHash: p.planHash ?? '',
     status: 'skipped',
   }));
-  let failure: { error: string; pointOfNoReturn: boolean } | undefined;
-  const checkout = await deps.checkout(pr.headSha);
-  const tf = (deps.terraform ?? defaultTerraform)(req.config);
+  let failure: Failure | undefined;
   const planDir = await mkdtemp(join(tmpdir(), 'infra-agent-apply-'));
+  let checkout: { root: string; cleanup: () => Promise<void> } | undefined;
   try {
+    checkout = await deps.checkout(pr.headSha);
+    const tf = (deps.terraform ?? defaultTerraform)(req.config);
     for (const [i, p] of ctx.ordered.entries()) {
       const report = reports[i];
       if (!report) continue;
@@ -382,20 +383,40 @@ async function executeApply(
       }
     }
   } catch (err) {
-    // Anything unexpected after a claim may have left infrastructure half-changed: a human decides.
-    failure = { error: redact(err instanceof Error ? err.message : String(err)), pointOfNoReturn: true };
+    // Unexpected (checkout, store, disk). If this run already claimed a plan, terraform may have run: a human decides.
+    let claimed = false;
+    for (const p of ctx.ordered) {
+      if (p.planHash === null) continue;
+      const value = await store
+        .getKey(applyClaimKey(repo, req.pr, p.name, p.workspace, p.planHash))
+        .catch(() => undefined);
+      if (value === `applying:${runId}` || value === `applied:${runId}`) claimed = true;
+    }
+    failure = {
+      error: redact(err instanceof Error ? err.message : String(err)),
+      pointOfNoReturn: claimed,
+      unexpected: true,
+    };
   } finally {
     await rm(planDir, { recursive: true, force: true });
-    await checkout.cleanup().catch(() => {});
+    await checkout?.cleanup().catch(() => {});
   }
 
   if (failure) return finishFailure(deps, req, { runId, pr, reports, failure });
   return finishSuccess(deps, req, { runId, pr, reports, issueNumber: ctx.issueNumber });
 }
 
+interface Failure {
+  error: string;
+  /** Terraform may have changed something. */
+  pointOfNoReturn: boolean;
+  /** Not a terraform error we understand: with pointOfNoReturn, the run needs a human. */
+  unexpected?: boolean;
+}
+
 interface ProjectStepResult {
   report?: Partial<ProjectApplyReport>;
-  failure?: { error: string; pointOfNoReturn: boolean };
+  failure?: Failure;
 }
 
 async function applyProject(
@@ -475,27 +496,11 @@ async function applyProject(
   });
 
   const started = Date.now();
+  let output: string;
   try {
-    const { output } = await a.tf.apply(dir, planFile, sig);
-    const clean = redact(output);
-    const durationMs = Date.now() - started;
-    await store.putKey(claimKey, `applied:${runId}`);
-    await store.addRunEvent({
-      runId,
-      stage: `applying:${p.name}`,
-      status: 'ok',
-      durationMs,
-      message: clean.slice(-EVENT_OUTPUT_CHARS),
-    });
-    await store.audit({
-      actor: a.req.review.login,
-      action: 'apply.succeeded',
-      repo,
-      target: `#${a.req.pr}`,
-      details: { runId, project: p.name, workspace: p.workspace, planHash, counts, durationMs },
-    });
-    return { report: { status: 'applied', counts, durationMs, output: clean } };
+    ({ output } = await a.tf.apply(dir, planFile, sig));
   } catch (err) {
+    // Terraform said no (or died): record it. If recording fails, the claim stays "applying" and a human decides.
     const error = redact(
       err instanceof TerraformError
         ? `${err.message}${err.stderrTail && !err.message.includes(err.stderrTail) ? `\n\n${err.stderrTail}` : ''}`
@@ -520,6 +525,26 @@ async function applyProject(
     });
     return { report: { status: 'failed', counts, error }, failure: { error, pointOfNoReturn: true } };
   }
+  // Terraform succeeded. Bookkeeping errors from here are not terraform's: they propagate, the claim stays
+  // "applying", and the run becomes needs-human (never "failed", which would invite a retry of an applied plan).
+  const clean = redact(output);
+  const durationMs = Date.now() - started;
+  await store.putKey(claimKey, `applied:${runId}`);
+  await store.addRunEvent({
+    runId,
+    stage: `applying:${p.name}`,
+    status: 'ok',
+    durationMs,
+    message: clean.slice(-EVENT_OUTPUT_CHARS),
+  });
+  await store.audit({
+    actor: a.req.review.login,
+    action: 'apply.succeeded',
+    repo,
+    target: `#${a.req.pr}`,
+    details: { runId, project: p.name, workspace: p.workspace, planHash, counts, durationMs },
+  });
+  return { report: { status: 'applied', counts, durationMs, output: clean } };
 }
 
 async function finishFailure(
@@ -529,19 +554,26 @@ async function finishFailure(
     runId: string;
     pr: PullRequestFacts;
     reports: ProjectApplyReport[];
-    failure: { error: string; pointOfNoReturn: boolean };
+    failure: Failure;
   },
 ): Promise<ApprovalOutcome> {
   const { store, port } = deps;
   const anyApplied = f.reports.some((r) => r.status === 'applied');
-  const nextSteps = [
-    ...(f.failure.pointOfNoReturn || anyApplied
-      ? ['terraform may have changed part of the infrastructure: check the state before anything else']
-      : []),
-    'fix the cause (push to this branch or `/infra revise <what to change>`), or comment `/infra plan` to plan again',
-    'review the new plan and approve again — a saved plan is applied once, never retried',
-    'the project locks stay with this pull request; `/infra unlock` releases them if you abandon it',
-  ];
+  const needsHuman = f.failure.unexpected === true && f.failure.pointOfNoReturn;
+  const nextSteps = needsHuman
+    ? [
+        'infra-agent lost track of this apply after terraform started: it is **not** re-run automatically',
+        'check the state (`terraform state list`, the backend lock) and finish or undo by hand',
+        'then `/infra unlock` and `/infra plan`, review the new plan and approve again',
+      ]
+    : [
+        ...(f.failure.pointOfNoReturn || anyApplied
+          ? ['terraform may have changed part of the infrastructure: check the state before anything else']
+          : []),
+        'fix the cause (push to this branch or `/infra revise <what to change>`), or comment `/infra plan` to plan again',
+        'review the new plan and approve again — a saved plan is applied once, never retried',
+        'the project locks stay with this pull request; `/infra unlock` releases them if you abandon it',
+      ];
   const input: ApplyReportInput = {
     approver: req.review.login,
     runId: f.runId,
@@ -561,13 +593,26 @@ async function finishFailure(
     title: 'Apply failed',
     summary: renderApplyCheckSummary(input),
   });
-  await port.setLabels(req.pr, { add: [APPLY_LABELS.failed], remove: [APPLY_LABELS.applying] });
+  await port.setLabels(req.pr, {
+    add: [needsHuman ? APPLY_LABELS.needsHuman : APPLY_LABELS.failed],
+    remove: [APPLY_LABELS.applying],
+  });
   await store.updateRun(f.runId, {
-    status: 'failed',
+    status: needsHuman ? 'needs-human' : 'failed',
     error: f.failure.error.slice(0, EVENT_OUTPUT_CHARS),
     workerId: null,
     finishedAt: new Date(),
   });
+  if (needsHuman) {
+    await store.audit({
+      actor: 'infra-agent',
+      action: 'apply.interrupted',
+      repo: port.repo,
+      target: `#${req.pr}`,
+      details: { runId: f.runId, error: f.failure.error.slice(0, EVENT_OUTPUT_CHARS) },
+    });
+    return { outcome: 'needs-human', runId: f.runId, error: f.failure.error };
+  }
   return { outcome: 'failed', runId: f.runId, projects: f.reports, error: f.failure.error };
 }
 
