@@ -123,18 +123,8 @@ export function renderPrBody(input: PrBodyInput): RenderedBody {
   const policy = input.projects.map((r) =>
     input.projects.length > 1 ? `### Policy: ${cell(r.checks.project.name)}\n\n${r.policyMarkdown}` : r.policyMarkdown,
   );
-  const middle = [
-    '## Policy report',
-    '',
-    ...policy,
-    '',
-    '<details><summary>Scanners</summary>',
-    '',
-    ...scannerTable(input.projects),
-    '',
-    '</details>',
-    '',
-  ];
+  // The policy report carries the findings by level and the scanner table (which ran, versions, not-run reasons).
+  const middle = ['## Policy report', '', ...policy, ''];
   const usage = input.usage ? [`<sub>${usageLine(input.usage)}</sub>`, ''] : [];
 
   const planHash = input.projects.map((p) => p.checks.plan?.hash ?? '').join(',');
