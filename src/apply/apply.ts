@@ -18,7 +18,7 @@ import { readMarkers } from '../github/markers.js';
 import { ownedPullRequest } from '../github/ownership.js';
 import { resolveProjectDir } from '../pipeline/checks.js';
 import { decideVerdict } from '../policy/verdict.js';
-import { interruptedApplyMessage } from '../queue/recovery.js';
+import { interruptedApplyMessage, startRunHeartbeat } from '../queue/recovery.js';
 import type { RunRecord, Store } from '../store/types.js';
 import { Terraform, TerraformError } from '../terraform/engine.js';
 import { redact } from '../util/redact.js';
@@ -308,6 +308,24 @@ async function executeApply(
   const { pr, set } = ctx;
   const run = await startRun(store, req, repo, ctx.issueNumber, set);
   const runId = run.id;
+  // A long apply must not look like a dead worker to the recovery sweep.
+  const stopHeartbeat = startRunHeartbeat(store, runId);
+  try {
+    return await executeApplyRun(deps, req, ctx, runId);
+  } finally {
+    stopHeartbeat();
+  }
+}
+
+async function executeApplyRun(
+  deps: ApplyDeps,
+  req: ApprovalRequest,
+  ctx: { pr: PullRequestFacts; set: PlanSet; ordered: PlannedProject[]; issueNumber: number },
+  runId: string,
+): Promise<ApprovalOutcome> {
+  const { store, port } = deps;
+  const repo = port.repo;
+  const { pr, set } = ctx;
 
   // 4 Hold every lock for the whole apply (a race since the check refuses here).
   const locked = await takeProjectLocks(store, { repo, pr: req.pr, runId, projects: ctx.ordered });
