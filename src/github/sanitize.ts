@@ -19,8 +19,7 @@ export function sanitizeUserText(text: string, maxChars = MAX_REQUEST_CHARS): st
     .replace(/<img\b[^>]*>/gi, '[image]')
     .replace(/<\/?[a-z][a-z0-9-]*\b[^>]*>/gi, '')
     .replace(INVISIBLE, '')
-    // eslint-style control characters except tab and newline
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+    // control characters except tab and newline
     .replace(/[\u0000-\u0008\u000B-\u001F\u007F]/g, '')
     .replace(/\n{3,}/g, '\n\n')
     .trim();

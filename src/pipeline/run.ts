@@ -3,7 +3,7 @@
 // progress comment; a stage that cannot continue stops the run with a message saying where and why and how to retry.
 // Transient failures (GitHub 5xx, network) hand the run back to the queue for a retry; side effects are guarded by
 // idempotency keys and body markers, so a repeated stage never duplicates a PR or a comment.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentResult } from '../agent/loop.js';
 import { loadRepoConfig } from '../config/load.js';
@@ -13,6 +13,7 @@ import { branchForIssue, isAppBranch } from '../github/branch.js';
 import { type GitHubClient, httpStatus, type RepoRef } from '../github/client.js';
 import { readMarkers } from '../github/markers.js';
 import { sanitizeUserText } from '../github/sanitize.js';
+import { metrics } from '../observability/metrics.js';
 import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../queue/recovery.js';
 import { indexRepo, type RepoIndex } from '../repo/index.js';
 import { redact } from '../util/redact.js';
@@ -322,6 +323,7 @@ export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSig
       const note = await runStage(ctx);
       const skipped = note?.startsWith('skipped') ?? false;
       await progress.end(name, skipped ? 'skipped' : 'ok', note);
+      metrics.observeStage(name, skipped ? 'skipped' : 'ok', Date.now() - started);
       await deps.store.addRunEvent({
         runId: job.runId,
         stage: name,
@@ -338,6 +340,7 @@ export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSig
     await deps.store.updateRun(job.runId, { links: { pr: published.url, ...published.checkRuns } });
     if (ctx.agent) await deps.store.updateRun(job.runId, { usage: ctx.agent.usage });
     await endRunAttempt(deps.store, job.runId, { status: 'succeeded' });
+    metrics.recordRun(job.kind, 'succeeded');
   } catch (err) {
     if (!(err instanceof StopRun) && isTransient(err) && !signal.aborted) {
       log.warn({ err: errorText(err), stage: current }, 'transient failure: the run goes back to the queue');
@@ -366,12 +369,11 @@ export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSig
       job.runId,
       outcome === 'failed' ? { status: 'failed', error: message } : { status: 'succeeded' },
     );
+    metrics.recordRun(job.kind, outcome);
   } finally {
+    // The model was paid for whatever happened after it.
+    if (ctx?.agent) metrics.recordModelUsage(ctx.agent.usage, job.kind);
     stopHeartbeat();
     await ctx?.workspace?.remove().catch(() => {});
   }
-}
-
-export async function readPlanBytes(file: string): Promise<Buffer> {
-  return readFile(file);
 }

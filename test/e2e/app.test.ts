@@ -18,7 +18,7 @@ import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/github/s
 import { createLogger } from '../../src/observability/logger.js';
 import { realAgentRunner } from '../../src/pipeline/wiring.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
-import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';
+import { createGitRemote, type GitRemote, HUMAN_IDENTITY } from '../helpers/git-remote.js';
 import { type ScriptedModel, startScriptedModel } from '../helpers/scripted-model.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { createWebhookSender, sendWebhook, type WebhookSender } from '../helpers/webhooks.js';
@@ -186,6 +186,49 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'the App end 
       (r) => JSON.stringify(r.body ?? {}).includes('0640') && JSON.stringify(r.body ?? {}).includes('diff'),
     );
     expect(reviseRequest).toBeDefined();
+
+    // A person pushes to the PR: plan and gate re-run on their commit, without the agent.
+    const humanHead = await remote.commitFiles(
+      pr.headRef,
+      { 'variables.tf': `${await remote.readFile(pr.headRef, 'variables.tf')}\n# owned by the platform team\n` },
+      'Note the owner',
+      { author: HUMAN_IDENTITY },
+    );
+    const pushed = await hooks.pullRequestSynchronize(OWNER, REPO, pr.number, secondHead, 'mona');
+    expect((await sender.send(pushed.event, pushed.payload)).status).toBeLessThan(300);
+    const afterPush = await runsDone(3);
+    const replan = afterPush.find((r) => r.kind === 'plan');
+    expect(replan?.status, replan?.error ?? '').toBe('succeeded');
+    const replanned = standin.pull(OWNER, REPO, pr.number)?.body ?? '';
+    expect(replanned).toContain('Re-planned after a push by @mona (the agent did not run).');
+    expect(readMarkers(replanned)['head-sha']).toBe(humanHead);
+    expect(
+      standin.state.checkRuns
+        .filter((c) => c.headSha === humanHead)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['infra-agent/plan', 'infra-agent/policy']);
+
+    // Asked to revise over the human's commit, the agent refuses and says so; the branch is left alone.
+    const modelCalls = model.requests.length;
+    const again1 = standin.addComment({
+      owner: OWNER,
+      repo: REPO,
+      issueNumber: pr.number,
+      user: 'mona',
+      body: '/infra revise use 0600',
+    });
+    const againHook = hooks.issueCommentCreated(OWNER, REPO, again1.id);
+    await sender.send(againHook.event, againHook.payload);
+    const afterRefusal = await runsDone(4);
+    expect(afterRefusal.filter((r) => r.kind === 'revise').map((r) => r.status)).toEqual(['failed', 'succeeded']);
+    expect(await remote.headSha(pr.headRef)).toBe(humanHead);
+    expect(model.requests.length).toBe(modelCalls);
+    const refusal = standin
+      .comments(OWNER, REPO, pr.number)
+      .filter((c) => c.user === standin.app.botLogin)
+      .at(-1);
+    expect(refusal?.body).toContain('does not overwrite human edits');
 
     // Re-deliver every webhook of this test: same ids → nothing changes.
     const before = {

@@ -11,7 +11,15 @@ function summary(resources: { address: string; action: 'create' | 'delete' | 're
   return {
     terraformVersion: '1.11.4',
     formatVersion: '1.2',
-    counts: { add: count('create'), change: 0, destroy: count('delete'), replace: count('replace'), import: 0, read: 0, noop: 0 },
+    counts: {
+      add: count('create'),
+      change: 0,
+      destroy: count('delete'),
+      replace: count('replace'),
+      import: 0,
+      read: 0,
+      noop: 0,
+    },
     resources: resources.map((r) => ({
       address: r.address,
       type: 'random_pet',
@@ -74,7 +82,12 @@ describe('renderPrBody', () => {
     expect(r.body).toContain('| network (infra/network) | 1 | 0 | 1 | 1 | 0 | ✅ pass |');
     expect(r.body.indexOf('[!CAUTION]')).toBeLessThan(r.body.indexOf('POLICY'));
     expect(r.body).toContain('destroys `random_pet.old`, replaces `random_pet.swap`');
-    expect(readMarkers(r.body)).toMatchObject({ 'run-id': 'run-abc', issue: '12', 'head-sha': 'b'.repeat(40), project: 'network' });
+    expect(readMarkers(r.body)).toMatchObject({
+      'run-id': 'run-abc',
+      issue: '12',
+      'head-sha': 'b'.repeat(40),
+      project: 'network',
+    });
     expect(r.overflow).toBeUndefined();
   });
 

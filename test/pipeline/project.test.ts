@@ -27,7 +27,9 @@ describe('choosing the project', () => {
   });
 
   it('still asks when the request mentions two', () => {
-    expect(chooseProject(detected, { requestText: 'infra/network and infra/app' })).toMatchObject({ kind: 'ambiguous' });
+    expect(chooseProject(detected, { requestText: 'infra/network and infra/app' })).toMatchObject({
+      kind: 'ambiguous',
+    });
   });
 
   it('uses configured names and an explicit /infra plan <name>', () => {
