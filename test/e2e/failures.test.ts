@@ -1,0 +1,142 @@
+// The App when things go wrong, end to end on the same harness (real server, stand-in GitHub, disk remotes, the
+// scripted model): the model fails → the progress comment says where and why and the issue stays usable (a second
+// label event reuses the same progress comment); a repo without Terraform, and one with several projects and a
+// request that names none, get told so in the progress comment; an unauthorised labeller gets a polite reply.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type GitHubStandin, standinWebhooks, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
+import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { realAgentRunner } from '../../src/pipeline/wiring.js';
+import type { RunRecord } from '../../src/store/types.js';
+import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';
+import { error, type ScriptedModel, startScriptedModel } from '../helpers/scripted-model.js';
+import { describeWithTools } from '../helpers/tools.js';
+import { createWebhookSender, type WebhookSender } from '../helpers/webhooks.js';
+
+const SECRET = 'failures-secret';
+// A root module as the index recognises one: it declares its providers.
+const TF =
+  'terraform {\n  required_providers {\n    random = { source = "hashicorp/random" }\n  }\n}\n\nresource "terraform_data" "x" {\n  input = "x"\n}\n';
+
+describeWithTools(['git'], 'the App when a run cannot go on', () => {
+  let standin: GitHubStandin;
+  const remotes: GitRemote[] = [];
+  let model: ScriptedModel;
+  let server: AppServer;
+  let sender: WebhookSender;
+
+  async function repo(name: string, files: Record<string, string>): Promise<void> {
+    const base = remotes[0]?.baseDir;
+    const remote = await createGitRemote({ files, owner: 'acme', repo: name, ...(base ? { baseDir: base } : {}) });
+    remotes.push(remote);
+    standin.addRepo({
+      owner: 'acme',
+      name,
+      remotePath: remote.path,
+      defaultBranch: remote.defaultBranch,
+      installationId: 3,
+    });
+    standin.setPermission('acme', name, 'mona', 'write');
+    standin.setPermission('acme', name, 'guest', 'read');
+  }
+
+  beforeAll(async () => {
+    standin = await startGitHubStandin();
+    standin.addInstallation({ id: 3, account: 'acme', accountType: 'Organization' });
+    await repo('broken-model', { 'main.tf': TF });
+    await repo('no-terraform', { 'README.md': '# docs only\n' });
+    await repo('two-projects', { 'network/main.tf': TF, 'app/main.tf': TF });
+    // Every model call is refused (400 is not retried): the agent stops with an error.
+    model = await startScriptedModel([], { afterScript: error(400, undefined, 'scripted: model refused') });
+    server = await startAppServer({
+      appId: String(standin.app.id),
+      privateKey: standin.app.privateKey ?? '',
+      webhookSecret: SECRET,
+      githubApiUrl: standin.url,
+      role: 'all',
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: 'memory://',
+      planKey: randomBytes(32).toString('hex'),
+      gitUrlTemplate: remotes[0]?.urlTemplate ?? '',
+      agent: realAgentRunner({ apiKey: 'sk-ant-scripted-model-key-000000', baseURL: model.url }),
+      log: createLogger({ level: 'fatal' }),
+    });
+    sender = createWebhookSender(`${server.url}${WEBHOOK_PATH}`, SECRET, standin.app.id);
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await model?.close();
+    await standin?.close();
+    for (const r of remotes.reverse()) await r.close();
+  });
+
+  async function label(repoName: string, title: string, who = 'mona'): Promise<number> {
+    const issue = standin.addIssue({ owner: 'acme', repo: repoName, title, body: 'please', user: who });
+    const hook = standinWebhooks(standin).issuesLabeled('acme', repoName, issue.number, 'infra-request', who);
+    expect((await sender.send(hook.event, hook.payload)).status).toBeLessThan(300);
+    return issue.number;
+  }
+
+  async function settled(repoName: string, count: number): Promise<RunRecord[]> {
+    const until = Date.now() + 120_000;
+    for (;;) {
+      const runs = await server.runtime.store.listRuns({ repo: `acme/${repoName}` });
+      if (runs.length >= count && runs.every((r) => r.status !== 'queued' && r.status !== 'running')) return runs;
+      if (Date.now() > until) throw new Error(`runs of ${repoName} did not settle`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  const bot = () => standin.app.botLogin;
+
+  it('the model fails: the progress comment says where and why; a re-label retries in the same comment', async () => {
+    const n = await label('broken-model', 'Add a thing');
+    const [run] = await settled('broken-model', 1);
+    expect(run?.status).toBe('failed');
+    const comments = standin.comments('acme', 'broken-model', n);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.user).toBe(bot());
+    expect(comments[0]?.body).toContain('❌ Write the change (agent)');
+    expect(comments[0]?.body).toContain('The agent stopped with an error');
+    expect(standin.pulls('acme', 'broken-model')).toEqual([]);
+
+    const hook = standinWebhooks(standin).issuesLabeled('acme', 'broken-model', n, 'infra-request', 'mona');
+    await sender.send(hook.event, hook.payload);
+    const runs = await settled('broken-model', 2);
+    expect(runs.map((r) => r.status)).toEqual(['failed', 'failed']);
+    const after = standin.comments('acme', 'broken-model', n);
+    expect(after).toHaveLength(1);
+    expect(after[0]?.id).toBe(comments[0]?.id);
+    expect(after[0]?.body).toContain(`run \`${runs[0]?.id}\``);
+  });
+
+  it('no Terraform: the progress comment says so', async () => {
+    const n = await label('no-terraform', 'Add a database');
+    await settled('no-terraform', 1);
+    const [comment] = standin.comments('acme', 'no-terraform', n);
+    expect(comment?.body).toContain('I found no Terraform root module in this repository');
+  });
+
+  it('several projects and the request names none: the progress comment asks which', async () => {
+    const n = await label('two-projects', 'Add a queue');
+    await settled('two-projects', 1);
+    const [comment] = standin.comments('acme', 'two-projects', n);
+    expect(comment?.body).toContain('Which project should this change go to?');
+    expect(comment?.body).toContain('- `app`');
+    expect(comment?.body).toContain('- `network`');
+  });
+
+  it('an unauthorised labeller gets a polite reply and nothing runs', async () => {
+    const n = await label('two-projects', 'Open everything', 'guest');
+    const runs = await server.runtime.store.listRuns({ repo: 'acme/two-projects' });
+    expect(runs).toHaveLength(1);
+    const [reply] = standin.comments('acme', 'two-projects', n);
+    expect(reply?.body).toMatch(
+      /^Thanks @guest! Starting infra-agent with the `infra-request` label needs `write` permission/,
+    );
+    expect(standin.violations).toEqual([]);
+  });
+});
