@@ -42,7 +42,7 @@ export async function upsertComment(
   store: Store,
   c: OwnedComment,
   body: string,
-): Promise<{ id: number; created: boolean }> {
+): Promise<{ id: number; created: boolean; changed: boolean }> {
   const text = bounded(body.includes(c.marker) ? body : `${body}\n${c.marker}`);
   const bodyHash = hash(text);
   const effect = await sideEffectOnce(store, c.key, {
@@ -54,8 +54,8 @@ export async function upsertComment(
     },
   });
   const id = Number(effect.value);
-  if (effect.created) return { id, created: true };
-  if ((await store.getKey(`${c.key}:hash`)) === bodyHash) return { id, created: false };
+  if (effect.created) return { id, created: true, changed: true };
+  if ((await store.getKey(`${c.key}:hash`)) === bodyHash) return { id, created: false, changed: false };
   try {
     await octokit.rest.issues.updateComment({ ...c.repo, comment_id: id, body: text });
   } catch (err) {
@@ -64,10 +64,10 @@ export async function upsertComment(
     const res = await octokit.rest.issues.createComment({ ...c.repo, issue_number: c.issueNumber, body: text });
     await store.putKey(c.key, String(res.data.id));
     await store.putKey(`${c.key}:hash`, bodyHash);
-    return { id: res.data.id, created: true };
+    return { id: res.data.id, created: true, changed: true };
   }
   await store.putKey(`${c.key}:hash`, bodyHash);
-  return { id, created: false };
+  return { id, created: false, changed: true };
 }
 
 /** Collapse a superseded comment in the UI (GraphQL minimizeComment). Best effort: editing it already said why. */

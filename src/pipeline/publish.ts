@@ -6,9 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { ChecksResult } from '../core/types.js';
 import { type Annotation, publishCheckRun } from '../github/check-runs.js';
-import { minimizeComment, upsertComment } from '../github/comments.js';
+import { postPlanOutput } from '../github/plan-comments.js';
 import { bodyUnchanged, neutralise, renderPrBody } from '../github/pr-body.js';
-import { splitMarkdown } from '../github/split-comment.js';
 import { renderCheckRunOutput } from '../report/check-run.js';
 import { sideEffectOnce } from '../store/idempotency.js';
 import { planHeadline } from '../terraform/plan-summary.js';
@@ -133,7 +132,7 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
     await octokit.rest.pulls.update({ ...repo, pull_number: pr.number, body: rendered.body });
   }
 
-  await postPlanOutput(ctx, pr.number, rendered.overflow);
+  await postPlanOutput(octokit, deps.store, { ...repo, prNumber: pr.number, headSha }, rendered.overflow);
   await savePlan(ctx, pr.number, headSha);
 
   // Check runs on the head commit.
@@ -206,36 +205,6 @@ async function setStateLabel(ctx: RunContext, issueNumber: number, label: string
     }
   }
   if (!names.has(label)) await octokit.rest.issues.addLabels({ ...repo, issue_number: issueNumber, labels: [label] });
-}
-
-/** Plan output too long for the body: split into comments; parts no longer needed are edited and minimised. */
-async function postPlanOutput(ctx: RunContext, prNumber: number, overflow: string | undefined): Promise<void> {
-  const { octokit, repo, deps } = ctx;
-  const full = `${repo.owner}/${repo.repo}`;
-  const countKey = `plan-output:${full}#${prNumber}:count`;
-  const before = Number((await deps.store.getKey(countKey)) ?? '0');
-  const chunks = overflow ? splitMarkdown(overflow, 60_000) : [];
-  const part = (i: number) => ({
-    repo,
-    issueNumber: prNumber,
-    key: `plan-output:${full}#${prNumber}:${i}`,
-    marker: `<!-- infra-agent:plan-output=${prNumber}-${i} -->`,
-  });
-  for (const [i, chunk] of chunks.entries()) {
-    const header = `**Plan output, part ${i + 1} of ${chunks.length}** (head \`${(ctx.remoteHead ?? '').slice(0, 7)}\`)\n\n`;
-    await upsertComment(octokit, deps.store, part(i), `${header}${chunk}`);
-  }
-  for (let i = chunks.length; i < before; i++) {
-    const { id } = await upsertComment(
-      octokit,
-      deps.store,
-      part(i),
-      '_Superseded: a newer plan replaced this output (see the pull request description and the comments above)._',
-    );
-    const { data } = await octokit.rest.issues.getComment({ ...repo, comment_id: id });
-    await minimizeComment(octokit, data.node_id);
-  }
-  await deps.store.putKey(countKey, String(Math.max(before, chunks.length)));
 }
 
 /** Save the plan bound to the head and base SHA it was made on: what an approval may apply (issue 6). */

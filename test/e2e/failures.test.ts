@@ -139,4 +139,15 @@ describeWithTools(['git'], 'the App when a run cannot go on', () => {
     );
     expect(standin.violations).toEqual([]);
   });
+
+  it('serves /healthz and /metrics beside the webhook route', async () => {
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ ok: true, role: 'all', store: 'pglite', queue: 'embedded' });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/infra_agent_webhooks_total\{event="issues"\} \d+/);
+    expect(metrics).toMatch(/infra_agent_runs\{kind="generate",status="failed"\} [1-9]/);
+    expect(metrics).toMatch(/infra_agent_stage_duration_seconds_count\{stage="checkout",status="ok"\} [1-9]/);
+    expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+  });
 });
