@@ -2,7 +2,7 @@
 // edited in place, a shorter plan supersedes and minimises the parts it no longer needs, nothing piles up.
 import pino from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type GitHubStandin, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
 import type { GitHubClient } from '../../src/github/client.js';
 import { postPlanOutput, SUPERSEDED_PART } from '../../src/github/plan-comments.js';
