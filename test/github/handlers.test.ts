@@ -4,12 +4,13 @@
 import pino from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createAppFn } from '../../src/app.js';
 import type { EnqueueJob } from '../../src/queue/types.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';
 import { nock } from './support/nock.js';
-import { issueComment, issueLabeled, pullRequestSynchronize } from './support/payloads.js';
+import { issueComment, issueLabeled, issueOpened, pullRequestSynchronize } from './support/payloads.js';
 
 const API = 'https://api.github.com';
 const REPO_PATH = '/repos/Codertocat/Hello-World';
@@ -163,6 +164,24 @@ describe('issues.labeled', () => {
     await receive('issues', issueLabeled({ sender: 'renovate[bot]', senderType: 'Bot' }));
     await receive('issues', issueLabeled({ sender: 'some-app', senderType: 'Bot' }));
     expect(enqueued).toEqual([]);
+  });
+});
+
+describe('issues.opened', () => {
+  it('an issue opened with the trigger label starts a run; one without it costs no API call', async () => {
+    await receive('issues', issueOpened({ labels: [] }));
+    expect(enqueued).toEqual([]);
+    const { number } = z.object({ number: z.number() }).parse(issueOpened({ labels: [] })['issue']);
+    nock(API)
+      .get(CONFIG)
+      .query({ ref: 'master' })
+      .reply(404)
+      .get(`${REPO_PATH}/collaborators/Codertocat/permission`)
+      .reply(200, { permission: 'admin', role_name: 'admin', user: null })
+      .post(`${REPO_PATH}/issues/${number}/reactions`, { content: 'eyes' })
+      .reply(201, {});
+    await receive('issues', issueOpened({ labels: ['bug', 'infra-request'] }));
+    expect(enqueued.map((j) => j.payload['trigger'])).toEqual(['opened']);
   });
 });
 

@@ -40,6 +40,25 @@ export function issueLabeled(opts: { label?: string; sender?: string; senderType
   return p;
 }
 
+export function issueOpened(opts: { labels: string[]; sender?: string }): Json {
+  const p = example('issues', 'opened');
+  const issue = obj(p['issue']);
+  issue['labels'] = opts.labels.map((name, i) => ({
+    id: i + 1,
+    node_id: `L_${i}`,
+    url: '',
+    name,
+    color: 'ededed',
+    default: false,
+    description: null,
+  }));
+  issue['title'] = 'Add a log bucket';
+  delete issue['pull_request'];
+  p['sender'] = user(opts.sender ?? 'Codertocat');
+  p['installation'] = { id: INSTALLATION_ID, node_id: 'I_x' };
+  return p;
+}
+
 export function issueComment(opts: {
   body: string;
   sender?: string;
