@@ -19,9 +19,9 @@ import { createModelClient } from '../src/agent/model-client.js';
 import { createAgentEnvironment } from '../src/agent/real-environment.js';
 import { defaultRepoConfig } from '../src/config/schema.js';
 import type { ChecksResult, Project } from '../src/core/types.js';
+import { finish, requestText, startScriptedModel, toolUse } from '../src/devtools/scripted-model.js';
 import { indexRepo } from '../src/repo/index.js';
 import type { StateInventory } from '../src/terraform/state.js';
-import { finish, requestText, startScriptedModel, toolUse } from '../test/helpers/scripted-model.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SMALL_REPO = join(HERE, '..', 'test', 'fixtures', 'agent', 'small-repo');

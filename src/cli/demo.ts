@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { DEMO_REQUEST, DEMO_REVISE_FEEDBACK, demoModelScript } from '../devtools/demo-model-script.js';
 import { createGitRemote } from '../devtools/git-remote.js';
 import { standinWebhooks, startGitHubStandin } from '../devtools/github-standin/index.js';
+import { startScriptedModel } from '../devtools/scripted-model.js';
 import { createWebhookSender } from '../devtools/webhooks.js';
 import { startAppServer, WEBHOOK_PATH } from '../github/server.js';
 import { createLogger } from '../observability/logger.js';
@@ -26,20 +26,8 @@ interface ModelServer {
   close(): Promise<void>;
 }
 
-/**
- * The scripted Messages API server lives with the tests (test/helpers/scripted-model.ts); the demo runs under tsx
- * from a checkout, so it loads it from there at run time instead of compiling it into dist/.
- */
 async function startScriptedModelServer(): Promise<ModelServer> {
-  const url = pathToFileURL(join(projectRoot(), 'test', 'helpers', 'scripted-model.ts')).href;
-  const mod: unknown = await import(url);
-  const start = typeof mod === 'object' && mod !== null ? Reflect.get(mod, 'startScriptedModel') : undefined;
-  if (typeof start !== 'function') throw new Error('test/helpers/scripted-model.ts: startScriptedModel not found');
-  const server: unknown = await start(demoModelScript());
-  const serverUrl = typeof server === 'object' && server !== null ? Reflect.get(server, 'url') : undefined;
-  const close = typeof server === 'object' && server !== null ? Reflect.get(server, 'close') : undefined;
-  if (typeof serverUrl !== 'string' || typeof close !== 'function') throw new Error('scripted model: bad server');
-  return { url: serverUrl, close: () => Promise.resolve(close.call(server)) };
+  return startScriptedModel(demoModelScript());
 }
 
 async function demoFiles(): Promise<Record<string, string>> {

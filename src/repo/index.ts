@@ -605,6 +605,15 @@ function findRootModules(index: RepoIndex, declared: string[]): string[] {
   }
   const roots = new Set<string>();
   for (const dir of candidates) if (withBackend.has(dir) || !calledLocally.has(dir)) roots.add(dir);
+  // A config with only resources (providers configured implicitly) is still a root module: when nothing qualifies
+  // by the rules above, every dir with .tf files that no other dir calls is one.
+  if (roots.size === 0) {
+    for (const f of index.files) {
+      const slash = f.path.lastIndexOf('/');
+      const dir = slash < 0 ? '.' : f.path.slice(0, slash);
+      if (f.path.endsWith('.tf') && !calledLocally.has(dir)) roots.add(dir);
+    }
+  }
   for (const d of declared) roots.add(d.replace(/\/+$/, '').replace(/^\.\/(?=.)/, '') || '.');
   return [...roots].sort();
 }

@@ -310,3 +310,21 @@ describe('summarizeIndex', () => {
     }
   });
 });
+
+describe('root modules without provider or backend blocks', () => {
+  it('treats a plain resources-only directory as a root module, but not a module it calls', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'index-plain-'));
+    try {
+      mkdirSync(join(root, 'modules', 'thing'), { recursive: true });
+      writeFileSync(
+        join(root, 'main.tf'),
+        'resource "terraform_data" "x" {}\nmodule "t" {\n  source = "./modules/thing"\n}\n',
+      );
+      writeFileSync(join(root, 'modules', 'thing', 'main.tf'), 'resource "terraform_data" "y" {}\n');
+      const index = await indexRepo(root);
+      expect(index.rootModules).toEqual(['.']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
