@@ -61,6 +61,9 @@ describeWithTools(['terraform', 'tfsec', 'checkov', 'opa'], 'runChecks (real ter
       ['pregate', 'ok'],
       ['tfsec', 'ok'],
     ]);
+    for (const name of ['tfsec', 'checkov', 'opa']) {
+      expect(r.verdict.scanners.find((s) => s.name === name)?.version, `${name} version`).toMatch(/^\d+\.\d+\.\d+/);
+    }
     expect(r.ok).toBe(true);
   });
 

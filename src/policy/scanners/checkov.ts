@@ -9,7 +9,16 @@ import { run } from '../../util/exec.js';
 import { makeFinding } from '../findings.js';
 import { toRepoPath } from '../module-tree.js';
 import { CHECKOV_SEVERITY, mapCheckovId } from '../rules.js';
-import { describeExecError, failed, locateTool, notRun, offlineEnv, privateTempDir, writePrivate } from './common.js';
+import {
+  describeExecError,
+  failed,
+  locateTool,
+  notRun,
+  offlineEnv,
+  privateTempDir,
+  probeVersion,
+  writePrivate,
+} from './common.js';
 import type { ScanInput, Scanner } from './types.js';
 
 const TIMEOUT_MS = 300_000;
@@ -162,7 +171,7 @@ export const checkovScanner: Scanner = {
         );
       }
       const results = await Promise.all(runs);
-      version = results.find((r) => r.version)?.version;
+      version = results.find((r) => r.version)?.version ?? (await probeVersion(tool.path, ['--version'], input.signal)); // absent from the JSON when nothing was checked
       const parsingErrors = results.flatMap((r) => r.parsingErrors);
       const findings = results.flatMap((r) => r.findings);
       if (parsingErrors.length > 0) {
