@@ -10,8 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createGitRemote, type GitRemote } from '../../src/devtools/git-remote.js';
 import { type GitHubStandin, standinWebhooks, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
-import { createWebhookSender, type WebhookSender } from '../../src/devtools/webhooks.js';
-import { WEBHOOK_PATH } from '../../src/github/server.js';
 import {
   finish,
   type MessagesRequest,
@@ -21,6 +19,8 @@ import {
   startScriptedModel,
   toolUse,
 } from '../../src/devtools/scripted-model.js';
+import { createWebhookSender, type WebhookSender } from '../../src/devtools/webhooks.js';
+import { WEBHOOK_PATH } from '../../src/github/server.js';
 import type { AppProcessConfig } from './app-process.js';
 import { type BenchChild, startBenchChild } from './child-process.js';
 import { demoRepoFiles, INSTALLATION_ID, LABELLER, OWNER, REPO, TRIGGER_LABEL } from './record-github.js';
@@ -199,7 +199,13 @@ export async function startE2EWorld(opts: { concurrency?: number } = {}): Promis
               pending.delete(n);
             }
           }
-          if (pending.size === 0) break;
+          if (pending.size === 0) {
+            // "Opened" is written just before the run is recorded as finished: wait for that too, so the next
+            // trigger's count of finished runs starts from a settled number.
+            const settle = Date.now() + 30_000;
+            while ((await finishedCount()) - baseline < count && Date.now() < settle) await sleep(100);
+            break;
+          }
           // Runs that ended without a PR (failed, refused) never write "Opened": count them via /metrics.
           if ((await finishedCount()) - baseline >= count) {
             await sleep(300);
