@@ -5,9 +5,10 @@ import type { AppDeps, WebhookContext } from './github/deps.js';
 import { handleIssueComment } from './github/handlers/issue-comment.js';
 import { handleIssue } from './github/handlers/issues.js';
 import { handlePullRequest } from './github/handlers/pull-request.js';
+import { handlePullRequestReview } from './github/handlers/pull-request-review.js';
 
 /** Events the app subscribes to (app.yml `default_events` lists exactly these). */
-export const SUBSCRIBED_EVENTS = ['issues', 'issue_comment', 'pull_request'] as const;
+export const SUBSCRIBED_EVENTS = ['issues', 'issue_comment', 'pull_request', 'pull_request_review'] as const;
 
 export function createAppFn(deps: AppDeps): ApplicationFunction {
   return (app: Probot) => {
@@ -15,7 +16,10 @@ export function createAppFn(deps: AppDeps): ApplicationFunction {
       handler(ctx, deps);
     app.on(['issues.opened', 'issues.labeled'], wrap(handleIssue));
     app.on('issue_comment.created', wrap(handleIssueComment));
-    app.on(['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened'], wrap(handlePullRequest));
-    // pull_request_review.submitted → apply: issue 6.
+    app.on(
+      ['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened', 'pull_request.closed'],
+      wrap(handlePullRequest),
+    );
+    app.on('pull_request_review.submitted', wrap(handlePullRequestReview));
   };
 }

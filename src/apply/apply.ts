@@ -305,7 +305,7 @@ async function executeApply(
 ): Promise<ApprovalOutcome> {
   const { store, port } = deps;
   const repo = port.repo;
-  const { pr, set } = ctx;
+  const { set } = ctx;
   const run = await startRun(store, req, repo, ctx.issueNumber, set);
   const runId = run.id;
   // A long apply must not look like a dead worker to the recovery sweep.

@@ -88,8 +88,8 @@ export interface ApplyGitHubPort {
 
 /** Labels the apply stage sets on the PR. */
 export const APPLY_LABELS = {
-  applying: 'infra:applying',
-  applied: 'infra:applied',
-  failed: 'infra:apply-failed',
-  needsHuman: 'infra:needs-human',
+  applying: 'infra-agent:applying',
+  applied: 'infra-agent:applied',
+  failed: 'infra-agent:apply-failed',
+  needsHuman: 'infra-agent:needs-human',
 } as const;

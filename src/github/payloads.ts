@@ -49,6 +49,7 @@ export const PullRequestEvent = z.object({
     body: z.string().nullable(),
     user: Actor,
     state: z.string(),
+    merged: z.boolean().nullable().optional(),
     head: z.object({ sha: z.string(), ref: z.string(), repo: z.object({ full_name: z.string() }).nullable() }),
     base: z.object({ sha: z.string(), ref: z.string() }),
   }),

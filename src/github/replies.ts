@@ -19,16 +19,16 @@ export function invalidConfigReply(message: string): string {
   ].join('\n');
 }
 
-export function notAvailableReply(word: string): string {
-  return `\`/infra ${word}\` is not available yet in this version of infra-agent. \`/infra help\` lists what is.`;
-}
-
 export function unknownCommandReply(word: string, help: string): string {
   return `I don't know \`/infra ${word}\`.\n\n${help}`;
 }
 
 export function notOwnPullRequestReply(): string {
-  return '`/infra revise` and `/infra plan` work on pull requests opened by infra-agent only; this one was not.';
+  return '`/infra revise`, `/infra plan`, `/infra unlock` and `/infra override` work on pull requests opened by infra-agent only; this one was not.';
+}
+
+export function onPullRequestOnlyReply(word: string): string {
+  return `\`/infra ${word}\` works on the pull request infra-agent opened for this issue: comment there.`;
 }
 
 export function reviseOnIssueReply(): string {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { createAppFn } from '../app.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { collectAndRenderMetrics, METRICS_CONTENT_TYPE, metrics } from '../observability/metrics.js';
+import { notifyInterruptedApplies } from '../pipeline/apply-run.js';
 import type { AgentRunner, Checker, WorkerDeps } from '../pipeline/deps.js';
 import { JOB_KIND_RUN, RunJobSchema } from '../pipeline/job.js';
 import { realAgentRunner, realChecker, realRenderers } from '../pipeline/wiring.js';
@@ -118,12 +119,19 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
       gitUrlTemplate: opts.gitUrlTemplate ?? DEFAULT_GIT_URL_TEMPLATE,
       author: opts.author ?? { name: 'infra-agent[bot]', email: 'infra-agent[bot]@users.noreply.github.com' },
       ...(opts.workRoot ? { workRoot: opts.workRoot } : {}),
+      queue: runtime.queue,
+      ...(botLogin ? { botLogin } : {}),
       log,
     };
+    const staleAfterMs = runtime.store.driver === 'pglite' ? 0 : 60_000;
+    // Applies a dead worker left behind go to a human (never re-run), and their PRs are told, before the generic
+    // recovery below re-enqueues the other runs.
+    const interrupted = await notifyInterruptedApplies(runtime.store, deps, { staleAfterMs });
+    if (interrupted > 0) log.warn({ interrupted }, 'interrupted applies need a human');
     // Runs a dead worker left behind: re-enqueued (applies go to a human). Embedded: this is the only process.
     const recovered = await recoverInterruptedRuns(runtime.store, {
       queue: runtime.queue,
-      staleAfterMs: runtime.store.driver === 'pglite' ? 0 : 60_000,
+      staleAfterMs,
       jobFor: jobForRun,
     });
     if (recovered.requeued.length + recovered.needsHuman.length > 0) {

@@ -6,6 +6,7 @@ import type { AgentResult, RevisionInput } from '../agent/loop.js';
 import type { RepoConfig } from '../config/schema.js';
 import type { ChecksResult, Project, Verdict } from '../core/types.js';
 import type { GitHubClient } from '../github/client.js';
+import type { Queue } from '../queue/types.js';
 import type { Store } from '../store/types.js';
 import type { RunChecksOptions } from './checks.js';
 import type { GitIdentity } from './workspace.js';
@@ -44,6 +45,10 @@ export interface WorkerDeps {
   /** Parent folder of run checkouts (default the OS temp dir). */
   workRoot?: string;
   log: Logger;
+  /** The queue, for runs a run asks for (a re-plan of a stale plan, PRs that waited on a released lock). */
+  queue?: Pick<Queue, 'enqueue'>;
+  /** The app's bot login (`<slug>[bot]`) when known: its commits are not a person's, its PRs are the ones it applies. */
+  botLogin?: string;
   /** Base URL of the web UI, for links in comments (default https://github.com). */
   webUrl?: string;
 }

@@ -17,20 +17,34 @@ export const RunJobSchema = z.object({
   type: z.literal(JOB_KIND_RUN),
   runId: z.string().min(1),
   ...Repo,
-  kind: z.enum(['generate', 'revise', 'plan']),
+  kind: z.enum(['generate', 'revise', 'plan', 'apply']),
   /** The issue the run belongs to: runs are serialised per issue (a PR's runs too, via its issue marker). */
   issueNumber: z.number().int().positive(),
   prNumber: z.number().int().positive().optional(),
   /** Login of the person who asked (labelled, commented, pushed). */
   requester: z.string().min(1),
-  /** Why: the label, a command, or a human push. */
-  trigger: z.enum(['label', 'opened', 'command', 'human-push']),
+  /**
+   * Why: the label, a command, a human push, an approving review (apply), or the app itself re-planning (a stale
+   * plan at approval, a lock this PR waited for was released).
+   */
+  trigger: z.enum(['label', 'opened', 'command', 'human-push', 'approval', 'replan']),
   /** `/infra revise` text (already bounded by the parser; sanitised again before the prompt). */
   feedback: z.string().max(10_000).optional(),
   /** The comment that carried the command: the reply goes to its thread. */
   commentId: z.number().int().positive().optional(),
   /** `/infra plan <project>`. */
   project: z.string().max(64).optional(),
+  /** The approving review an apply run acts on (the worker reads everything else about it fresh). */
+  review: z
+    .object({
+      id: z.number().int().positive(),
+      login: z.string().min(1).max(100),
+      userType: z.string().min(1).max(40),
+      commitId: z.string().regex(/^[0-9a-f]{40}$/),
+    })
+    .optional(),
+  /** Why the app re-plans (trigger 'replan'), shown in the PR. */
+  reason: z.string().max(500).optional(),
 });
 export type RunJob = z.infer<typeof RunJobSchema>;
 

@@ -1,10 +1,14 @@
 // The publish stage: commit as the app and push (with a lease, so nobody's commits are overwritten), open or update
 // the PR (found by its head branch first, so a retry never opens a second one), save the plan bound to head + base
 // SHA for the apply step, post check runs with annotations, overflow plan output into split comments (superseded
-// parts edited and minimised, never piled up), and set the state label.
-import { readFile } from 'node:fs/promises';
+// parts edited and minimised, never piled up), and set the state label. Right after the plan is saved the PR takes
+// its projects' locks (or is told which PR holds them and waits), and the plan set an approval applies is recorded.
 import { posix } from 'node:path';
+import { lockProjectsForPlan } from '../apply/handlers.js';
+import { recordReviewedPlans } from '../apply/plan-record.js';
+import { APPLY_LABELS } from '../apply/port.js';
 import type { ChecksResult } from '../core/types.js';
+import { OctokitApplyPort } from '../github/apply-port.js';
 import { type Annotation, publishCheckRun } from '../github/check-runs.js';
 import { postPlanOutput } from '../github/plan-comments.js';
 import { bodyUnchanged, neutralise, renderPrBody } from '../github/pr-body.js';
@@ -94,7 +98,11 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
     ...(ctx.agent ? { usage: ctx.agent.usage } : {}),
     ...(job.trigger === 'human-push'
       ? { notice: `Re-planned after a push by @${job.requester} (the agent did not run).` }
-      : {}),
+      : job.trigger === 'replan'
+        ? {
+            notice: `Re-planned by infra-agent${job.reason ? ` (${job.reason})` : ''}: review this plan and approve again to apply it.`,
+          }
+        : {}),
   });
 
   // The PR: an existing open one for the branch first (a retry, or a revise), else create it exactly once.
@@ -133,7 +141,7 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
   }
 
   await postPlanOutput(octokit, deps.store, { ...repo, prNumber: pr.number, headSha }, rendered.overflow);
-  await savePlan(ctx, pr.number, headSha);
+  const lock = await recordPlans(ctx, pr.number, headSha);
 
   // Check runs on the head commit.
   const plan = checks.plan;
@@ -175,6 +183,13 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
   const verb = job.kind === 'revise' ? 'Revised' : job.kind === 'plan' ? 'Re-planned' : 'Opened';
   const resultMarkdown = [
     `**${verb} #${pr.number}** at \`${headSha.slice(0, 7)}\`: ${headline} Policy: **${verdict.status}**.`,
+    ...(lock === 'blocked'
+      ? [
+          '',
+          'A project of this pull request is locked by another pull request (see the comment on the PR): it cannot be applied until that lock frees, and it is planned again then.',
+        ]
+      : []),
+    ...(job.trigger === 'replan' && plan ? ['', 'This is a new plan: review it and approve again to apply it.'] : []),
     ...(ctx.agent?.summary && job.kind === 'revise' ? ['', neutralise(ctx.agent.summary, 1500)] : []),
   ].join('\n');
   return {
@@ -199,7 +214,8 @@ async function setStateLabel(ctx: RunContext, issueNumber: number, label: string
   const { octokit, repo } = ctx;
   const { data: current } = await octokit.rest.issues.listLabelsOnIssue({ ...repo, issue_number: issueNumber });
   const names = new Set(current.map((l) => l.name));
-  for (const stale of Object.values(STATE_LABELS)) {
+  // A new plan supersedes a failed apply's label: that plan can no longer be applied anyway.
+  for (const stale of [...Object.values(STATE_LABELS), APPLY_LABELS.failed]) {
     if (stale !== label && names.has(stale)) {
       await octokit.rest.issues.removeLabel({ ...repo, issue_number: issueNumber, name: stale });
     }
@@ -207,26 +223,33 @@ async function setStateLabel(ctx: RunContext, issueNumber: number, label: string
   if (!names.has(label)) await octokit.rest.issues.addLabels({ ...repo, issue_number: issueNumber, labels: [label] });
 }
 
-/** Save the plan bound to the head and base SHA it was made on: what an approval may apply (issue 6). */
-async function savePlan(ctx: RunContext, prNumber: number, headSha: string): Promise<void> {
-  const plan = ctx.checks?.plan;
+/**
+ * Save the plan bound to the head and base SHA it was made on (what an approval may apply) and record the PR's plan
+ * set, after taking the projects' locks. A PR blocked by another PR's lock still shows its plan (the lock holder is
+ * named in a comment and this PR re-plans when the lock frees); an approval refuses while the lock is held.
+ */
+async function recordPlans(ctx: RunContext, prNumber: number, headSha: string): Promise<'locked' | 'blocked' | 'none'> {
+  const checks = ctx.checks;
   const project = ctx.project;
-  if (!plan || !project || !ctx.baseSha) return;
+  if (!checks || !project || !ctx.baseSha) return 'none';
+  const repo = `${ctx.repo.owner}/${ctx.repo.repo}`;
+  const port = new OctokitApplyPort(ctx.octokit, ctx.repo, ctx.deps.store, ctx.job.runId);
+  const locked = await lockProjectsForPlan(
+    { store: ctx.deps.store, port },
+    { pr: prNumber, runId: ctx.job.runId, projects: [project] },
+  );
   try {
-    await ctx.deps.store.savePlan({
-      repo: `${ctx.repo.owner}/${ctx.repo.repo}`,
+    await recordReviewedPlans(ctx.deps.store, {
+      repo,
       pr: prNumber,
-      project: project.name,
-      workspace: project.workspace,
       headSha,
       baseSha: ctx.baseSha,
-      planHash: plan.hash,
-      bytes: await readFile(plan.file),
-      summary: plan.summary,
       runId: ctx.job.runId,
+      results: [checks],
     });
   } catch (err) {
-    // Without a plan key the PR is still useful for review; apply (issue 6) refuses without a saved plan.
+    // Without a plan key the PR is still useful for review; an approval refuses without a recorded plan.
     ctx.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'saved plan not stored');
   }
+  return locked ? 'locked' : 'blocked';
 }

@@ -84,7 +84,8 @@ function progressTarget(job: RunJob): ProgressTarget | undefined {
       marker: `<!-- infra-agent:progress=${job.issueNumber} -->`,
     };
   }
-  if (job.prNumber !== undefined && job.trigger === 'command') {
+  // A command, or the app re-planning (stale plan at approval, lock freed): the thread gets one reply per run.
+  if (job.prNumber !== undefined && (job.trigger === 'command' || job.trigger === 'replan')) {
     return {
       repo,
       issueNumber: job.prNumber,
@@ -146,7 +147,9 @@ async function checkout(ctx: RunContext): Promise<string> {
   } else {
     if (!exists) throw new StopRun(`the branch \`${ctx.branch}\` no longer exists.`);
     await ws.checkoutNew(ctx.branch, `refs/remotes/origin/${ctx.branch}`);
-    ctx.baseSha = await ws.exec(['merge-base', 'HEAD', `origin/${job.defaultBranch}`]);
+    // The base branch's tip now, not the merge base: the saved plan is bound to the base as it is when planned, and
+    // an approval compares it with the base's tip then (a merge base would look stale forever once the base moved).
+    ctx.baseSha = defaultHead;
   }
   return `\`${ctx.branch}\` at ${(await ws.headSha()).slice(0, 7)}`;
 }

@@ -274,7 +274,7 @@ describe('issue_comment.created', () => {
     expect(bodies).toMatchInlineSnapshot(`
       [
         {
-          "body": "\`/infra revise\` and \`/infra plan\` work on pull requests opened by infra-agent only; this one was not.",
+          "body": "\`/infra revise\`, \`/infra plan\`, \`/infra unlock\` and \`/infra override\` work on pull requests opened by infra-agent only; this one was not.",
         },
       ]
     `);
@@ -300,7 +300,7 @@ describe('issue_comment.created', () => {
     `);
   });
 
-  it('says override is not available yet', async () => {
+  it('answers /infra override on an issue: it works on the PR', async () => {
     const bodies: unknown[] = [];
     commentMocks().post(`${REPO_PATH}/issues/1/comments`, capture(bodies)).reply(201, {});
     await receive('issue_comment', issueComment({ body: '/infra override SEC-TAG-001 tags come from a module' }));
@@ -308,7 +308,7 @@ describe('issue_comment.created', () => {
     expect(bodies).toMatchInlineSnapshot(`
       [
         {
-          "body": "\`/infra override\` is not available yet in this version of infra-agent. \`/infra help\` lists what is.",
+          "body": "\`/infra override\` works on the pull request infra-agent opened for this issue: comment there.",
         },
       ]
     `);

@@ -1,21 +1,25 @@
 // issue_comment.created: `/infra …` commands on an issue or on the app's own PR. Bots (and the app itself) are
 // ignored; the commenter needs the configured permission; unknown commands get the help. Work goes to the queue.
+import { handleOverrideCommand, handleUnlockCommand } from '../../apply/handlers.js';
 import { loadRepoConfig } from '../../config/load.js';
+import { OctokitApplyPort } from '../apply-port.js';
 import { parseCommand, renderHelp } from '../commands.js';
 import type { AppDeps, WebhookContext } from '../deps.js';
 import { enqueueRun } from '../enqueue.js';
+import { refreshPolicyReport } from '../override-report.js';
 import { ownedPullRequest } from '../ownership.js';
 import { IssueCommentEvent, isBot } from '../payloads.js';
 import { checkPermission } from '../permissions.js';
 import {
   invalidConfigReply,
-  notAvailableReply,
   notOwnPullRequestReply,
+  onPullRequestOnlyReply,
   queuedBehindReply,
   reviseOnIssueReply,
   unauthorisedReply,
   unknownCommandReply,
 } from '../replies.js';
+import { requestPlanRun } from '../request-plan.js';
 
 export async function handleIssueComment(ctx: WebhookContext, deps: AppDeps): Promise<void> {
   const event = IssueCommentEvent.parse(ctx.payload);
@@ -53,12 +57,51 @@ export async function handleIssueComment(ctx: WebhookContext, deps: AppDeps): Pr
     await reply(unauthorisedReply(who, required, `\`/infra ${command.kind}\``));
     return;
   }
+  const isPullRequest = event.issue.pull_request !== undefined;
   if (command.kind === 'unlock' || command.kind === 'override') {
-    await reply(notAvailableReply(command.kind));
+    // Store writes and one reply: quick enough to do here rather than queue.
+    if (!isPullRequest) {
+      await reply(onPullRequestOnlyReply(command.kind));
+      return;
+    }
+    if (event.issue.state !== 'open' && command.kind === 'override') return;
+    const owned = ownedPullRequest(event.issue, deps.botLogin);
+    if (!owned) {
+      await reply(notOwnPullRequestReply());
+      return;
+    }
+    const port = new OctokitApplyPort(ctx.octokit, repo, deps.store, `comment-${event.comment.id}`);
+    if (command.kind === 'unlock') {
+      await handleUnlockCommand(
+        {
+          store: deps.store,
+          port,
+          requestPlan: async (req) => {
+            await requestPlanRun(
+              deps,
+              ctx.octokit,
+              { installationId: event.installation.id, ...repo, defaultBranch: event.repository.default_branch },
+              { pr: req.pr, reason: req.reason, requester: who, idempotencyId: `${ctx.id}:unlock:${req.pr}` },
+            );
+          },
+        },
+        { pr: issue_number, login: who, ...(command.project ? { project: command.project } : {}) },
+      );
+    } else {
+      const outcome = await handleOverrideCommand(
+        { store: deps.store, port },
+        { pr: issue_number, login: who, ruleId: command.ruleId, reason: command.reason, config: loaded.config },
+      );
+      if (outcome.ok) {
+        await refreshPolicyReport(ctx.octokit, deps.store, repo, issue_number, loaded.config).catch((err) =>
+          ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'policy report not refreshed'),
+        );
+      }
+    }
+    await ctx.octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: event.comment.id, content: 'eyes' });
     return;
   }
 
-  const isPullRequest = event.issue.pull_request !== undefined;
   const common = {
     installationId: event.installation.id,
     ...repo,

@@ -1,16 +1,24 @@
-// pull_request events. Two jobs: (1) a person pushing to the app's PR (`synchronize`) re-runs plan and the gate on
+// pull_request events. Three jobs: (1) a person pushing to the app's PR (`synchronize`) re-runs plan and the gate on
 // their commit, without the agent; (2) any PR that touches `.github/infra-agent.yml` gets an `infra-agent/config`
-// check run (the worker validates the file at the PR head), so bad config fails where it was changed.
+// check run (the worker validates the file at the PR head), so bad config fails where it was changed; (3) a closed
+// PR (merged or not) releases its project locks, and the PRs that waited on them are queued to plan (store writes
+// and one enqueue each: quick enough for the handler).
+import { handlePullRequestClosed } from '../../apply/handlers.js';
 import { type ConfigCheckJob, JOB_KIND_CONFIG_CHECK, threadKey } from '../../pipeline/job.js';
 import type { AppDeps, WebhookContext } from '../deps.js';
 import { enqueueRun } from '../enqueue.js';
 import { ownedPullRequest } from '../ownership.js';
 import { isBot, PullRequestEvent } from '../payloads.js';
+import { requestPlanRun } from '../request-plan.js';
 
 const CONFIG_CHECK_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
 
 export async function handlePullRequest(ctx: WebhookContext, deps: AppDeps): Promise<void> {
   const event = PullRequestEvent.parse(ctx.payload);
+  if (event.action === 'closed') {
+    await releaseOnClose(ctx, deps, event);
+    return;
+  }
   if (!CONFIG_CHECK_ACTIONS.has(event.action)) return;
   const pr = event.pull_request;
   // Forks: the installation token cannot push there, and the head is untrusted; the config check still runs.
@@ -44,4 +52,38 @@ export async function handlePullRequest(ctx: WebhookContext, deps: AppDeps): Pro
     });
     ctx.log.info({ runId: queued.run.id, pr: pr.number }, 'human push: plan run enqueued');
   }
+}
+
+async function releaseOnClose(
+  ctx: WebhookContext,
+  deps: AppDeps,
+  event: ReturnType<typeof PullRequestEvent.parse>,
+): Promise<void> {
+  if (!(await deps.store.recordDelivery(ctx.id, `${ctx.name}.${event.action}`))) {
+    ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
+    return;
+  }
+  const repo = { owner: event.repository.owner.login, repo: event.repository.name };
+  const pr = event.pull_request.number;
+  const planContext = {
+    installationId: event.installation.id,
+    ...repo,
+    defaultBranch: event.repository.default_branch,
+  };
+  const { waiters } = await handlePullRequestClosed(
+    {
+      store: deps.store,
+      repo: `${repo.owner}/${repo.repo}`,
+      requestPlan: async (req) => {
+        await requestPlanRun(deps, ctx.octokit, planContext, {
+          pr: req.pr,
+          reason: req.reason,
+          requester: event.sender.login,
+          idempotencyId: `${ctx.id}:lock-freed:${req.pr}`,
+        });
+      },
+    },
+    { pr, merged: event.pull_request.merged === true, actor: event.sender.login },
+  );
+  if (waiters.length > 0) ctx.log.info({ pr, waiters: waiters.map((w) => w.pr) }, 'locks released: waiters queued');
 }

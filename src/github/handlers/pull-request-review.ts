@@ -1,0 +1,77 @@
+// pull_request_review.submitted: an approving review of the app's PR asks to apply the reviewed plan. The handler
+// does no work (GitHub gives a webhook 10 s): it drops what is not an approval by a person, dedupes the delivery and
+// enqueues an `apply` run on the issue's key, so it serialises with that issue's plan and revise runs. Every
+// requirement (who approved, which plan, locks, verdict) is decided by the worker on fresh data.
+import { z } from 'zod';
+import { renderRefusal } from '../../apply/messages.js';
+import type { AppDeps, WebhookContext } from '../deps.js';
+import { enqueueRun } from '../enqueue.js';
+import { readMarkers } from '../markers.js';
+import { ownedPullRequest } from '../ownership.js';
+import { Actor, isBot, RepositoryPayload } from '../payloads.js';
+
+export const PullRequestReviewEvent = z.object({
+  action: z.string(),
+  review: z.object({
+    id: z.number().int().positive(),
+    user: Actor.nullable(),
+    state: z.string(),
+    commit_id: z.string(),
+  }),
+  pull_request: z.object({
+    number: z.number().int().positive(),
+    body: z.string().nullable(),
+    user: Actor,
+    state: z.string(),
+  }),
+  repository: RepositoryPayload,
+  sender: Actor,
+  installation: z.object({ id: z.number().int() }),
+});
+
+export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps): Promise<void> {
+  const event = PullRequestReviewEvent.parse(ctx.payload);
+  if (event.action !== 'submitted') return;
+  const reviewer = event.review.user;
+  // Only an approval by a person can apply; comments and change requests are read at approval time.
+  if (!reviewer || event.review.state.toLowerCase() !== 'approved' || isBot(reviewer) || isBot(event.sender)) return;
+  const pr = event.pull_request;
+  if (pr.state !== 'open') return;
+  const owned = ownedPullRequest(pr, deps.botLogin);
+  // A PR without any of our markers is none of our business: approving it must not draw a bot reply.
+  if (!owned && Object.keys(readMarkers(pr.body)).length === 0) return;
+  if (!(await deps.store.recordDelivery(ctx.id, `${ctx.name}.${event.action}`))) {
+    ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
+    return;
+  }
+  const repo = { owner: event.repository.owner.login, repo: event.repository.name };
+  if (!owned) {
+    // It carries our markers but the app did not open it (a copied body): say so, apply nothing.
+    await ctx.octokit.rest.issues.createComment({
+      ...repo,
+      issue_number: pr.number,
+      body: renderRefusal(reviewer.login, [
+        { code: 'not-app-pr', message: 'this pull request was not opened by infra-agent, so it has no reviewed plan' },
+      ]),
+    });
+    return;
+  }
+  if (!/^[0-9a-f]{40}$/.test(event.review.commit_id)) return;
+  const queued = await enqueueRun(deps, ctx.id, {
+    installationId: event.installation.id,
+    ...repo,
+    defaultBranch: event.repository.default_branch,
+    kind: 'apply',
+    issueNumber: owned.issueNumber,
+    prNumber: pr.number,
+    requester: reviewer.login,
+    trigger: 'approval',
+    review: {
+      id: event.review.id,
+      login: reviewer.login,
+      userType: reviewer.type,
+      commitId: event.review.commit_id,
+    },
+  });
+  ctx.log.info({ runId: queued.run.id, pr: pr.number, review: event.review.id }, 'apply run enqueued');
+}

@@ -1,0 +1,38 @@
+// The app asking itself to plan a pull request again: a stale plan at approval, or a project lock the PR waited for
+// was released. The PR is read fresh (it must still be open and the app's own) and a `plan` run is enqueued on its
+// issue's key, so it serialises with every other run of that issue and never overlaps an apply.
+
+import type { GitHubClient } from './client.js';
+import type { AppDeps } from './deps.js';
+import { enqueueRun } from './enqueue.js';
+import { ownedPullRequest } from './ownership.js';
+
+export interface PlanRequestContext {
+  installationId: number;
+  owner: string;
+  repo: string;
+  defaultBranch: string;
+}
+
+/** Enqueue a plan run for `pr`; false when the PR is closed or not the app's (nothing to plan). */
+export async function requestPlanRun(
+  deps: AppDeps,
+  octokit: GitHubClient,
+  ctx: PlanRequestContext,
+  req: { pr: number; reason: string; requester: string; idempotencyId: string },
+): Promise<boolean> {
+  const { data: pr } = await octokit.rest.pulls.get({ owner: ctx.owner, repo: ctx.repo, pull_number: req.pr });
+  if (pr.state !== 'open') return false;
+  const owned = ownedPullRequest({ body: pr.body, user: pr.user }, deps.botLogin);
+  if (!owned) return false;
+  await enqueueRun(deps, req.idempotencyId, {
+    ...ctx,
+    kind: 'plan',
+    issueNumber: owned.issueNumber,
+    prNumber: req.pr,
+    requester: req.requester,
+    trigger: 'replan',
+    reason: req.reason.slice(0, 500),
+  });
+  return true;
+}

@@ -1,0 +1,239 @@
+// The worker side of approve → apply: one `apply` run per approving review. It reads the repository config from the
+// default branch, builds the Octokit-backed port and hands the decision and the apply to src/apply (which refuses
+// naming every missing requirement, re-plans a stale plan, or applies exactly the saved plan bytes). This module
+// owns only the run's bookkeeping around it: a refusal or re-plan ends the run, a transient GitHub error before any
+// point of no return hands it back to the queue, and anything after terraform may have run goes to a human.
+import { type ApplyDeps, applyReviewedPlan, recoverInterruptedApplies } from '../apply/apply.js';
+import { renderInterruptedApply } from '../apply/messages.js';
+import { APPLY_LABELS } from '../apply/port.js';
+import { loadRepoConfig } from '../config/load.js';
+import { OctokitApplyPort } from '../github/apply-port.js';
+import { type GitHubClient, httpStatus } from '../github/client.js';
+import type { AppDeps } from '../github/deps.js';
+import { invalidConfigReply } from '../github/replies.js';
+import { type PlanRequestContext, requestPlanRun } from '../github/request-plan.js';
+import { metrics } from '../observability/metrics.js';
+import { beginRunAttempt, endRunAttempt } from '../queue/recovery.js';
+import type { Store } from '../store/types.js';
+import { redact } from '../util/redact.js';
+import type { WorkerDeps } from './deps.js';
+import { type RunJob, RunJobSchema } from './job.js';
+import { Workspace } from './workspace.js';
+
+/** The app's login when the server could not read its slug (ownership then rests on markers + Bot type). */
+export const FALLBACK_BOT_LOGIN = 'infra-agent[bot]';
+
+function isTransient(err: unknown): boolean {
+  const status = httpStatus(err);
+  if (status !== undefined) return status >= 500 || status === 429;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(code);
+}
+
+function errorText(err: unknown): string {
+  return redact(err instanceof Error ? err.message : String(err)).slice(0, 1500);
+}
+
+/** Queue a plan run of a PR of this repository (stale plan, lock freed), from the worker. */
+export function planRequester(deps: WorkerDeps, octokit: GitHubClient, ctx: PlanRequestContext, idPrefix: string) {
+  return async (req: { pr: number; reason: string }): Promise<void> => {
+    if (!deps.queue) {
+      deps.log.warn({ pr: req.pr }, 'no queue in this worker: the re-plan was not requested');
+      return;
+    }
+    const appDeps: AppDeps = {
+      store: deps.store,
+      queue: deps.queue,
+      ...(deps.botLogin ? { botLogin: deps.botLogin } : {}),
+    };
+    await requestPlanRun(appDeps, octokit, ctx, {
+      pr: req.pr,
+      reason: req.reason,
+      requester: deps.botLogin ?? FALLBACK_BOT_LOGIN,
+      idempotencyId: `${idPrefix}:${req.pr}`,
+    });
+  };
+}
+
+export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: AbortSignal): Promise<void> {
+  const attempt = await beginRunAttempt(deps.store, job.runId);
+  if (attempt.action === 'skip') {
+    deps.log.info({ runId: job.runId, reason: attempt.reason }, 'apply run not executed');
+    return;
+  }
+  const log = deps.log.child({ runId: job.runId });
+  const repo = { owner: job.owner, repo: job.repo };
+  const { octokit, token } = await deps.installation(job.installationId);
+  const port = new OctokitApplyPort(octokit, repo, deps.store, job.runId);
+  const prNumber = job.prNumber;
+  const review = job.review;
+  if (prNumber === undefined || review === undefined) {
+    await endRunAttempt(deps.store, job.runId, { status: 'failed', error: 'an apply run needs a PR and a review' });
+    return;
+  }
+  if (attempt.action === 'needs-human') {
+    // This run was executing when its worker died: terraform may have run. Never again automatically.
+    await port.comment(prNumber, renderInterruptedApply(prNumber, job.runId, attempt.run.stage));
+    await port.setLabels(prNumber, { add: [APPLY_LABELS.needsHuman], remove: [APPLY_LABELS.applying] });
+    metrics.recordRun('apply', 'needs-human');
+    return;
+  }
+
+  try {
+    const loaded = await loadRepoConfig(octokit, repo, job.defaultBranch);
+    if (!loaded.ok) {
+      await port.comment(prNumber, invalidConfigReply(loaded.message));
+      await endRunAttempt(deps.store, job.runId, { status: 'failed', error: 'invalid repository configuration' });
+      metrics.recordRun('apply', 'failed');
+      return;
+    }
+    const ctx: PlanRequestContext = {
+      installationId: job.installationId,
+      ...repo,
+      defaultBranch: job.defaultBranch,
+    };
+    const applyDeps: ApplyDeps = {
+      store: deps.store,
+      port,
+      botLogin: deps.botLogin ?? FALLBACK_BOT_LOGIN,
+      checkout: async (sha) => {
+        const { data: pr } = await octokit.rest.pulls.get({ ...repo, pull_number: prNumber });
+        const ws = await Workspace.clone({
+          ...repo,
+          token,
+          urlTemplate: deps.gitUrlTemplate,
+          author: deps.author,
+          ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
+          signal,
+        });
+        try {
+          if (!(await ws.fetchBranch(pr.head.ref))) throw new Error(`the branch ${pr.head.ref} no longer exists`);
+          await ws.exec(['checkout', '--quiet', '--detach', sha]);
+        } catch (err) {
+          await ws.remove().catch(() => {});
+          throw err;
+        }
+        return { root: ws.dir, cleanup: () => ws.remove() };
+      },
+      requestPlan: planRequester(deps, octokit, ctx, `replan:${job.runId}`),
+      signal,
+    };
+    const outcome = await applyReviewedPlan(applyDeps, {
+      pr: prNumber,
+      review: {
+        id: review.id,
+        login: review.login,
+        userType: review.userType,
+        state: 'APPROVED',
+        commitId: review.commitId,
+      },
+      config: loaded.config,
+      runId: job.runId,
+    });
+    log.info({ outcome: outcome.outcome }, 'apply run finished');
+    switch (outcome.outcome) {
+      case 'duplicate':
+      case 'ignored':
+        await deps.store.addRunEvent({ runId: job.runId, stage: 'decide', status: 'info', message: outcome.outcome });
+        await endRunAttempt(deps.store, job.runId, { status: 'succeeded' });
+        metrics.recordRun('apply', 'succeeded');
+        return;
+      case 'refused':
+      case 're-plan': {
+        const codes = outcome.missing.map((m) => m.code).join(', ');
+        await deps.store.addRunEvent({
+          runId: job.runId,
+          stage: 'decide',
+          status: 'info',
+          message: `${outcome.outcome}: ${codes}`.slice(0, 500),
+        });
+        // Nothing was applied either way; a refusal is the run's answer, not a crash, but it did not apply.
+        const status = outcome.outcome === 'refused' ? 'failed' : 'succeeded';
+        await endRunAttempt(deps.store, job.runId, {
+          status,
+          ...(status === 'failed' ? { error: `refused: ${codes}` } : {}),
+        });
+        metrics.recordRun('apply', status);
+        return;
+      }
+      default:
+        // applied / failed / needs-human: the apply core wrote the run's final status.
+        metrics.recordRun('apply', outcome.outcome === 'applied' ? 'succeeded' : outcome.outcome);
+        return;
+    }
+  } catch (err) {
+    await handleApplyError(err, job, deps, port, prNumber, signal);
+  }
+}
+
+/** An exception out of the apply: retry, fail, or — once terraform may have run — stop for a human. */
+async function handleApplyError(
+  err: unknown,
+  job: RunJob,
+  deps: WorkerDeps,
+  port: OctokitApplyPort,
+  prNumber: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const run = await deps.store.getRun(job.runId);
+  if (run && ['succeeded', 'failed', 'cancelled', 'needs-human'].includes(run.status)) {
+    // The core finished the run and something after it (a log, a label) failed: nothing more to decide.
+    deps.log.warn({ runId: job.runId, err: errorText(err) }, 'error after the apply run finished');
+    return;
+  }
+  const stage = run?.stage ?? '';
+  const pastNoReturn = stage.startsWith('applying:') || stage === 'done';
+  if (pastNoReturn) {
+    const message = `apply stopped after terraform started (stage "${stage}"): ${errorText(err)}`;
+    await endRunAttempt(deps.store, job.runId, { status: 'needs-human', error: message });
+    await port.comment(prNumber, renderInterruptedApply(prNumber, job.runId, stage)).catch(() => {});
+    await port.setLabels(prNumber, { add: [APPLY_LABELS.needsHuman], remove: [APPLY_LABELS.applying] }).catch(() => {});
+    metrics.recordRun('apply', 'needs-human');
+    return;
+  }
+  if (isTransient(err) && !signal.aborted) {
+    deps.log.warn({ runId: job.runId, err: errorText(err) }, 'transient failure before the apply: retried');
+    await endRunAttempt(deps.store, job.runId, { status: 'queued', error: errorText(err) });
+    throw err;
+  }
+  const message = errorText(err);
+  await endRunAttempt(deps.store, job.runId, { status: 'failed', error: message });
+  await port
+    .comment(
+      prNumber,
+      `**Nothing was applied**: infra-agent failed before terraform ran (\`${message.replace(/`/g, "'").slice(0, 300)}\`). Approve again to retry.`,
+    )
+    .catch(() => {});
+  metrics.recordRun('apply', 'failed');
+}
+
+const RunInputSchema = RunJobSchema.pick({ installationId: true, owner: true, repo: true, prNumber: true });
+
+/**
+ * At worker start: apply runs a dead worker left `running` become needs-human (never re-run), and each PR is told
+ * what to check. Runs before the generic recovery, which would otherwise mark them silently.
+ */
+export async function notifyInterruptedApplies(
+  store: Store,
+  deps: Pick<WorkerDeps, 'installation' | 'log'>,
+  options: { staleAfterMs: number },
+): Promise<number> {
+  const interrupted = await recoverInterruptedApplies(store, { staleAfterMs: options.staleAfterMs });
+  for (const item of interrupted) {
+    const input = RunInputSchema.safeParse(item.run.input);
+    const pr = item.pr ?? (input.success ? input.data.prNumber : undefined);
+    if (!input.success || pr === undefined) {
+      deps.log.warn({ runId: item.run.id }, 'interrupted apply without a PR to tell');
+      continue;
+    }
+    try {
+      const { octokit } = await deps.installation(input.data.installationId);
+      const port = new OctokitApplyPort(octokit, input.data, store, item.run.id);
+      await port.comment(pr, renderInterruptedApply(pr, item.run.id, item.run.stage));
+      await port.setLabels(pr, { add: [APPLY_LABELS.needsHuman], remove: [APPLY_LABELS.applying] });
+    } catch (err) {
+      deps.log.warn({ runId: item.run.id, err: errorText(err) }, 'could not tell the PR about an interrupted apply');
+    }
+  }
+  return interrupted.length;
+}
