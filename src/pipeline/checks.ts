@@ -197,20 +197,23 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
       if (project.workspace !== 'default') await tf.selectWorkspace(dir, project.workspace, sig);
       return true;
     });
-    const valid = inited
-      ? await stage('validate', async () => {
-          const v = await tf.validate(dir, sig);
-          diagnostics.push(...v.diagnostics);
-          if (!v.valid)
-            throw new Error(
-              v.diagnostics
-                .filter((d) => d.severity === 'error')
-                .map(formatDiagnostic)
-                .join('\n'),
-            );
-          return true;
-        })
-      : (skip('validate', 'skipped: init failed'), undefined);
+    let valid: true | undefined;
+    if (inited) {
+      valid = await stage('validate', async () => {
+        const v = await tf.validate(dir, sig);
+        diagnostics.push(...v.diagnostics);
+        if (!v.valid)
+          throw new Error(
+            v.diagnostics
+              .filter((d) => d.severity === 'error')
+              .map(formatDiagnostic)
+              .join('\n'),
+          );
+        return true as const;
+      });
+    } else {
+      skip('validate', 'skipped: init failed');
+    }
     if (valid) {
       plan = await stage('plan', async () => {
         const p = await tf.plan(dir, { out: planFile, ...sig });

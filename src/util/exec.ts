@@ -87,7 +87,6 @@ export class ExecError extends Error {
 }
 
 // CSI, OSC and single-character escapes, as terminals print them.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point
 const ANSI =
   /[\u001B\u009B][[\]()#;?]*(?:(?:(?:;[-a-zA-Z\d/#&.:=?%@~_]+)*|[a-zA-Z\d]+(?:;[-a-zA-Z\d/#&.:=?%@~_]*)*)?\u0007|(?:\d{1,4}(?:;\d{0,4})*)?[\dA-PR-TZcf-nq-uy=><~])/g;
 
