@@ -101,3 +101,41 @@ export function pullRequestSynchronize(opts: {
   p['installation'] = { id: INSTALLATION_ID, node_id: 'I_x' };
   return p;
 }
+
+export function pullRequestReviewSubmitted(opts: {
+  body: string;
+  author: string;
+  authorType: string;
+  reviewer: string;
+  reviewerType?: string;
+  state?: string;
+  prState?: string;
+}): Json {
+  const p = example('pull_request_review', 'submitted');
+  const pr = obj(p['pull_request']);
+  pr['number'] = 9;
+  pr['body'] = opts.body;
+  pr['state'] = opts.prState ?? 'open';
+  pr['user'] = user(opts.author, opts.authorType);
+  const reviewer = user(opts.reviewer, opts.reviewerType);
+  Object.assign(obj(p['review']), {
+    id: 5150,
+    state: opts.state ?? 'approved',
+    user: reviewer,
+    commit_id: 'c'.repeat(40),
+  });
+  p['sender'] = reviewer;
+  p['installation'] = { id: INSTALLATION_ID, node_id: 'I_x' };
+  return p;
+}
+
+export function pullRequestClosed(opts: { merged: boolean; sender?: string; number?: number }): Json {
+  const p = example('pull_request', 'closed');
+  const pr = obj(p['pull_request']);
+  pr['number'] = opts.number ?? 9;
+  p['number'] = opts.number ?? 9;
+  pr['merged'] = opts.merged;
+  p['sender'] = user(opts.sender ?? 'Codertocat');
+  p['installation'] = { id: INSTALLATION_ID, node_id: 'I_x' };
+  return p;
+}
