@@ -1,9 +1,12 @@
 // `infra-agent demo`: the whole loop offline, on the bundled example repo (examples/demo-repo). It starts a local
 // GitHub stand-in (checked against GitHub's OpenAPI description), a bare git remote on disk, the scripted model (or
 // the live model when ANTHROPIC_API_KEY is set), and the real App server with real terraform and scanners; then it
-// labels an issue, waits for the pull request, prints it, and does one `/infra revise` round.
+// labels an issue, waits for the pull request, prints it, does one `/infra revise` round, and has a second person
+// approve the PR: the reviewed plan is applied (real state, in a local backend under the demo's temp dir), the PR is
+// merged and the issue closed.
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DEMO_REQUEST, DEMO_REVISE_FEEDBACK, demoModelScript } from '../devtools/demo-model-script.js';
 import { createGitRemote } from '../devtools/git-remote.js';
@@ -30,7 +33,11 @@ async function startScriptedModelServer(): Promise<ModelServer> {
   return startScriptedModel(demoModelScript());
 }
 
-async function demoFiles(): Promise<Record<string, string>> {
+/**
+ * The example repo, plus a local backend at an absolute path: every run checks out afresh, so state in the checkout
+ * would be lost between the plan and the apply. Real deployments configure a remote backend (S3, GCS, TFC…).
+ */
+async function demoFiles(statePath: string): Promise<Record<string, string>> {
   const root = join(projectRoot(), 'examples', 'demo-repo');
   const files: Record<string, string> = {};
   for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
@@ -38,6 +45,7 @@ async function demoFiles(): Promise<Record<string, string>> {
     const abs = join(entry.parentPath, entry.name);
     files[relative(root, abs)] = await readFile(abs, 'utf8');
   }
+  files['backend.tf'] = `terraform {\n  backend "local" {\n    path = ${JSON.stringify(statePath)}\n  }\n}\n`;
   return files;
 }
 
@@ -59,7 +67,9 @@ export async function main(_args: string[]): Promise<number> {
       if (r.method !== 'GET') out(`    github ← ${r.method} ${r.path} → ${r.status}`);
     },
   });
-  const remote = await createGitRemote({ files: await demoFiles(), owner: OWNER, repo: REPO });
+  const stateDir = await mkdtemp(join(tmpdir(), 'infra-agent-demo-state-'));
+  const statePath = join(stateDir, 'terraform.tfstate');
+  const remote = await createGitRemote({ files: await demoFiles(statePath), owner: OWNER, repo: REPO });
   standin.addInstallation({ id: 1, account: OWNER, accountType: 'Organization' });
   standin.addRepo({
     owner: OWNER,
@@ -69,6 +79,7 @@ export async function main(_args: string[]): Promise<number> {
     installationId: 1,
   });
   standin.setPermission(OWNER, REPO, 'mona', 'write');
+  standin.setPermission(OWNER, REPO, 'octo', 'write');
   const model = live ? undefined : await startScriptedModelServer();
   out(`    GitHub stand-in: ${standin.url}`);
   out(`    git remote:      ${remote.path}`);
@@ -154,10 +165,32 @@ export async function main(_args: string[]): Promise<number> {
     if (reply) out(excerpt(reply.body, 14));
     out(`\n    branch ${pr.headRef} is now at ${(await remote.headSha(pr.headRef)).slice(0, 7)}`);
 
-    step(6, 'Done');
+    step(6, 'A second person (@octo, write permission, not the requester) approves the pull request');
+    const review = await standin.addReview({ owner: OWNER, repo: REPO, pullNumber: pr.number, user: 'octo' });
+    const approved = await hooks.pullRequestReviewSubmitted(OWNER, REPO, review.id);
+    const approvalAck = await sender.send(approved.event, approved.payload);
+    out(`    webhook pull_request_review.submitted → ${approvalAck.status} in ${approvalAck.ackMs} ms`);
+    const afterApply = await waitRuns(3);
+    const apply = afterApply.find((r) => r.kind === 'apply');
+    out(`    apply run ${apply?.status}${apply?.error ? `: ${apply.error}` : ''}`);
+    const report = standin
+      .comments(OWNER, REPO, pr.number)
+      .filter((c) => c.user === standin.app.botLogin && c.body.includes('the reviewed plan'))
+      .at(-1);
+    if (report) out(excerpt(report.body, 14));
+    const merged = standin.pull(OWNER, REPO, pr.number)?.merged === true;
+    const closed = standin.issue(OWNER, REPO, issue.number)?.state === 'closed';
+    const state = await readFile(statePath, 'utf8').catch(() => '');
+    const resources = [...state.matchAll(/"type": "([^"]+)",\s*"name": "([^"]+)"/g)].map((m) => `${m[1]}.${m[2]}`);
+    out(`    PR merged: ${merged} · issue #${issue.number} closed: ${closed}`);
+    out(`    terraform state (${statePath}): ${resources.join(', ') || 'empty'}`);
+
+    step(7, 'Done');
     out(`    stand-in API requests that broke GitHub's OpenAPI description: ${standin.violations.length}`);
-    return revise?.status === 'succeeded' && standin.violations.length === 0 ? 0 : 1;
+    const ok = revise?.status === 'succeeded' && apply?.status === 'succeeded' && merged && closed;
+    return ok && standin.violations.length === 0 ? 0 : 1;
   } finally {
+    await rm(stateDir, { recursive: true, force: true });
     await server.close();
     await model?.close();
     await standin.close();
