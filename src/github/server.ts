@@ -110,7 +110,12 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
       store: runtime.store,
       installation: async (installationId) => {
         const octokit = await probot.auth(installationId);
-        const { token } = TokenSchema.parse(await octokit.auth({ type: 'installation' }));
+        // The token for git is minted through the app's own client: `octokit.auth({ type: 'installation' })` asks
+        // api.github.com whatever the configured base URL unless a webhook already cached a token, so a worker-only
+        // process (or one just restarted) on GHES or the stand-in would fail.
+        const app = await probot.auth();
+        const { data } = await app.rest.apps.createInstallationAccessToken({ installation_id: installationId });
+        const { token } = TokenSchema.parse(data);
         return { octokit, token };
       },
       agent: opts.agent ?? realAgentRunner(),

@@ -228,7 +228,12 @@ export async function notifyInterruptedApplies(
     }
     try {
       const { octokit } = await deps.installation(input.data.installationId);
-      const port = new OctokitApplyPort(octokit, input.data, store, item.run.id);
+      const port = new OctokitApplyPort(
+        octokit,
+        { owner: input.data.owner, repo: input.data.repo },
+        store,
+        item.run.id,
+      );
       await port.comment(pr, renderInterruptedApply(pr, item.run.id, item.run.stage));
       await port.setLabels(pr, { add: [APPLY_LABELS.needsHuman], remove: [APPLY_LABELS.applying] });
     } catch (err) {
