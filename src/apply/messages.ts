@@ -67,11 +67,11 @@ export function renderLockHeld(pr: number, blocked: BlockedProject[]): string {
       `- ${projectLabel(b.project, b.workspace)} is locked by #${b.lock.holder.pr} since ${b.lock.acquiredAt.toISOString()}`,
   );
   return [
-    `#${pr} cannot be planned yet: ${blocked.length === 1 ? 'a project it changes is' : 'projects it changes are'} locked by another pull request.`,
+    `#${pr} cannot be applied yet: ${blocked.length === 1 ? 'a project it changes is' : 'projects it changes are'} locked by another pull request.`,
     '',
     ...rows,
     '',
-    'A lock is released when its pull request is merged or closed, or with `/infra unlock` there. This pull request is queued and will be planned as soon as the lock frees.',
+    'A lock is released when its pull request is merged or closed, or with `/infra unlock` there. This pull request waits for it: it is planned again as soon as the lock frees (against the state the other pull request left), and an approval before then applies nothing.',
   ].join('\n');
 }
 

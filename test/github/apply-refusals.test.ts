@@ -359,6 +359,38 @@ describeWithTools(['git', 'terraform'], 'approvals that must not apply, through 
     expect(replan?.status, replan?.error ?? '').toBe('succeeded');
   });
 
+  it('planning a PR whose project another PR holds: told who holds it, planned again when that PR closes', async () => {
+    // Start from no lock on the root project (earlier re-plans took it).
+    for (const l of await server.runtime.store.listLocks({ repo: FULL })) {
+      await server.runtime.store.releaseLock({
+        repo: l.repo,
+        project: l.project,
+        workspace: l.workspace,
+        pr: l.holder.pr,
+      });
+    }
+    const a = await seedPr();
+    const b = await seedPr();
+    await comment(a.pr, 'octo', '/infra plan');
+    expect((await server.runtime.store.listLocks({ repo: FULL, pr: a.pr })).map((l) => l.project)).toContain('.');
+    await comment(b.pr, 'octo', '/infra plan');
+    const told = botReplies(b.pr).find((c) => c.includes('cannot be applied yet'));
+    expect(told).toContain(`- \`.\` is locked by #${a.pr} since `);
+    const reply = botReplies(b.pr).find((c) => c.includes(`**Re-planned #${b.pr}**`));
+    expect(reply).toContain('A project of this pull request is locked by another pull request');
+    expect((await server.runtime.store.listLocks({ repo: FULL, pr: b.pr })).map((l) => l.project)).not.toContain('.');
+
+    const before = (await server.runtime.store.listRuns({ kind: 'plan' })).length;
+    const closed = await standinWebhooks(standin).pullRequestClosed(OWNER, REPO, a.pr, 'octo');
+    expect((await sender.send(closed.event, closed.payload)).status).toBeLessThan(300);
+    const runs = await settled();
+    expect(runs.filter((r) => r.kind === 'plan')).toHaveLength(before + 1);
+    const replan = runs.find((r) => r.kind === 'plan' && r.number === b.issue && r.input['trigger'] === 'replan');
+    expect(replan?.input['reason']).toBe(`lock on ./default freed: #${a.pr} was closed`);
+    expect(replan?.status, replan?.error ?? '').toBe('succeeded');
+    expect((await server.runtime.store.listLocks({ repo: FULL, pr: b.pr })).map((l) => l.project)).toContain('.');
+  });
+
   it('GitHub saw only requests and responses its OpenAPI description allows', () => {
     expect(standin.violations).toEqual([]);
     expect(standin.responseViolations).toEqual([]);
