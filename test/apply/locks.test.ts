@@ -104,7 +104,7 @@ describe('lock handler glue', () => {
     expect(await lockProjectsForPlan({ store, port }, { pr: 1, runId: 'a', projects: [net] })).toBe(true);
     expect(await lockProjectsForPlan({ store, port }, { pr: 2, runId: 'b', projects: [net] })).toBe(false);
     expect(port.bodies(2)[0]).toContain('`network` is locked by #1 since');
-    expect(port.bodies(2)[0]).toContain('queued and will be planned as soon as the lock frees');
+    expect(port.bodies(2)[0]).toContain('it is planned again as soon as the lock frees');
 
     await handlePullRequestClosed({ store, repo: port.repo, requestPlan }, { pr: 1, merged: false, actor: 'alice' });
     expect(planned).toEqual([{ pr: 2, reason: 'lock on network/default freed: #1 was closed' }]);

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { takeProjectLocks } from '../../src/apply/locks.js';
+import { releasePullRequestLocks, takeProjectLocks } from '../../src/apply/locks.js';
 import { recordReviewedPlans, sha256 } from '../../src/apply/plan-record.js';
 import { RepoConfigSchema } from '../../src/config/schema.js';
 import type { ChecksResult, Finding, PlanSummary } from '../../src/core/types.js';
@@ -360,13 +360,13 @@ describeWithTools(['git', 'terraform'], 'approvals that must not apply, through 
   });
 
   it('planning a PR whose project another PR holds: told who holds it, planned again when that PR closes', async () => {
-    // Start from no lock on the root project (earlier re-plans took it).
+    // Start from no lock and no waiting list on the root project (earlier re-plans took it or waited for it).
     for (const l of await server.runtime.store.listLocks({ repo: FULL })) {
-      await server.runtime.store.releaseLock({
-        repo: l.repo,
-        project: l.project,
-        workspace: l.workspace,
+      await releasePullRequestLocks(server.runtime.store, {
+        repo: FULL,
         pr: l.holder.pr,
+        actor: 'test',
+        reason: 'unlock',
       });
     }
     const a = await seedPr();
@@ -380,12 +380,15 @@ describeWithTools(['git', 'terraform'], 'approvals that must not apply, through 
     expect(reply).toContain('A project of this pull request is locked by another pull request');
     expect((await server.runtime.store.listLocks({ repo: FULL, pr: b.pr })).map((l) => l.project)).not.toContain('.');
 
-    const before = (await server.runtime.store.listRuns({ kind: 'plan' })).length;
     const closed = await standinWebhooks(standin).pullRequestClosed(OWNER, REPO, a.pr, 'octo');
     expect((await sender.send(closed.event, closed.payload)).status).toBeLessThan(300);
     const runs = await settled();
-    expect(runs.filter((r) => r.kind === 'plan')).toHaveLength(before + 1);
-    const replan = runs.find((r) => r.kind === 'plan' && r.number === b.issue && r.input['trigger'] === 'replan');
+    expect(runs.filter((r) => r.kind === 'plan' && r.input['trigger'] === 'replan' && r.number === a.issue)).toEqual(
+      [],
+    );
+    const replans = runs.filter((r) => r.kind === 'plan' && r.number === b.issue && r.input['trigger'] === 'replan');
+    expect(replans).toHaveLength(1);
+    const replan = replans[0];
     expect(replan?.input['reason']).toBe(`lock on ./default freed: #${a.pr} was closed`);
     expect(replan?.status, replan?.error ?? '').toBe('succeeded');
     expect((await server.runtime.store.listLocks({ repo: FULL, pr: b.pr })).map((l) => l.project)).toContain('.');
