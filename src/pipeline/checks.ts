@@ -24,7 +24,7 @@ import { opaScanner } from '../policy/scanners/opa.js';
 import { tfsecScanner } from '../policy/scanners/tfsec.js';
 import type { ScanInput, Scanner } from '../policy/scanners/types.js';
 import { decideVerdict } from '../policy/verdict.js';
-import { Terraform, TerraformError } from '../terraform/engine.js';
+import { type Terraform, TerraformError, terraformForRepo } from '../terraform/engine.js';
 import { summarizePlan } from '../terraform/plan-summary.js';
 import { redact } from '../util/redact.js';
 
@@ -58,15 +58,6 @@ export async function resolveProjectDir(repoRoot: string, projectDir: string): P
   if (rel.startsWith('..') || isAbsolute(rel))
     throw new Error(`project dir ${projectDir} resolves outside the repository`);
   return dir;
-}
-
-function passthroughEnv(config: RepoConfig): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of config.terraform.env_passthrough) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
 }
 
 function messageOf(err: unknown): string {
@@ -133,8 +124,7 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
 
   const root = await realpath(repoRoot);
   const dir = await resolveProjectDir(root, project.dir);
-  const tf =
-    opts.terraform ?? new Terraform({ env: passthroughEnv(config), timeoutMs: config.terraform.plan_timeout_s * 1000 });
+  const tf = opts.terraform ?? terraformForRepo(config);
   const scanners = opts.scanners ?? { static: [tfsecScanner, checkovScanner], plan: [opaScanner, checkovScanner] };
 
   /** Times a stage; a thrown error marks it failed (with diagnostics kept) and returns undefined. */

@@ -4,6 +4,7 @@
 // OpenTofu's `tofu` too: only flags both CLIs share are used.
 import { mkdirSync } from 'node:fs';
 import { z } from 'zod';
+import type { RepoConfig } from '../config/schema.js';
 import type { Diagnostic } from '../core/types.js';
 import { pluginCacheDir, requireTool, terraformCliConfig } from '../toolchain/tools.js';
 import { ExecError, type ExecResult, run } from '../util/exec.js';
@@ -328,4 +329,17 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * The Terraform a repository's runs use: its config's plan timeout, and the provider credentials it names in
+ * `terraform.env_passthrough` (only those: exec refuses the app's own secrets anyway).
+ */
+export function terraformForRepo(config: RepoConfig): Terraform {
+  const env: Record<string, string> = {};
+  for (const name of config.terraform.env_passthrough) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return new Terraform({ env, timeoutMs: config.terraform.plan_timeout_s * 1000 });
 }
