@@ -42,6 +42,12 @@ export interface AppServerOptions {
   agent?: AgentRunner;
   checks?: Checker;
   log?: Logger;
+  /**
+   * Pace GitHub requests with Probot's throttling (one write per second per process, GitHub's guidance against its
+   * secondary rate limits). Default true: keep it on against real GitHub. The demo, the end-to-end tests and the
+   * benches turn it off against the local stand-in. `serve` reads INFRA_AGENT_GITHUB_THROTTLE=off.
+   */
+  githubThrottle?: boolean;
 }
 
 export interface AppServer {
@@ -55,6 +61,21 @@ export interface AppServer {
 
 const TokenSchema = z.object({ token: z.string().min(1) });
 const AppSchema = z.object({ slug: z.string().min(1) });
+
+/**
+ * The Octokit class for the App. Probot wraps the class it is given with its own defaults, which put `throttle`
+ * back (`enabled: true` and its handlers) after a plain `defaults({ throttle: { enabled: false } })`; a function
+ * default runs after Probot's, so the flag set here is the one the throttling plugin reads.
+ */
+export function githubOctokitClass(throttle: boolean): typeof ProbotOctokit {
+  return ProbotOctokit.defaults((options: Record<string, unknown>) => {
+    const current = options['throttle'];
+    return {
+      ...options,
+      throttle: { ...(typeof current === 'object' && current !== null ? current : {}), enabled: throttle },
+    };
+  });
+}
 
 /** The job that resumes an interrupted run: the run's stored input is the job payload minus the delivery id. */
 function jobForRun(run: RunRecord) {
@@ -82,7 +103,7 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
     secret: opts.webhookSecret,
     log: log.child({ name: 'probot' }),
     ...(opts.githubApiUrl ? { baseUrl: opts.githubApiUrl } : {}),
-    Octokit: ProbotOctokit.defaults({ throttle: { enabled: false } }),
+    Octokit: githubOctokitClass(opts.githubThrottle ?? process.env['INFRA_AGENT_GITHUB_THROTTLE'] !== 'off'),
   });
 
   // The app's own login: PRs are "ours" only when opened by it. Unknown (API down at start) → markers + Bot type.

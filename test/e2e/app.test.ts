@@ -76,6 +76,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'the App end 
       webhookSecret: SECRET,
       githubApiUrl: standin.url,
       role: 'all',
+      githubThrottle: false,
       port: 0,
       host: '127.0.0.1',
       dataDir: 'memory://',

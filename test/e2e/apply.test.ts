@@ -130,6 +130,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'approve → 
       webhookSecret: SECRET,
       githubApiUrl: standin.url,
       role: 'all',
+      githubThrottle: false,
       port: 0,
       host: '127.0.0.1',
       dataDir: 'memory://',

@@ -55,6 +55,7 @@ describeWithTools(['git'], 'the App when a run cannot go on', () => {
       webhookSecret: SECRET,
       githubApiUrl: standin.url,
       role: 'all',
+      githubThrottle: false,
       port: 0,
       host: '127.0.0.1',
       dataDir: 'memory://',

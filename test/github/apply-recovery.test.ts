@@ -40,6 +40,7 @@ describeWithTools(['git'], 'an apply interrupted by a crash', () => {
       webhookSecret: 'recovery-secret',
       githubApiUrl: standin.url,
       role: 'all',
+      githubThrottle: false,
       port: 0,
       host: '127.0.0.1',
       dataDir: join(dataDir, 'db'),

@@ -98,6 +98,7 @@ describeWithTools(['git', 'terraform'], 'approvals that must not apply, through 
       webhookSecret: SECRET,
       githubApiUrl: standin.url,
       role: 'all',
+      githubThrottle: false,
       port: 0,
       host: '127.0.0.1',
       dataDir: 'memory://',
