@@ -58,6 +58,25 @@ export const PullRequestEvent = z.object({
   installation: Installation,
 });
 
+export const PullRequestReviewEvent = z.object({
+  action: z.string(),
+  review: z.object({
+    id: z.number().int().positive(),
+    user: Actor.nullable(),
+    state: z.string(),
+    commit_id: z.string(),
+  }),
+  pull_request: z.object({
+    number: z.number().int().positive(),
+    body: z.string().nullable(),
+    user: Actor,
+    state: z.string(),
+  }),
+  repository: RepositoryPayload,
+  sender: Actor,
+  installation: Installation,
+});
+
 /** Bots (including this app) never start runs: `sender.type` is Bot for apps, and `[bot]` logins catch the rest. */
 export function isBot(actor: { login: string; type: string }): boolean {
   return actor.type === 'Bot' || actor.login.endsWith('[bot]');

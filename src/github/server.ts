@@ -139,6 +139,7 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
         const { token } = TokenSchema.parse(data);
         return { octokit, token };
       },
+      installationClient: async (installationId) => probot.auth(installationId),
       agent: opts.agent ?? realAgentRunner(),
       checks: opts.checks ?? realChecker,
       renderers: realRenderers,

@@ -35,6 +35,8 @@ export interface WorkerDeps {
   store: Store;
   /** An installation's client and a token for git over HTTPS (never logged, never in a child's environment). */
   installation(installationId: number): Promise<{ octokit: GitHubClient; token: string }>;
+  /** The installation's client alone (no git token minted): what webhook intake needs. Default: `installation`. */
+  installationClient?(installationId: number): Promise<GitHubClient>;
   agent: AgentRunner;
   checks: Checker;
   renderers: Renderers;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 
 export const JOB_KIND_RUN = 'run';
 export const JOB_KIND_CONFIG_CHECK = 'config-check';
+export const JOB_KIND_INTAKE = 'intake';
 
 const Repo = {
   installationId: z.number().int().positive(),
@@ -56,7 +57,23 @@ export const ConfigCheckJobSchema = z.object({
 });
 export type ConfigCheckJob = z.infer<typeof ConfigCheckJobSchema>;
 
-export const JobPayloadSchema = z.discriminatedUnion('type', [RunJobSchema, ConfigCheckJobSchema]);
+/**
+ * A webhook the web side accepted (signature, cheap payload filters, delivery dedupe) and handed over without asking
+ * GitHub anything: the worker reads the repo config, checks the sender's permission, reacts 👀 and starts the run or
+ * answers the command. `payload` is the webhook's fields the app uses (already narrowed by the handler's schema);
+ * the worker parses it again with the same schema, since it crossed a process boundary.
+ */
+export const IntakeJobSchema = z.object({
+  type: z.literal(JOB_KIND_INTAKE),
+  installationId: z.number().int().positive(),
+  /** X-GitHub-Delivery: the idempotency key of the run the intake starts. */
+  deliveryId: z.string().min(1).max(200),
+  event: z.enum(['issues', 'issue_comment', 'pull_request.closed', 'pull_request_review.not-app-pr']),
+  payload: z.record(z.string(), z.unknown()),
+});
+export type IntakeJob = z.infer<typeof IntakeJobSchema>;
+
+export const JobPayloadSchema = z.discriminatedUnion('type', [RunJobSchema, ConfigCheckJobSchema, IntakeJobSchema]);
 export type JobPayload = z.infer<typeof JobPayloadSchema>;
 
 /** `owner/repo#N`: the store's run key and the queue's serialisation key (one active run per issue). */

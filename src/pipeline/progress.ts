@@ -1,5 +1,7 @@
 // The progress comment: ONE comment per issue (or one reply per command on a PR), edited in place as the run moves
 // through its stages — a checklist with timings, the check-run and PR links, and the final result or the error.
+// Edits are coalesced: a stage's end is sent together with the next stage's start (or the final word), so a run
+// makes one edit per stage transition, and a body identical to the last one sent is not sent again.
 import type { GitHubClient, RepoRef } from '../github/client.js';
 import { upsertComment } from '../github/comments.js';
 import type { Store } from '../store/types.js';
@@ -33,6 +35,8 @@ export class Progress {
   private readonly links = new Map<string, string>();
   private result: string | undefined;
   private failed = false;
+  /** The body last sent: an unchanged render is not re-sent (upsertComment also compares hashes, via the store). */
+  private lastSent: string | undefined;
 
   constructor(
     private readonly title: string,
@@ -61,7 +65,7 @@ export class Progress {
       ...(note ? { note: redact(note) } : {}),
     });
     if (status === 'failed') this.failed = true;
-    await this.flush();
+    // Not sent now: the next start() or finish() follows at once and carries this line with it.
   }
 
   link(name: string, url: string): void {
@@ -94,6 +98,9 @@ export class Progress {
 
   private async flush(): Promise<void> {
     if (!this.target) return;
-    await upsertComment(this.octokit, this.store, this.target, `${this.render()}\n${this.target.marker}`);
+    const body = `${this.render()}\n${this.target.marker}`;
+    if (body === this.lastSent) return;
+    await upsertComment(this.octokit, this.store, this.target, body);
+    this.lastSent = body;
   }
 }

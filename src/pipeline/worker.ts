@@ -1,6 +1,8 @@
 // The worker side: one queue handler that parses the job payload (it crossed a process boundary) and dispatches to
-// the run pipeline, the apply run or the config check. Failures the pipeline reports to the user end the job; transient ones are
+// the webhook intake (config, permission, 👀, then the run is enqueued), the run pipeline, the apply run or the
+// config check. Failures the pipeline reports to the user end the job; transient ones are
 // thrown so the queue retries with backoff.
+import { runIntake } from '../github/intake.js';
 import { type JobHandler, PermanentJobError } from '../queue/types.js';
 import { executeApplyRun } from './apply-run.js';
 import { runConfigCheck } from './config-check.js';
@@ -14,7 +16,18 @@ export function createJobHandler(deps: WorkerDeps): JobHandler {
     if (!parsed.success)
       throw new PermanentJobError(`job ${job.id}: bad payload: ${parsed.error.issues[0]?.message ?? ''}`);
     const payload = parsed.data;
-    if (payload.type === 'run' && payload.kind === 'apply') await executeApplyRun(payload, deps, job.signal);
+    if (payload.type === 'intake') {
+      if (!deps.queue) throw new PermanentJobError(`job ${job.id}: an intake job needs the queue to start its run`);
+      const octokit = deps.installationClient
+        ? await deps.installationClient(payload.installationId)
+        : (await deps.installation(payload.installationId)).octokit;
+      await runIntake(payload, octokit, {
+        store: deps.store,
+        queue: deps.queue,
+        log: deps.log.child({ delivery: payload.deliveryId }),
+        ...(deps.botLogin ? { botLogin: deps.botLogin } : {}),
+      });
+    } else if (payload.type === 'run' && payload.kind === 'apply') await executeApplyRun(payload, deps, job.signal);
     else if (payload.type === 'run') await executeRun(payload, deps, job.signal);
     else await runConfigCheck(payload, deps);
   };

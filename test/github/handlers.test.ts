@@ -1,11 +1,15 @@
 // Webhook handlers with recorded payloads: GitHub is nock (no real network, no pending mocks after each test), the
-// store is the real embedded one (in memory), and the queue records what was enqueued.
+// store is the real embedded one (in memory), and the queue records what was enqueued. Each delivery is acknowledged
+// without a single GitHub call (the handler only dedupes and enqueues an intake job); the test then plays the worker:
+// it runs the intake jobs (config, permission, 👀, replies) and the bodies sent are snapshotted as before.
 
 import pino from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createAppFn } from '../../src/app.js';
+import { runIntake } from '../../src/github/intake.js';
+import { IntakeJobSchema } from '../../src/pipeline/job.js';
 import type { EnqueueJob } from '../../src/queue/types.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';
@@ -19,13 +23,43 @@ const OWN_PR_BODY = 'summary\n<!-- infra-agent:run-id=run-1 -->\n<!-- infra-agen
 
 let store: Store;
 let enqueued: EnqueueJob[];
+let intakes: EnqueueJob[];
 let probot: Probot;
 let delivery = 0;
 
-function receive(name: 'issues' | 'issue_comment' | 'pull_request', payload: Record<string, unknown>, id?: string) {
+const recordingQueue = {
+  enqueue: async (job: EnqueueJob) => {
+    if (job.kind === 'intake') {
+      // The queue's idempotency key: a second enqueue of the same delivery adds nothing.
+      if (!intakes.some((j) => j.idempotencyKey === job.idempotencyKey)) intakes.push(job);
+      return `intake-${intakes.length}`;
+    }
+    enqueued.push(job);
+    return `job-${enqueued.length}`;
+  },
+};
+
+/** Deliver a webhook (the ack must not call GitHub), then run the intake jobs it queued, as the worker would. */
+async function receive(
+  name: 'issues' | 'issue_comment' | 'pull_request',
+  payload: Record<string, unknown>,
+  id?: string,
+) {
   delivery += 1;
+  const pendingBefore = nock.pendingMocks();
+  const queuedBefore = intakes.length;
   // biome-ignore lint/suspicious/noExplicitAny: Probot's receive is typed per event name; the payloads are recorded JSON
-  return probot.receive({ id: id ?? `delivery-${delivery}`, name, payload } as any);
+  await probot.receive({ id: id ?? `delivery-${delivery}`, name, payload } as any);
+  expect(nock.pendingMocks()).toEqual(pendingBefore);
+  const octokit = await probot.auth();
+  for (const job of intakes.slice(queuedBefore)) {
+    await runIntake(IntakeJobSchema.parse(job.payload), octokit, {
+      store,
+      queue: recordingQueue,
+      botLogin: 'infra-agent[bot]',
+      log: pino({ level: 'silent' }),
+    });
+  }
 }
 
 /** Captures the JSON body of a nocked request for an inline snapshot. */
@@ -47,6 +81,7 @@ beforeEach(async () => {
   // A fresh store per test: runs queued by one test must not make the next one "wait behind" them.
   store = await createStore({ dataDir: 'memory://' });
   enqueued = [];
+  intakes = [];
   probot = new Probot({
     githubToken: 'test-token',
     log: pino({ level: 'silent' }),
@@ -55,12 +90,7 @@ beforeEach(async () => {
   await probot.load(
     createAppFn({
       store,
-      queue: {
-        enqueue: async (job) => {
-          enqueued.push(job);
-          return `job-${enqueued.length}`;
-        },
-      },
+      queue: recordingQueue,
       botLogin: 'infra-agent[bot]',
     }),
   );
@@ -158,6 +188,25 @@ describe('issues.labeled', () => {
       .reply(200, { type: 'file', encoding: 'base64', content: Buffer.from(yaml).toString('base64') });
     await receive('issues', issueLabeled({ label: 'infra-request' }));
     expect(enqueued).toEqual([]);
+    // Dropped cheaply by the worker: no run record, no comment (no comment mock above).
+    expect(await store.listRuns({})).toEqual([]);
+  });
+
+  it('acknowledges without asking GitHub: the delivery becomes one intake job on the thread’s intake key', async () => {
+    // No nock mock at all: any GitHub call during the ack would fail (disableNetConnect).
+    // biome-ignore lint/suspicious/noExplicitAny: Probot's receive is typed per event name; the payloads are recorded JSON
+    await probot.receive({ id: 'ack-only', name: 'issues', payload: issueLabeled() } as any);
+    // biome-ignore lint/suspicious/noExplicitAny: as above
+    await probot.receive({ id: 'ack-only', name: 'issues', payload: issueLabeled() } as any);
+    expect(enqueued).toEqual([]);
+    expect(intakes).toHaveLength(1);
+    expect(intakes[0]).toMatchObject({
+      kind: 'intake',
+      key: 'Codertocat/Hello-World#1:intake',
+      idempotencyKey: 'delivery:ack-only:intake',
+      payload: { type: 'intake', event: 'issues', deliveryId: 'ack-only', installationId: 4242 },
+    });
+    expect(await store.listRuns({})).toEqual([]);
   });
 
   it('ignores bots, without a single API call', async () => {

@@ -1,13 +1,15 @@
 // The pull_request_review and pull_request.closed handlers with recorded payloads: GitHub is nock (no real network,
 // no pending mocks after each test), the store is the real embedded one, the queue records what was enqueued. The
-// handler only filters, dedupes and enqueues an apply run keyed by the issue; a PR that carries our markers but that
-// the app did not open gets the refusal at once, a PR without markers gets nothing.
+// handler only filters, dedupes and enqueues an apply run keyed by the issue, without a GitHub call; a PR that
+// carries our markers but that the app did not open gets the refusal from the worker's intake (run here, as the
+// worker would), a PR without markers gets nothing. pull_request.closed releases locks in the intake too.
 import pino from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAppFn, SUBSCRIBED_EVENTS } from '../../src/app.js';
 import { listWaiters, takeProjectLocks } from '../../src/apply/locks.js';
-import { RunJobSchema } from '../../src/pipeline/job.js';
+import { runIntake } from '../../src/github/intake.js';
+import { IntakeJobSchema, RunJobSchema } from '../../src/pipeline/job.js';
 import type { EnqueueJob } from '../../src/queue/types.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';
@@ -21,13 +23,38 @@ const OWN_PR_BODY = 'summary\n<!-- infra-agent:run-id=run-1 -->\n<!-- infra-agen
 
 let store: Store;
 let enqueued: EnqueueJob[];
+let intakes: EnqueueJob[];
 let probot: Probot;
 let delivery = 0;
 
-function receive(name: 'pull_request_review' | 'pull_request', payload: Record<string, unknown>, id?: string) {
+const recordingQueue = {
+  enqueue: async (job: EnqueueJob) => {
+    if (job.kind === 'intake') {
+      if (!intakes.some((j) => j.idempotencyKey === job.idempotencyKey)) intakes.push(job);
+      return `intake-${intakes.length}`;
+    }
+    enqueued.push(job);
+    return `job-${enqueued.length}`;
+  },
+};
+
+/** Deliver a webhook (the ack must not call GitHub), then run the intake jobs it queued, as the worker would. */
+async function receive(name: 'pull_request_review' | 'pull_request', payload: Record<string, unknown>, id?: string) {
   delivery += 1;
+  const pendingBefore = nock.pendingMocks();
+  const queuedBefore = intakes.length;
   // biome-ignore lint/suspicious/noExplicitAny: Probot's receive is typed per event name; the payloads are recorded JSON
-  return probot.receive({ id: id ?? `delivery-${delivery}`, name, payload } as any);
+  await probot.receive({ id: id ?? `delivery-${delivery}`, name, payload } as any);
+  expect(nock.pendingMocks()).toEqual(pendingBefore);
+  const octokit = await probot.auth();
+  for (const job of intakes.slice(queuedBefore)) {
+    await runIntake(IntakeJobSchema.parse(job.payload), octokit, {
+      store,
+      queue: recordingQueue,
+      botLogin: 'infra-agent[bot]',
+      log: pino({ level: 'silent' }),
+    });
+  }
 }
 
 beforeAll(() => nock.disableNetConnect());
@@ -36,6 +63,7 @@ afterAll(() => nock.enableNetConnect());
 beforeEach(async () => {
   store = await createStore({ dataDir: 'memory://' });
   enqueued = [];
+  intakes = [];
   probot = new Probot({
     githubToken: 'test-token',
     log: pino({ level: 'silent' }),
@@ -44,12 +72,7 @@ beforeEach(async () => {
   await probot.load(
     createAppFn({
       store,
-      queue: {
-        enqueue: async (job) => {
-          enqueued.push(job);
-          return `job-${enqueued.length}`;
-        },
-      },
+      queue: recordingQueue,
       botLogin: 'infra-agent[bot]',
     }),
   );

@@ -1,17 +1,16 @@
-// issues.opened / issues.labeled: an issue carrying the trigger label starts a `generate` run. The handler only
-// verifies (label, permission, config), dedupes the delivery, reacts 👀 and enqueues; the worker does the work.
-import { loadRepoConfig } from '../../config/load.js';
+// issues.opened / issues.labeled: an issue carrying the trigger label starts a `generate` run. The handler asks GitHub
+// nothing (the ack must not wait on it): it drops what cannot be a trigger (pull requests, bots, no label), dedupes the
+// delivery and enqueues an intake job; the worker reads the config (which names the label), checks the labeller's
+// permission, reacts 👀 and enqueues the run (src/github/intake.ts).
 import type { AppDeps, WebhookContext } from '../deps.js';
-import { enqueueRun } from '../enqueue.js';
+import { enqueueIntake } from '../enqueue.js';
 import { IssuesEvent, isBot } from '../payloads.js';
-import { checkPermission } from '../permissions.js';
-import { invalidConfigReply, queuedBehindReply, unauthorisedReply } from '../replies.js';
 
 export async function handleIssue(ctx: WebhookContext, deps: AppDeps): Promise<void> {
   const event = IssuesEvent.parse(ctx.payload);
   if (event.action !== 'opened' && event.action !== 'labeled') return;
   if (event.issue.pull_request !== undefined || isBot(event.sender)) return;
-  // Cheap pre-filter before any API call: an opened issue without labels or a label event without a label.
+  // An opened issue without labels or a label event without a label can never be a trigger.
   if (event.action === 'opened' && event.issue.labels.length === 0) return;
   if (event.action === 'labeled' && !event.label) return;
 
@@ -19,53 +18,12 @@ export async function handleIssue(ctx: WebhookContext, deps: AppDeps): Promise<v
     ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
     return;
   }
-  const repo = { owner: event.repository.owner.login, repo: event.repository.name };
-  const issue_number = event.issue.number;
-  const loaded = await loadRepoConfig(ctx.octokit, repo, event.repository.default_branch);
-  if (!loaded.ok) {
-    // Only complain when the label could have been ours: an invalid file means we cannot know the trigger label.
-    await ctx.octokit.rest.issues.createComment({ ...repo, issue_number, body: invalidConfigReply(loaded.message) });
-    return;
-  }
-  const { trigger } = loaded.config;
-  const carriesLabel =
-    event.action === 'labeled'
-      ? event.label?.name === trigger.label
-      : event.issue.labels.some((l) => l.name === trigger.label);
-  if (!carriesLabel) return;
-
-  const who = event.sender.login;
-  const permission = await checkPermission(ctx.octokit, repo, who, trigger.required_permission);
-  if (!permission.allowed) {
-    ctx.log.info({ who, actual: permission.actual }, 'trigger refused: permission');
-    await ctx.octokit.rest.issues.createComment({
-      ...repo,
-      issue_number,
-      body: unauthorisedReply(
-        who,
-        trigger.required_permission,
-        `Starting infra-agent with the \`${trigger.label}\` label`,
-      ),
-    });
-    return;
-  }
-
-  await ctx.octokit.rest.reactions.createForIssue({ ...repo, issue_number, content: 'eyes' });
-  const queued = await enqueueRun(deps, ctx.id, {
-    installationId: event.installation.id,
-    ...repo,
-    defaultBranch: event.repository.default_branch,
-    kind: 'generate',
-    issueNumber: issue_number,
-    requester: who,
-    trigger: event.action === 'opened' ? 'opened' : 'label',
-  });
-  if (queued.waitsFor) {
-    await ctx.octokit.rest.issues.createComment({
-      ...repo,
-      issue_number,
-      body: queuedBehindReply('generate', queued.waitsFor.id),
-    });
-  }
-  ctx.log.info({ runId: queued.run.id, issue: issue_number }, 'generate run enqueued');
+  // Any label: the trigger label is configurable, and the config is read by the worker (another label is dropped
+  // there without a run record or a comment).
+  await enqueueIntake(
+    deps,
+    ctx.id,
+    { installationId: event.installation.id, event: 'issues', payload: event },
+    { owner: event.repository.owner.login, repo: event.repository.name, number: event.issue.number },
+  );
 }

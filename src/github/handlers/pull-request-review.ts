@@ -2,32 +2,11 @@
 // does no work (GitHub gives a webhook 10 s): it drops what is not an approval by a person, dedupes the delivery and
 // enqueues an `apply` run on the issue's key, so it serialises with that issue's plan and revise runs. Every
 // requirement (who approved, which plan, locks, verdict) is decided by the worker on fresh data.
-import { z } from 'zod';
-import { renderRefusal } from '../../apply/messages.js';
 import type { AppDeps, WebhookContext } from '../deps.js';
-import { enqueueRun } from '../enqueue.js';
+import { enqueueIntake, enqueueRun } from '../enqueue.js';
 import { readMarkers } from '../markers.js';
 import { ownedPullRequest } from '../ownership.js';
-import { Actor, isBot, RepositoryPayload } from '../payloads.js';
-
-export const PullRequestReviewEvent = z.object({
-  action: z.string(),
-  review: z.object({
-    id: z.number().int().positive(),
-    user: Actor.nullable(),
-    state: z.string(),
-    commit_id: z.string(),
-  }),
-  pull_request: z.object({
-    number: z.number().int().positive(),
-    body: z.string().nullable(),
-    user: Actor,
-    state: z.string(),
-  }),
-  repository: RepositoryPayload,
-  sender: Actor,
-  installation: z.object({ id: z.number().int() }),
-});
+import { isBot, PullRequestReviewEvent } from '../payloads.js';
 
 export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps): Promise<void> {
   const event = PullRequestReviewEvent.parse(ctx.payload);
@@ -46,14 +25,13 @@ export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps
   }
   const repo = { owner: event.repository.owner.login, repo: event.repository.name };
   if (!owned) {
-    // It carries our markers but the app did not open it (a copied body): say so, apply nothing.
-    await ctx.octokit.rest.issues.createComment({
-      ...repo,
-      issue_number: pr.number,
-      body: renderRefusal(reviewer.login, [
-        { code: 'not-app-pr', message: 'this pull request was not opened by infra-agent, so it has no reviewed plan' },
-      ]),
-    });
+    // It carries our markers but the app did not open it (a copied body): the worker says so; nothing is applied.
+    await enqueueIntake(
+      deps,
+      ctx.id,
+      { installationId: event.installation.id, event: 'pull_request_review.not-app-pr', payload: event },
+      { ...repo, number: pr.number },
+    );
     return;
   }
   if (!/^[0-9a-f]{40}$/.test(event.review.commit_id)) return;

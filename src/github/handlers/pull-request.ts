@@ -1,15 +1,13 @@
 // pull_request events. Three jobs: (1) a person pushing to the app's PR (`synchronize`) re-runs plan and the gate on
 // their commit, without the agent; (2) any PR that touches `.github/infra-agent.yml` gets an `infra-agent/config`
 // check run (the worker validates the file at the PR head), so bad config fails where it was changed; (3) a closed
-// PR (merged or not) releases its project locks, and the PRs that waited on them are queued to plan (store writes
-// and one enqueue each: quick enough for the handler).
-import { handlePullRequestClosed } from '../../apply/handlers.js';
+// PR (merged or not) releases its project locks, and the PRs that waited on them are queued to plan (an intake
+// job: the worker reads each waiter's PR from GitHub).
 import { type ConfigCheckJob, JOB_KIND_CONFIG_CHECK, threadKey } from '../../pipeline/job.js';
 import type { AppDeps, WebhookContext } from '../deps.js';
-import { enqueueRun } from '../enqueue.js';
+import { enqueueIntake, enqueueRun } from '../enqueue.js';
 import { ownedPullRequest } from '../ownership.js';
 import { isBot, PullRequestEvent } from '../payloads.js';
-import { requestPlanRun } from '../request-plan.js';
 
 const CONFIG_CHECK_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
 
@@ -54,6 +52,7 @@ export async function handlePullRequest(ctx: WebhookContext, deps: AppDeps): Pro
   }
 }
 
+/** Lock release and the re-plans of the PRs that waited read GitHub (each waiter's PR): done by the worker. */
 async function releaseOnClose(
   ctx: WebhookContext,
   deps: AppDeps,
@@ -63,27 +62,10 @@ async function releaseOnClose(
     ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
     return;
   }
-  const repo = { owner: event.repository.owner.login, repo: event.repository.name };
-  const pr = event.pull_request.number;
-  const planContext = {
-    installationId: event.installation.id,
-    ...repo,
-    defaultBranch: event.repository.default_branch,
-  };
-  const { waiters } = await handlePullRequestClosed(
-    {
-      store: deps.store,
-      repo: `${repo.owner}/${repo.repo}`,
-      requestPlan: async (req) => {
-        await requestPlanRun(deps, ctx.octokit, planContext, {
-          pr: req.pr,
-          reason: req.reason,
-          requester: event.sender.login,
-          idempotencyId: `${ctx.id}:lock-freed:${req.pr}`,
-        });
-      },
-    },
-    { pr, merged: event.pull_request.merged === true, actor: event.sender.login },
+  await enqueueIntake(
+    deps,
+    ctx.id,
+    { installationId: event.installation.id, event: 'pull_request.closed', payload: event },
+    { owner: event.repository.owner.login, repo: event.repository.name, number: event.pull_request.number },
   );
-  if (waiters.length > 0) ctx.log.info({ pr, waiters: waiters.map((w) => w.pr) }, 'locks released: waiters queued');
 }
