@@ -56,6 +56,11 @@ export interface ApplyDeps {
   botLogin: string;
   /** A fresh checkout of the repository at `sha`; `cleanup` removes it. */
   checkout: (sha: string) => Promise<{ root: string; cleanup: () => Promise<void> }>;
+  /**
+   * Whether the PR head contains its base branch's tip (git, in a checkout). Asked only when the decision would apply
+   * or re-plan. Absent: not checked (the requirement is then not evaluated).
+   */
+  headContainsBase?: (pr: PullRequestFacts) => Promise<boolean>;
   /** Queue a plan run for a PR (stale plan, a lock it waited for freed). */
   requestPlan: (req: { pr: number; reason: string }) => Promise<void>;
   /** Default: the pinned terraform with the config's passthrough env and plan timeout. */
@@ -241,7 +246,15 @@ export async function applyReviewedPlan(deps: ApplyDeps, req: ApprovalRequest): 
 
   // 2 + 3
   const facts = await gatherApplyFacts(deps, req);
-  const decision: ApplyDecision = evaluateApplyRequirements(facts.input);
+  let decision: ApplyDecision = evaluateApplyRequirements(facts.input);
+  // Behind its base? Asked only when the answer matters (a checkout and a fetch): before applying, and before
+  // re-planning, since a re-plan of a head behind its base would only produce a plan that reverts the base.
+  if ((decision.ok || decision.action === 're-plan') && deps.headContainsBase) {
+    if (!(await deps.headContainsBase(facts.pr))) {
+      facts.input.behindBase = { baseRef: facts.pr.baseRef, baseSha: facts.pr.baseSha };
+      decision = evaluateApplyRequirements(facts.input);
+    }
+  }
   if (!decision.ok) {
     // A people's PR without any of our markers is none of our business: approving it must not draw a bot reply.
     // One that carries our markers but was not opened by the app gets the refusal (someone copied a body).

@@ -24,6 +24,7 @@ export type RequirementCode =
   | 'plan-missing'
   | 'stale-head'
   | 'stale-base'
+  | 'behind-base'
   | 'human-commits'
   | 'gate-missing'
   | 'verdict-blocked'
@@ -90,6 +91,11 @@ export interface ApplyRequirementsInput {
   projects: ProjectFacts[];
   /** Set when the projects' depends_on form a cycle. */
   dependencyError?: string;
+  /**
+   * Set when the PR head does not contain its base branch's tip (git merge-base --is-ancestor said no): a plan of that
+   * head would revert what the base gained. Unset when the head contains the base, or when it was not checked.
+   */
+  behindBase?: { baseRef: string; baseSha: string };
 }
 
 export type ApplyDecision =
@@ -191,6 +197,8 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
 
   // 3 The reviewed plan must be the plan of this branch on this base; otherwise re-plan and ask again.
   if (input.dependencyError) return refuse([{ code: 'dependency-cycle', message: input.dependencyError }]);
+  // A head behind its base cannot be fixed by re-planning: its plan would undo what the base gained since.
+  if (input.behindBase) return refuse([behindBaseRequirement(input.behindBase.baseRef)]);
   if (!input.plan) {
     return refuse([
       { code: 'no-plan', message: 'there is no saved plan for this pull request; comment `/infra plan` to make one' },
@@ -343,6 +351,15 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
     }
   }
   return missing.length > 0 ? refuse(missing) : { ok: true, action: 'apply' };
+}
+
+/** The refusal for a head that does not contain its base's tip. `baseRef` is a git ref name (no backticks in it). */
+export function behindBaseRequirement(baseRef: string): Requirement {
+  const ref = baseRef.replace(/[`\s]/g, '').slice(0, 255);
+  return {
+    code: 'behind-base',
+    message: `the PR is behind \`${ref}\`: update the branch (merge or rebase \`${ref}\` into it), then the app re-plans and asks for approval again`,
+  };
 }
 
 /** Untrusted text (terraform diagnostics) shown inline: one line, no code spans, no mentions, bounded. */

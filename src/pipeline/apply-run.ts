@@ -79,6 +79,7 @@ export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: Abo
     return;
   }
 
+  let clone: Promise<Workspace> | undefined;
   try {
     const loaded = await loadRepoConfig(octokit, repo, job.defaultBranch);
     if (!loaded.ok) {
@@ -87,6 +88,23 @@ export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: Abo
       metrics.recordRun('apply', 'failed');
       return;
     }
+    // The PR's head branch and the clone, read/made once, on first use (a refusal needs neither).
+    let headRefRead: Promise<string> | undefined;
+    const headRef = (): Promise<string> => {
+      headRefRead ??= octokit.rest.pulls.get({ ...repo, pull_number: prNumber }).then(({ data }) => data.head.ref);
+      return headRefRead;
+    };
+    const workspace = async (): Promise<Workspace> => {
+      clone ??= Workspace.clone({
+        ...repo,
+        token,
+        urlTemplate: deps.gitUrlTemplate,
+        author: deps.author,
+        ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
+        signal,
+      });
+      return clone;
+    };
     const ctx: PlanRequestContext = {
       installationId: job.installationId,
       ...repo,
@@ -96,24 +114,20 @@ export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: Abo
       store: deps.store,
       port,
       botLogin: deps.botLogin ?? FALLBACK_BOT_LOGIN,
+      // One clone per apply run, shared by the behind-base check and the apply checkout (removed in `finally`).
+      headContainsBase: async (pr) => {
+        const ws = await workspace();
+        if (!(await ws.fetchBranch(pr.baseRef))) throw new Error(`the base branch ${pr.baseRef} no longer exists`);
+        const head = await headRef();
+        if (!(await ws.fetchBranch(head))) throw new Error(`the branch ${head} no longer exists`);
+        return ws.contains(pr.headSha, pr.baseSha);
+      },
       checkout: async (sha) => {
-        const { data: pr } = await octokit.rest.pulls.get({ ...repo, pull_number: prNumber });
-        const ws = await Workspace.clone({
-          ...repo,
-          token,
-          urlTemplate: deps.gitUrlTemplate,
-          author: deps.author,
-          ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
-          signal,
-        });
-        try {
-          if (!(await ws.fetchBranch(pr.head.ref))) throw new Error(`the branch ${pr.head.ref} no longer exists`);
-          await ws.exec(['checkout', '--quiet', '--detach', sha]);
-        } catch (err) {
-          await ws.remove().catch(() => {});
-          throw err;
-        }
-        return { root: ws.dir, cleanup: () => ws.remove() };
+        const ws = await workspace();
+        const head = await headRef();
+        if (!(await ws.fetchBranch(head))) throw new Error(`the branch ${head} no longer exists`);
+        await ws.exec(['checkout', '--quiet', '--detach', sha]);
+        return { root: ws.dir, cleanup: async () => {} };
       },
       requestPlan: planRequester(deps, octokit, ctx, `replan:${job.runId}`),
       signal,
@@ -163,6 +177,8 @@ export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: Abo
     }
   } catch (err) {
     await handleApplyError(err, job, deps, port, prNumber, signal);
+  } finally {
+    if (clone) await clone.then((ws) => ws.remove()).catch(() => {});
   }
 }
 

@@ -106,6 +106,18 @@ export class Workspace {
     return true;
   }
 
+  /** Whether `ancestor` is in the history of `head` (both fetched): `git merge-base` of the two is `ancestor`. */
+  async contains(head: string, ancestor: string): Promise<boolean> {
+    const full = await this.exec(['rev-parse', '--verify', `${ancestor}^{commit}`]);
+    try {
+      return (await this.exec(['merge-base', full, head])) === full;
+    } catch (err) {
+      // Exit 1 with no output: no common history at all, which certainly does not contain it.
+      if (err instanceof GitError && !/fatal/i.test(err.message)) return false;
+      throw err;
+    }
+  }
+
   async checkoutNew(branch: string, from = 'HEAD'): Promise<void> {
     await this.exec(['checkout', '--quiet', '-B', branch, from]);
   }

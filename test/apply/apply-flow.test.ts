@@ -180,6 +180,45 @@ describe('apply flow', () => {
     expect(s.tf.applied).toEqual([]);
   });
 
+  it('a head behind its base is refused with how to update the branch: no re-plan, nothing applied', async () => {
+    const s = await setup();
+    const asked: string[] = [];
+    s.deps.headContainsBase = async (pr) => {
+      asked.push(`${pr.headSha}..${pr.baseSha}`);
+      return false;
+    };
+    // The base moved too (the usual way a head falls behind): still refused, not re-planned.
+    const pr = s.port.prs.get(s.pr);
+    if (!pr) throw new Error('no PR');
+    s.port.prs.set(s.pr, { ...pr, baseSha: 'c'.repeat(40) });
+    const out = await approve(s);
+    expect(out).toMatchObject({ outcome: 'refused', missing: [{ code: 'behind-base' }] });
+    expect(asked).toEqual([`${H1}..${'c'.repeat(40)}`]);
+    expect(s.planned).toEqual([]);
+    expect(s.tf.applied).toEqual([]);
+    expect(s.port.bodies(s.pr).at(-1)).toContain(
+      'the PR is behind `main`: update the branch (merge or rebase `main` into it), then the app re-plans and asks for approval again',
+    );
+    // Once the branch contains the base (and was re-planned on it) the same check lets the apply through.
+    s.port.prs.set(s.pr, { ...pr });
+    s.deps.headContainsBase = async () => true;
+    expect((await approve(s)).outcome).toBe('applied');
+  });
+
+  it('the behind-base check is not asked for an approval that is refused anyway', async () => {
+    const s = await setup();
+    let asked = 0;
+    s.deps.headContainsBase = async () => {
+      asked += 1;
+      return false;
+    };
+    const pr = s.port.prs.get(s.pr);
+    if (!pr) throw new Error('no PR');
+    s.port.prs.set(s.pr, { ...pr, draft: true });
+    expect(await approve(s)).toMatchObject({ outcome: 'refused', missing: [{ code: 'pr-draft' }] });
+    expect(asked).toBe(0);
+  });
+
   it('merge refused by GitHub: applied, issue closed, locks kept, told to merge by hand', async () => {
     const s = await setup();
     s.port.mergeRefusal = 'Required status check "ci" is failing';

@@ -233,6 +233,35 @@ describe('evaluateApplyRequirements', () => {
     });
   });
 
+  it('a head behind its base is refused (not re-planned), with how to update the branch', () => {
+    const d = evaluateApplyRequirements(base({ behindBase: { baseRef: 'main', baseSha: BASE } }));
+    expect(d).toEqual({
+      ok: false,
+      action: 'refuse',
+      missing: [
+        {
+          code: 'behind-base',
+          message:
+            'the PR is behind `main`: update the branch (merge or rebase `main` into it), then the app re-plans and asks for approval again',
+        },
+      ],
+    });
+    // Even when the plan is also stale: a re-plan of a head behind its base would revert what the base gained.
+    const stale = base({
+      behindBase: { baseRef: 'main', baseSha: 'e'.repeat(40) },
+      plan: { headSha: HEAD, baseSha: 'f'.repeat(40) },
+    });
+    expect(evaluateApplyRequirements(stale)).toMatchObject({ action: 'refuse', missing: [{ code: 'behind-base' }] });
+    // Who approved still comes first: an unauthorised approval is told that, not how to update the branch.
+    const eve = { login: 'eve', type: 'User', permission: 'read' as const, teams: [] };
+    expect(codes(base({ behindBase: { baseRef: 'main', baseSha: BASE }, approver: eve }))).toEqual([
+      'approver-unauthorised',
+    ]);
+    // A base ref is a git ref name: no backticks can break the message's code span.
+    const odd = evaluateApplyRequirements(base({ behindBase: { baseRef: 'rel`ease x', baseSha: BASE } }));
+    expect(odd.ok ? '' : odd.missing[0]?.message).toContain('`releasex`');
+  });
+
   it('human commits since the plan are named in the re-plan', () => {
     const d = evaluateApplyRequirements(
       base({

@@ -132,6 +132,13 @@ describeWithTools(['git'], 'the App when a run cannot go on', () => {
 
   it('an unauthorised labeller gets a polite reply and nothing runs', async () => {
     const n = await label('two-projects', 'Open everything', 'guest');
+    // The ack only queued the delivery; the worker checks the permission and replies.
+    const until = Date.now() + 60_000;
+    while (standin.comments('acme', 'two-projects', n).length === 0) {
+      if (Date.now() > until) throw new Error('no reply to the unauthorised labeller');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await server.runtime.queue.depth()).toMatchObject({ queued: 0 });
     const runs = await server.runtime.store.listRuns({ repo: 'acme/two-projects' });
     expect(runs).toHaveLength(1);
     const [reply] = standin.comments('acme', 'two-projects', n);

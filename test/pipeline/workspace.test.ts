@@ -61,6 +61,36 @@ describeWithTools(['git'], 'Workspace', () => {
     }
   });
 
+  it('contains: whether a head has its base tip in its history (the behind-base check of apply)', async () => {
+    const ws = await Workspace.clone({
+      owner: 'acme',
+      repo: 'infra',
+      token: TOKEN,
+      urlTemplate: remote.urlTemplate,
+      author,
+    });
+    try {
+      const baseTip = await ws.headSha('origin/main');
+      await ws.checkoutNew('feature', 'origin/main');
+      await writeFile(join(ws.dir, 'f.tf'), '# f\n');
+      const head = await ws.commitAll('feature');
+      expect(head).toBeDefined();
+      expect(await ws.contains(String(head), baseTip)).toBe(true);
+      // The base gains a commit the head does not have: the head is behind.
+      await ws.checkoutNew('main-next', baseTip);
+      await writeFile(join(ws.dir, 'g.tf'), '# g\n');
+      const newBase = String(await ws.commitAll('base moves'));
+      expect(await ws.contains(String(head), newBase)).toBe(false);
+      // Merging the base in fixes it.
+      await ws.exec(['checkout', '--quiet', 'feature']);
+      await ws.exec(['merge', '--quiet', '--no-edit', 'main-next']);
+      expect(await ws.contains(await ws.headSha(), newBase)).toBe(true);
+      await expect(ws.contains(String(head), 'f'.repeat(40))).rejects.toThrow(GitError);
+    } finally {
+      await ws.remove();
+    }
+  });
+
   it('never shows the token in an error', async () => {
     const err = await Workspace.clone({
       owner: 'acme',
