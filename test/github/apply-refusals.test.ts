@@ -283,13 +283,17 @@ describeWithTools(['git', 'terraform'], 'approvals that must not apply, through 
     expectNothingApplied(s);
   });
 
-  it('the base branch moving after the plan re-plans', async () => {
+  it('the base branch gaining a commit the PR head lacks: refused (a re-plan would revert it), told to update', async () => {
     const s = await seedPr();
     await remote.commitFiles(remote.defaultBranch, { 'other.tf': '# another change\n' }, 'Another change');
     const runs = await approve(s.pr, 'octo');
-    const notice = botReplies(s.pr).find((b) => b.includes('no longer the plan of this branch'));
-    expect(notice).toMatch(/base/);
-    expect(runs.some((r) => r.kind === 'plan' && r.number === s.issue)).toBe(true);
+    const reply = botReplies(s.pr).at(-1) ?? '';
+    expect(reply).toContain('nothing was applied');
+    expect(reply).toContain(
+      `- **behind-base**: the PR is behind \`${remote.defaultBranch}\`: update the branch (merge or rebase \`${remote.defaultBranch}\` into it), then the app re-plans and asks for approval again`,
+    );
+    expect(botReplies(s.pr).some((b) => b.includes('no longer the plan of this branch'))).toBe(false);
+    expect(runs.some((r) => r.kind === 'plan' && r.number === s.issue)).toBe(false);
     expectNothingApplied(s);
   });
 
