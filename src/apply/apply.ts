@@ -20,7 +20,7 @@ import { resolveProjectDir } from '../pipeline/checks.js';
 import { decideVerdict } from '../policy/verdict.js';
 import { interruptedApplyMessage, startRunHeartbeat } from '../queue/recovery.js';
 import type { RunRecord, Store } from '../store/types.js';
-import { Terraform, TerraformError } from '../terraform/engine.js';
+import { type Terraform, TerraformError, terraformForRepo } from '../terraform/engine.js';
 import { redact } from '../util/redact.js';
 import { type LockWaiter, lockTarget, releasePullRequestLocks, takeProjectLocks } from './locks.js';
 import {
@@ -98,19 +98,6 @@ function parseClaim(value: string | undefined): { state: ApplyRecordState; runId
   if (!m?.[1] || !m[2]) return undefined;
   const state = m[1] === 'applying' ? 'applying' : m[1] === 'applied' ? 'applied' : 'failed';
   return { state, runId: m[2] };
-}
-
-function passthroughEnv(config: RepoConfig): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of config.terraform.env_passthrough) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
-
-function defaultTerraform(config: RepoConfig): Terraform {
-  return new Terraform({ env: passthroughEnv(config), timeoutMs: config.terraform.plan_timeout_s * 1000 });
 }
 
 /** A git author name is untrusted text: keep it to something that cannot ping or format. */
@@ -393,7 +380,7 @@ async function executeApplyRun(
   let checkout: { root: string; cleanup: () => Promise<void> } | undefined;
   try {
     checkout = await deps.checkout(pr.headSha);
-    const tf = (deps.terraform ?? defaultTerraform)(req.config);
+    const tf = (deps.terraform ?? terraformForRepo)(req.config);
     for (const [i, p] of ctx.ordered.entries()) {
       const report = reports[i];
       if (!report) continue;

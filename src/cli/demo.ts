@@ -88,6 +88,8 @@ export async function main(_args: string[]): Promise<number> {
   const secret = randomBytes(16).toString('hex');
   step(2, 'Starting the infra-agent App server (embedded store, real terraform and scanners)');
   const server = await startAppServer({
+    // The stand-in is local: GitHub's pacing of writes (kept on against real GitHub) would only slow the demo down.
+    githubThrottle: false,
     appId: String(standin.app.id),
     privateKey: standin.app.privateKey ?? '',
     webhookSecret: secret,
