@@ -28,7 +28,7 @@ const APP_PROCESS = join(HERE, 'lib', 'app-process.ts');
 const REPLAY_GITHUB = join(HERE, 'lib', 'replay-github.ts');
 const ISSUE_SENTINEL = 987654321;
 const SHIPPED = 'infra-agent server as shipped (--role web, PostgreSQL)';
-const WEB_PATH_OFF = 'infra-agent web path, throttling off';
+const WEB_PATH_OFF = 'infra-agent server, GitHub throttling off (--role web)';
 
 export interface IngestSide {
   name: string;
@@ -58,7 +58,7 @@ export interface IngestBenchResult {
   ours: IngestSide[];
   /** Our web path (throttling off; PostgreSQL web role, else embedded) req/s ÷ bare Probot req/s. */
   ratio: number;
-  /** startAppServer as shipped ÷ bare Probot: its GitHub writes wait for Probot's 1-per-second limiter. */
+  /** startAppServer as shipped (GitHub throttling on, as against real GitHub) ÷ bare Probot. */
   ratioShipped?: number;
   forged?: { sent: number; refused4xx: number; accepted2xx: number; runsCreated: number };
   notes: string[];
@@ -198,8 +198,7 @@ export async function benchIngest(
     children.push(child);
     try {
       const requests = () => signedRequests(recorded, secret, issue);
-      // As shipped, every ack waits its turn at Probot's 1-write-per-second limiter: a long warm-up would
-      // leave a backlog that the measurement then pays for.
+      // A short warm-up is enough for the shipped server too: its ack does no GitHub call, so nothing backs up.
       await load(
         child.url,
         requests(),

@@ -107,10 +107,10 @@ function ingestRows(r: IngestBenchResult): Row[] {
       baseline: `bare Probot, empty handler: ${bare}`,
       ratio: `${round(side.reqPerSec / r.bare.reqPerSec, 4)}`,
       note: shipped
-        ? "every ack waits for the 👀 reaction, and Probot's write limiter (1 GitHub write per second per process) " +
-          'is on despite server.ts asking for it off; so ~1 delivery/s, and a burst queues (see README)'
-        : 'per delivery: dedupe insert, 3 GitHub calls (config, permission, 👀) before the ack, run + job + audit ' +
-          'rows; the bare app does nothing',
+        ? 'GitHub writes paced as against real GitHub (the ack does not wait for them): per delivery HMAC check, ' +
+          'dedupe insert and one intake-job enqueue, no GitHub call; the bare app does nothing'
+        : 'the same server with throttling off (as against the local stand-in): the ack path is identical, so ' +
+          'this row should match the one above; the bare app does nothing',
     });
   }
   if (r.forged) {
@@ -135,7 +135,7 @@ function e2eRows(r: E2EBenchResult): Row[] {
       baseline: `one checks pass on the same change, called directly: ${s(r.checksStagesMeanMs)}`,
       ratio: `${r.ratioToChecks}`,
       note:
-        `also: checkout, index, the agent's own run_checks pass and GitHub writes at ≤ 1/s; stage means (s): ` +
+        `also: checkout, index, the agent's own run_checks pass and the GitHub writes (stand-in, unthrottled); stage means (s): ` +
         Object.entries(r.stageMeansSec)
           .map(([k, v]) => `${k} ${v}`)
           .join(', '),
@@ -147,7 +147,7 @@ function e2eRows(r: E2EBenchResult): Row[] {
       ratio: `${r.ratioConcurrentToSerial}`,
       note:
         r.ratioConcurrentToSerial >= 1
-          ? 'no gain from concurrency: 2 cores are saturated by terraform and the scanners, and GitHub writes are serialised at 1/s'
+          ? 'no gain from concurrency: 2 cores are saturated by terraform and the scanners (checkov alone is a CPU-second per run)'
           : `${r.workerConcurrency} runs at a time on 2 cores; the rest wait in the queue`,
     },
   ];
@@ -160,7 +160,7 @@ function memoryRows(r: MemoryBenchResult): Row[] {
       ours: `${r.oursIdle} MB`,
       baseline: `bare Probot idle: ${r.bareProbotIdle} MB`,
       ratio: `${r.ratioIdle}`,
-      note: 'ours also holds the embedded PostgreSQL (PGlite, WebAssembly), the queue, the agent SDK and hcl2json',
+      note: 'ours also holds the embedded PostgreSQL (PGlite, WebAssembly) just after its first-time initdb (a fresh in-memory store), the queue, the agent SDK and hcl2json; a reopened data dir starts at ~175 MB for the store',
     },
     {
       figure: `Memory, peak during ${r.concurrentRuns} concurrent runs`,

@@ -7,13 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import { z } from 'zod';
-import { createAppFn } from '../../src/app.js';
 import { startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { metrics } from '../../src/observability/metrics.js';
 import { realAgentRunner } from '../../src/pipeline/wiring.js';
 import { createEmbeddedQueue } from '../../src/queue/embedded-queue.js';
-import { createRuntime, type Runtime } from '../../src/queue/runtime.js';
+import type { Runtime } from '../../src/queue/runtime.js';
 import { createStore } from '../../src/store/create-store.js';
 
 const Common = z.object({ appId: z.string(), privateKey: z.string(), webhookSecret: z.string() });
@@ -30,10 +28,9 @@ export const AppProcessConfigSchema = z.discriminatedUnion('kind', [
     modelUrl: z.string().optional(),
     concurrency: z.number().int().positive().optional(),
     /**
-     * `as-shipped`: startAppServer exactly as `serve` runs it. `off`: the same web path (Probot + createAppFn +
-     * the same HTTP wrapper) with Probot's request throttling really disabled — what server.ts asks for with
-     * `ProbotOctokit.defaults({ throttle: { enabled: false } })` but does not get (Probot's own defaults put it back
-     * on, so every GitHub write waits for a process-wide 1-per-second limiter). Web role only.
+     * `as-shipped`: startAppServer as `serve` runs it against real GitHub (writes paced as GitHub's secondary rate
+     * limits ask; the webhook ack does not wait for them). `off`: `githubThrottle: false`, as the demo and the e2e
+     * tests run it against the local stand-in.
      */
     throttle: z.enum(['as-shipped', 'off']).default('as-shipped'),
   }),
@@ -66,14 +63,8 @@ async function embeddedWebRuntime(planKey: string): Promise<Runtime> {
 
 async function startOurs(c: Extract<Parsed, { kind: 'ours' }>): Promise<Closable> {
   const runtime = c.role === 'web' && !c.databaseUrl ? await embeddedWebRuntime(c.planKey) : undefined;
-  if (c.throttle === 'off') {
-    if (c.role !== 'web') throw new Error('throttle off is only built for the web role');
-    return startWebUnthrottled(
-      c,
-      runtime ?? (await createRuntime({ role: 'web', databaseUrl: c.databaseUrl ?? '', planKey: c.planKey })),
-    );
-  }
   return startAppServer({
+    githubThrottle: c.throttle !== 'off',
     appId: c.appId,
     privateKey: c.privateKey,
     webhookSecret: c.webhookSecret,
@@ -95,36 +86,6 @@ async function startOurs(c: Extract<Parsed, { kind: 'ours' }>): Promise<Closable
 interface Closable {
   url: string;
   close(): Promise<void>;
-}
-
-/** Octokit options merged last, so `enabled: false` survives Probot's defaults (which re-enable throttling). */
-function unthrottled(options: Record<string, unknown>): Record<string, unknown> {
-  const throttle = options['throttle'];
-  return {
-    ...options,
-    throttle: { ...(typeof throttle === 'object' && throttle !== null ? throttle : {}), enabled: false },
-  };
-}
-
-/** Our web path (signature → createAppFn's handlers → store + queue) with throttling off; mirrors server.ts. */
-async function startWebUnthrottled(c: Extract<Parsed, { kind: 'ours' }>, runtime: Runtime): Promise<Closable> {
-  const probot = new Probot({
-    appId: c.appId,
-    privateKey: c.privateKey,
-    secret: c.webhookSecret,
-    log: log.child({ name: 'probot' }),
-    baseUrl: c.githubApiUrl,
-    Octokit: ProbotOctokit.defaults(unthrottled),
-  });
-  const app = await probot.auth();
-  const { data } = await app.rest.apps.getAuthenticated();
-  const botLogin = `${z.object({ slug: z.string() }).parse(data).slug}[bot]`;
-  probot.onAny(async (event) => metrics.recordWebhook(event.name));
-  const middleware = await createNodeMiddleware(createAppFn({ store: runtime.store, queue: runtime.queue, botLogin }), {
-    probot,
-    webhooksPath: WEBHOOK_PATH,
-  });
-  return serve(middleware, () => runtime.close());
 }
 
 /** The same HTTP wrapper for every variant: the middleware, else 404. */
@@ -159,7 +120,8 @@ async function startBare(c: Extract<Parsed, { kind: 'bare' }>): Promise<{ url: s
     privateKey: c.privateKey,
     secret: c.webhookSecret,
     log: log.child({ name: 'probot' }),
-    Octokit: ProbotOctokit.defaults({ throttle: { enabled: false } }),
+    // The function form: Probot's own defaults re-enable throttling over an object form.
+    Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({ ...o, throttle: { enabled: false } })),
   });
   const middleware = await createNodeMiddleware(
     (app: Probot) => {

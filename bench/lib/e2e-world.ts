@@ -141,6 +141,8 @@ export async function startE2EWorld(opts: { concurrency?: number } = {}): Promis
     const config: AppProcessConfig = {
       kind: 'ours',
       role: 'all',
+      // Against the local stand-in, like the demo and the e2e tests: GitHub's write pacing would only add sleeps.
+      throttle: 'off',
       appId: String(standin.app.id),
       privateKey: standin.app.privateKey ?? '',
       webhookSecret: secret,
