@@ -2,7 +2,6 @@
 // pipeline), GitHub served by the stand-in (every request checked against GitHub's OpenAPI description), a real git
 // remote on disk, the scripted model, and real terraform and scanners. Issue → PR with the report → `/infra revise`
 // → updated branch and body; then every webhook is delivered again and nothing changes.
-import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,16 +11,15 @@ import {
   DEMO_REVISE_FEEDBACK,
   demoModelScript,
 } from '../../src/devtools/demo-model-script.js';
-import { type GitHubStandin, standinWebhooks, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
+import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
 import { readMarkers } from '../../src/github/markers.js';
-import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { realAgentRunner } from '../../src/pipeline/wiring.js';
+import type { AppServer } from '../../src/github/server.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
-import { createGitRemote, type GitRemote, HUMAN_IDENTITY } from '../helpers/git-remote.js';
-import { type ScriptedModel, startScriptedModel } from '../helpers/scripted-model.js';
+import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
+import { type GitRemote, HUMAN_IDENTITY } from '../helpers/git-remote.js';
+import type { ScriptedModel } from '../helpers/scripted-model.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { createWebhookSender, sendWebhook, type WebhookSender } from '../helpers/webhooks.js';
+import { sendWebhook, type WebhookSender } from '../helpers/webhooks.js';
 
 const OWNER = 'acme';
 const REPO = 'infra';
@@ -55,46 +53,22 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'the App end 
   let server: AppServer;
   let sender: WebhookSender;
   let webhookUrl: string;
+  let world: AppWorld | undefined;
 
   beforeAll(async () => {
-    standin = await startGitHubStandin();
-    remote = await createGitRemote({ files: await demoFiles(), owner: OWNER, repo: REPO });
-    standin.addInstallation({ id: 7, account: OWNER, accountType: 'Organization' });
-    standin.addRepo({
+    world = await startAppWorld({
+      files: await demoFiles(),
+      permissions: { mona: 'write', guest: 'read' },
+      script: demoModelScript(),
       owner: OWNER,
-      name: REPO,
-      remotePath: remote.path,
-      defaultBranch: remote.defaultBranch,
-      installationId: 7,
+      repo: REPO,
+      secret: SECRET,
     });
-    standin.setPermission(OWNER, REPO, 'mona', 'write');
-    standin.setPermission(OWNER, REPO, 'guest', 'read');
-    model = await startScriptedModel(demoModelScript());
-    server = await startAppServer({
-      appId: String(standin.app.id),
-      privateKey: standin.app.privateKey ?? '',
-      webhookSecret: SECRET,
-      githubApiUrl: standin.url,
-      role: 'all',
-      githubThrottle: false,
-      port: 0,
-      host: '127.0.0.1',
-      dataDir: 'memory://',
-      planKey: randomBytes(32).toString('hex'),
-      gitUrlTemplate: remote.urlTemplate,
-      agent: realAgentRunner({ apiKey: 'sk-ant-scripted-model-key-000000', baseURL: model.url }),
-      // Probot logs a forged delivery at error level with the whole payload: keep the output readable.
-      log: createLogger({ level: 'fatal' }),
-    });
-    webhookUrl = `${server.url}${WEBHOOK_PATH}`;
-    sender = createWebhookSender(webhookUrl, SECRET, standin.app.id);
+    ({ standin, remote, model, server, sender, webhookUrl } = world);
   });
 
   afterAll(async () => {
-    await server?.close();
-    await model?.close();
-    await standin?.close();
-    await remote?.close();
+    await world?.close();
   });
 
   const runsDone = async (n: number) =>

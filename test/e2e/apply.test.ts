@@ -7,24 +7,21 @@
 //     re-delivering the approval (same id, or a new id for the same review) applies nothing twice.
 //   2 a second issue → PR; a person pushes after the plan; the approval re-plans instead of applying (state unchanged,
 //     a new plan posted, the thread asks for approval again); approving the new plan applies it.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEMO_FILE, DEMO_REQUEST, demoModelScript } from '../../src/devtools/demo-model-script.js';
-import { type GitHubStandin, standinWebhooks, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
+import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
 import { readMarkers } from '../../src/github/markers.js';
-import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { realAgentRunner } from '../../src/pipeline/wiring.js';
+import { type AppServer, WEBHOOK_PATH } from '../../src/github/server.js';
 import type { RunRecord } from '../../src/store/types.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
-import { createGitRemote, type GitRemote, HUMAN_IDENTITY } from '../helpers/git-remote.js';
-import { type ScriptedModel, startScriptedModel } from '../helpers/scripted-model.js';
+import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
+import { type GitRemote, HUMAN_IDENTITY } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { createWebhookSender, type WebhookSender } from '../helpers/webhooks.js';
+import type { WebhookSender } from '../helpers/webhooks.js';
 
 const OWNER = 'acme';
 const REPO = 'infra';
@@ -100,53 +97,28 @@ const StateSchema = z.object({
 describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'approve → apply end to end', () => {
   let standin: GitHubStandin;
   let remote: GitRemote;
-  let model: ScriptedModel;
   let server: AppServer;
   let sender: WebhookSender;
   let stateDir: string;
   let statePath: string;
+  let world: AppWorld | undefined;
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'infra-agent-e2e-state-'));
     statePath = join(stateDir, 'terraform.tfstate');
-    standin = await startGitHubStandin();
-    remote = await createGitRemote({ files: await repoFiles(statePath), owner: OWNER, repo: REPO });
-    standin.addInstallation({ id: 7, account: OWNER, accountType: 'Organization' });
-    standin.addRepo({
+    world = await startAppWorld({
+      files: await repoFiles(statePath),
+      permissions: { mona: 'write', octo: 'write', octocat: 'write', guest: 'read' },
+      script: modelScript(),
       owner: OWNER,
-      name: REPO,
-      remotePath: remote.path,
-      defaultBranch: remote.defaultBranch,
-      installationId: 7,
+      repo: REPO,
+      secret: SECRET,
     });
-    standin.setPermission(OWNER, REPO, 'mona', 'write');
-    standin.setPermission(OWNER, REPO, 'octo', 'write');
-    standin.setPermission(OWNER, REPO, 'octocat', 'write');
-    standin.setPermission(OWNER, REPO, 'guest', 'read');
-    model = await startScriptedModel(modelScript());
-    server = await startAppServer({
-      appId: String(standin.app.id),
-      privateKey: standin.app.privateKey ?? '',
-      webhookSecret: SECRET,
-      githubApiUrl: standin.url,
-      role: 'all',
-      githubThrottle: false,
-      port: 0,
-      host: '127.0.0.1',
-      dataDir: 'memory://',
-      planKey: randomBytes(32).toString('hex'),
-      gitUrlTemplate: remote.urlTemplate,
-      agent: realAgentRunner({ apiKey: 'sk-ant-scripted-model-key-000000', baseURL: model.url }),
-      log: createLogger({ level: 'fatal' }),
-    });
-    sender = createWebhookSender(`${server.url}${WEBHOOK_PATH}`, SECRET, standin.app.id);
+    ({ standin, remote, server, sender } = world);
   });
 
   afterAll(async () => {
-    await server?.close();
-    await model?.close();
-    await standin?.close();
-    await remote?.close();
+    await world?.close();
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 

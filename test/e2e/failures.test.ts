@@ -2,17 +2,14 @@
 // scripted model): the model fails → the progress comment says where and why and the issue stays usable (a second
 // label event reuses the same progress comment); a repo without Terraform, and one with several projects and a
 // request that names none, get told so in the progress comment; an unauthorised labeller gets a polite reply.
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type GitHubStandin, standinWebhooks, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
-import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { realAgentRunner } from '../../src/pipeline/wiring.js';
+import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import type { AppServer } from '../../src/github/server.js';
 import type { RunRecord } from '../../src/store/types.js';
-import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';
-import { error, type ScriptedModel, startScriptedModel } from '../helpers/scripted-model.js';
+import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
+import { error } from '../helpers/scripted-model.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { createWebhookSender, type WebhookSender } from '../helpers/webhooks.js';
+import type { WebhookSender } from '../helpers/webhooks.js';
 
 const SECRET = 'failures-secret';
 // A root module as the index recognises one: it declares its providers.
@@ -21,57 +18,30 @@ const TF =
 
 describeWithTools(['git'], 'the App when a run cannot go on', () => {
   let standin: GitHubStandin;
-  const remotes: GitRemote[] = [];
-  let model: ScriptedModel;
   let server: AppServer;
   let sender: WebhookSender;
-
-  async function repo(name: string, files: Record<string, string>): Promise<void> {
-    const base = remotes[0]?.baseDir;
-    const remote = await createGitRemote({ files, owner: 'acme', repo: name, ...(base ? { baseDir: base } : {}) });
-    remotes.push(remote);
-    standin.addRepo({
-      owner: 'acme',
-      name,
-      remotePath: remote.path,
-      defaultBranch: remote.defaultBranch,
-      installationId: 3,
-    });
-    standin.setPermission('acme', name, 'mona', 'write');
-    standin.setPermission('acme', name, 'guest', 'read');
-  }
+  let world: AppWorld | undefined;
 
   beforeAll(async () => {
-    standin = await startGitHubStandin();
-    standin.addInstallation({ id: 3, account: 'acme', accountType: 'Organization' });
-    await repo('broken-model', { 'main.tf': TF });
-    await repo('no-terraform', { 'README.md': '# docs only\n' });
-    await repo('two-projects', { 'network/main.tf': TF, 'app/main.tf': TF });
-    // Every model call is refused (400 is not retried): the agent stops with an error.
-    model = await startScriptedModel([], { afterScript: error(400, undefined, 'scripted: model refused') });
-    server = await startAppServer({
-      appId: String(standin.app.id),
-      privateKey: standin.app.privateKey ?? '',
-      webhookSecret: SECRET,
-      githubApiUrl: standin.url,
-      role: 'all',
-      githubThrottle: false,
-      port: 0,
-      host: '127.0.0.1',
-      dataDir: 'memory://',
-      planKey: randomBytes(32).toString('hex'),
-      gitUrlTemplate: remotes[0]?.urlTemplate ?? '',
-      agent: realAgentRunner({ apiKey: 'sk-ant-scripted-model-key-000000', baseURL: model.url }),
-      log: createLogger({ level: 'fatal' }),
+    world = await startAppWorld({
+      files: { 'main.tf': TF },
+      moreRepos: [
+        { name: 'no-terraform', files: { 'README.md': '# docs only\n' } },
+        { name: 'two-projects', files: { 'network/main.tf': TF, 'app/main.tf': TF } },
+      ],
+      permissions: { mona: 'write', guest: 'read' },
+      // Every model call is refused (400 is not retried): the agent stops with an error.
+      modelOptions: { afterScript: error(400, undefined, 'scripted: model refused') },
+      owner: 'acme',
+      repo: 'broken-model',
+      installationId: 3,
+      secret: SECRET,
     });
-    sender = createWebhookSender(`${server.url}${WEBHOOK_PATH}`, SECRET, standin.app.id);
+    ({ standin, server, sender } = world);
   });
 
   afterAll(async () => {
-    await server?.close();
-    await model?.close();
-    await standin?.close();
-    for (const r of remotes.reverse()) await r.close();
+    await world?.close();
   });
 
   async function label(repoName: string, title: string, who = 'mona'): Promise<number> {

@@ -15,15 +15,15 @@ import { releasePullRequestLocks, takeProjectLocks } from '../../src/apply/locks
 import { recordReviewedPlans, sha256 } from '../../src/apply/plan-record.js';
 import { RepoConfigSchema } from '../../src/config/schema.js';
 import type { ChecksResult, Finding, PlanSummary } from '../../src/core/types.js';
-import { type GitHubStandin, standinWebhooks, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
-import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import type { AppServer } from '../../src/github/server.js';
 import type { Checker } from '../../src/pipeline/deps.js';
 import { decideVerdict } from '../../src/policy/verdict.js';
 import type { RunRecord } from '../../src/store/types.js';
-import { createGitRemote, type GitRemote, identityFor } from '../helpers/git-remote.js';
+import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
+import { type GitRemote, identityFor } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { createWebhookSender, type WebhookSender } from '../helpers/webhooks.js';
+import type { WebhookSender } from '../helpers/webhooks.js';
 
 const OWNER = 'acme';
 const REPO = 'infra';
@@ -70,53 +70,31 @@ describeWithTools(['git', 'terraform'], 'approvals that must not apply, through 
   let sender: WebhookSender;
   let dir: string;
   let n = 0;
+  let world: AppWorld | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'apply-refusals-'));
-    standin = await startGitHubStandin();
-    remote = await createGitRemote({
+    world = await startAppWorld({
       files: {
         'main.tf': 'resource "terraform_data" "x" {\n  input = "a"\n}\n',
         '.github/infra-agent.yml': CONFIG,
       },
+      permissions: { mona: 'write', octo: 'write', olga: 'write', octocat: 'write', guest: 'read' },
+      server: {
+        agent: async () => {
+          throw new Error('the agent is not used in these tests');
+        },
+        checks: noPlanChecker,
+      },
       owner: OWNER,
       repo: REPO,
+      secret: SECRET,
     });
-    standin.addInstallation({ id: 7, account: OWNER, accountType: 'Organization' });
-    standin.addRepo({
-      owner: OWNER,
-      name: REPO,
-      remotePath: remote.path,
-      defaultBranch: remote.defaultBranch,
-      installationId: 7,
-    });
-    for (const u of ['mona', 'octo', 'olga', 'octocat']) standin.setPermission(OWNER, REPO, u, 'write');
-    standin.setPermission(OWNER, REPO, 'guest', 'read');
-    server = await startAppServer({
-      appId: String(standin.app.id),
-      privateKey: standin.app.privateKey ?? '',
-      webhookSecret: SECRET,
-      githubApiUrl: standin.url,
-      role: 'all',
-      githubThrottle: false,
-      port: 0,
-      host: '127.0.0.1',
-      dataDir: 'memory://',
-      planKey: randomBytes(32).toString('hex'),
-      gitUrlTemplate: remote.urlTemplate,
-      agent: async () => {
-        throw new Error('the agent is not used in these tests');
-      },
-      checks: noPlanChecker,
-      log: createLogger({ level: 'fatal' }),
-    });
-    sender = createWebhookSender(`${server.url}${WEBHOOK_PATH}`, SECRET, standin.app.id);
+    ({ standin, remote, server, sender } = world);
   });
 
   afterAll(async () => {
-    await server?.close();
-    await standin?.close();
-    await remote?.close();
+    await world?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
