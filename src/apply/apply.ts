@@ -601,16 +601,7 @@ async function finishFailure(
     after: ['Nothing was merged; the pull request stays open and keeps its locks.'],
     nextSteps,
   };
-  const { summary, outputs } = renderApplyReport(input);
-  await port.comment(req.pr, summary);
-  for (const o of outputs) await port.comment(req.pr, o);
-  await port.reportApplyCheck({
-    headSha: f.pr.headSha,
-    status: 'completed',
-    conclusion: 'failure',
-    title: 'Apply failed',
-    summary: renderApplyCheckSummary(input),
-  });
+  await publishApplyReport(port, req.pr, input, 'failure');
   await port.setLabels(req.pr, {
     add: [needsHuman ? APPLY_LABELS.needsHuman : APPLY_LABELS.failed],
     remove: [APPLY_LABELS.applying],
@@ -677,16 +668,7 @@ async function finishSuccess(
     ok: true,
     after,
   };
-  const { summary, outputs } = renderApplyReport(input);
-  await port.comment(req.pr, summary);
-  for (const o of outputs) await port.comment(req.pr, o);
-  await port.reportApplyCheck({
-    headSha: s.pr.headSha,
-    status: 'completed',
-    conclusion: 'success',
-    title: 'Applied',
-    summary: renderApplyCheckSummary(input),
-  });
+  await publishApplyReport(port, req.pr, input, 'success');
   await port.setLabels(req.pr, { add: [APPLY_LABELS.applied], remove: [APPLY_LABELS.applying, APPLY_LABELS.failed] });
   await store.updateRun(s.runId, {
     status: 'succeeded',
@@ -745,4 +727,23 @@ export async function recoverInterruptedApplies(
     out.push({ run: updated, pr, message: renderInterruptedApply(pr ?? run.number, run.id, run.stage) });
   }
   return out;
+}
+
+/** The apply report in the thread (summary, then the output split to fit) and the `infra-agent/apply` check run. */
+async function publishApplyReport(
+  port: ApplyGitHubPort,
+  pr: number,
+  input: ApplyReportInput,
+  conclusion: 'success' | 'failure',
+): Promise<void> {
+  const { summary, outputs } = renderApplyReport(input);
+  await port.comment(pr, summary);
+  for (const o of outputs) await port.comment(pr, o);
+  await port.reportApplyCheck({
+    headSha: input.headSha,
+    status: 'completed',
+    conclusion,
+    title: conclusion === 'success' ? 'Applied' : 'Apply failed',
+    summary: renderApplyCheckSummary(input),
+  });
 }
