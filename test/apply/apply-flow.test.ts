@@ -12,12 +12,13 @@ import { handleOverrideCommand, lockProjectsForPlan } from '../../src/apply/hand
 import { recordReviewedPlans, sha256 } from '../../src/apply/plan-record.js';
 import { APPLY_LABELS } from '../../src/apply/port.js';
 import { type RepoConfig, RepoConfigSchema } from '../../src/config/schema.js';
-import type { ChecksResult, Finding, PlanSummary } from '../../src/core/types.js';
+import type { ChecksResult, Finding } from '../../src/core/types.js';
 import { decideVerdict } from '../../src/policy/verdict.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import type { Store } from '../../src/store/types.js';
 import { Terraform } from '../../src/terraform/engine.js';
+import { ONE_ADD_SUMMARY } from '../helpers/plan-summary.js';
 import { appPrBody, BOT, FakePort } from './fake-port.js';
 
 const H1 = '1'.repeat(40);
@@ -49,16 +50,7 @@ class StandInTerraform extends Terraform {
   }
 }
 
-const summary: PlanSummary = {
-  terraformVersion: '1.11.4',
-  formatVersion: '1.2',
-  counts: { add: 1, change: 0, destroy: 0, replace: 0, import: 0, read: 0, noop: 0 },
-  resources: [],
-  drift: [],
-  outputs: [],
-  empty: false,
-  errored: false,
-};
+const summary = ONE_ADD_SUMMARY;
 
 interface Setup {
   repo: string;

@@ -9,10 +9,11 @@ import { handleOverrideCommand } from '../../src/apply/handlers.js';
 import { isPolicyOwner, recordOverride, sanitizeReason, validateOverrideRequest } from '../../src/apply/overrides.js';
 import { loadGate, recordReviewedPlans, sha256 } from '../../src/apply/plan-record.js';
 import { defaultRepoConfig, RepoConfigSchema } from '../../src/config/schema.js';
-import type { ChecksResult, Finding, PlanSummary } from '../../src/core/types.js';
+import type { ChecksResult, Finding } from '../../src/core/types.js';
 import { decideVerdict } from '../../src/policy/verdict.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
+import { ONE_ADD_SUMMARY } from '../helpers/plan-summary.js';
 import { FakePort } from './fake-port.js';
 
 const PLAN_KEY = randomBytes(32).toString('base64');
@@ -30,16 +31,7 @@ afterAll(async () => {
 });
 
 const config = RepoConfigSchema.parse({ policy: { policy_owners: ['olga', 'acme/security'] } });
-const summary: PlanSummary = {
-  terraformVersion: '1.11.4',
-  formatVersion: '1.2',
-  counts: { add: 1, change: 0, destroy: 0, replace: 0, import: 0, read: 0, noop: 0 },
-  resources: [],
-  drift: [],
-  outputs: [],
-  empty: false,
-  errored: false,
-};
+const summary = ONE_ADD_SUMMARY;
 
 function finding(ruleId: string, level: Finding['level']): Finding {
   return {

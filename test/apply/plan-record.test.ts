@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGate, loadPlanSet, planSetKey, recordReviewedPlans, sha256 } from '../../src/apply/plan-record.js';
 import { defaultRepoConfig } from '../../src/config/schema.js';
-import type { ChecksResult, PlanSummary } from '../../src/core/types.js';
+import type { ChecksResult } from '../../src/core/types.js';
 import { decideVerdict } from '../../src/policy/verdict.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
+import { ONE_ADD_SUMMARY } from '../helpers/plan-summary.js';
 
 let store: SqlStore;
 let dir: string;
@@ -22,16 +23,7 @@ afterAll(async () => {
   await store.close();
 });
 
-const summary: PlanSummary = {
-  terraformVersion: '1.11.4',
-  formatVersion: '1.2',
-  counts: { add: 1, change: 0, destroy: 0, replace: 0, import: 0, read: 0, noop: 0 },
-  resources: [],
-  drift: [],
-  outputs: [],
-  empty: false,
-  errored: false,
-};
+const summary = ONE_ADD_SUMMARY;
 
 function result(name: string, plan?: { file: string; hash: string }): ChecksResult {
   const verdict = decideVerdict({ scanners: [], overrides: [], config: defaultRepoConfig().policy });

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { releasePullRequestLocks, takeProjectLocks } from '../../src/apply/locks.js';
 import { recordReviewedPlans, sha256 } from '../../src/apply/plan-record.js';
 import { RepoConfigSchema } from '../../src/config/schema.js';
-import type { ChecksResult, Finding, PlanSummary } from '../../src/core/types.js';
+import type { ChecksResult, Finding } from '../../src/core/types.js';
 import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
 import type { AppServer } from '../../src/github/server.js';
 import type { Checker } from '../../src/pipeline/deps.js';
@@ -22,6 +22,7 @@ import { decideVerdict } from '../../src/policy/verdict.js';
 import type { RunRecord } from '../../src/store/types.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { type GitRemote, identityFor } from '../helpers/git-remote.js';
+import { ONE_ADD_SUMMARY } from '../helpers/plan-summary.js';
 import { describeWithTools } from '../helpers/tools.js';
 import type { WebhookSender } from '../helpers/webhooks.js';
 
@@ -31,16 +32,7 @@ const FULL = `${OWNER}/${REPO}`;
 const SECRET = 'apply-refusals-secret';
 const CONFIG = 'policy:\n  policy_owners: [olga]\n';
 
-const summary: PlanSummary = {
-  terraformVersion: '1.11.4',
-  formatVersion: '1.2',
-  counts: { add: 1, change: 0, destroy: 0, replace: 0, import: 0, read: 0, noop: 0 },
-  resources: [],
-  drift: [],
-  outputs: [],
-  empty: false,
-  errored: false,
-};
+const summary = ONE_ADD_SUMMARY;
 
 const finding = (ruleId: string, level: Finding['level']): Finding => ({
   ruleId,

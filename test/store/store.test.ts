@@ -2,12 +2,12 @@
 // PostgreSQL cluster started for this file.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { PlanSummary } from '../../src/core/types.js';
 import { createStore } from '../../src/store/create-store.js';
 import { migrate } from '../../src/store/migrations.js';
 import { PlanDecryptError, PlanKeyError, parsePlanKey } from '../../src/store/plan-crypto.js';
 import { openPglite } from '../../src/store/sql.js';
 import { SqlStore } from '../../src/store/sql-store.js';
+import { ONE_ADD_SUMMARY } from '../helpers/plan-summary.js';
 import { postgresMissing, requirePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 const PLAN_KEY = randomBytes(32).toString('base64');
@@ -33,16 +33,7 @@ if (!postgresMissing()) {
   requirePostgres('store on postgres');
 }
 
-const summary: PlanSummary = {
-  terraformVersion: '1.11.4',
-  formatVersion: '1.2',
-  counts: { add: 1, change: 0, destroy: 0, replace: 0, import: 0, read: 0, noop: 0 },
-  resources: [],
-  drift: [],
-  outputs: [],
-  empty: false,
-  errored: false,
-};
+const summary = ONE_ADD_SUMMARY;
 
 function planBytes(): Buffer {
   // A plan file is a zip holding tfvars and state: make the "secret" visible so we can look for it in the raw row.
