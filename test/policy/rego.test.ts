@@ -1,7 +1,7 @@
 // The default Rego policies: their own `opa test` suite passes, they are formatted, and every real plan fixture
-// (../shared/fixtures/plans) evaluates without error through the OPA scanner.
+// (test/fixtures/plans, copied with their licence) evaluates without error through the OPA scanner.
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { PolicyConfigSchema } from '../../src/config/schema.js';
 import { defaultPolicyDir, opaScanner } from '../../src/policy/scanners/opa.js';
@@ -9,7 +9,7 @@ import { requireTool } from '../../src/toolchain/tools.js';
 import { run } from '../../src/util/exec.js';
 import { describeWithTools } from '../helpers/tools.js';
 
-const SHARED_PLANS = process.env['INFRA_AGENT_SHARED_PLANS'] ?? '/work/shared/fixtures/plans';
+const PLANS = resolve(import.meta.dirname, '../fixtures/plans');
 
 describeWithTools(['opa'], 'default Rego policies', () => {
   it('pass `opa test policies/ -v`, with deny and allow cases for every rule', async () => {
@@ -40,14 +40,14 @@ describeWithTools(['opa'], 'default Rego policies', () => {
     expect(r.stdout.trim()).toBe('');
   });
 
-  it('evaluate every shared fixture plan without error', async () => {
-    const files = (await readdir(SHARED_PLANS)).filter((f) => f.endsWith('.json'));
+  it('evaluate every real-world fixture plan without error', async () => {
+    const files = (await readdir(PLANS)).filter((f) => f.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(10);
     const config = PolicyConfigSchema.parse({ required_tags: ['owner'], allowed_regions: ['us-east-1'] });
     const byFile = new Map<string, string[]>();
     for (const f of files) {
-      const planJson: unknown = JSON.parse(await readFile(join(SHARED_PLANS, f), 'utf8'));
-      const r = await opaScanner.run({ dir: SHARED_PLANS, repoRoot: SHARED_PLANS, planJson, config });
+      const planJson: unknown = JSON.parse(await readFile(join(PLANS, f), 'utf8'));
+      const r = await opaScanner.run({ dir: PLANS, repoRoot: PLANS, planJson, config });
       expect(r.status, `${f}: ${r.reason ?? ''}`).toBe('ok');
       byFile.set(
         f,

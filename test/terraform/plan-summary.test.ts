@@ -2,9 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PlanJsonError, renderPlanSummaryMarkdown, summarizePlan, toAction } from '../../src/terraform/plan-summary.js';
-import { projectRoot } from '../../src/toolchain/tools.js';
 
-const PLANS = resolve(projectRoot(), '..', 'shared', 'fixtures', 'plans');
+const PLANS = resolve(import.meta.dirname, '../fixtures/plans');
 const load = (name: string): unknown => JSON.parse(readFileSync(join(PLANS, name), 'utf8'));
 
 type Counts = {
@@ -26,7 +25,7 @@ const creates = (add: number, noop = 0): Counts => ({
   noop,
 });
 
-// The truth for each shared fixture, read off the files: [terraform version, counts, address → action].
+// The truth for each real-world fixture (test/fixtures/plans), read off the files: [terraform version, counts, address → action].
 const EXPECTED: Record<string, { version: string; counts: Counts; actions: Record<string, string> }> = {
   'aws_chime_voice_connector.json': {
     version: '1.5.7',
@@ -86,7 +85,7 @@ const EXPECTED: Record<string, { version: string; counts: Counts; actions: Recor
   },
 };
 
-describe('summarizePlan on the shared real-world plans', () => {
+describe('summarizePlan on the real-world plans', () => {
   const files = readdirSync(PLANS).filter((f) => f.endsWith('.json'));
 
   it('has an expectation for every fixture file', () => {
