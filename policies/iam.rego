@@ -134,3 +134,78 @@ deny contains f if {
 	admin_arn(arn)
 	f := lib.finding("SEC-IAM-002", "critical", rc.address, sprintf("AdministratorAccess is in %s", [attr]), "")
 }
+
+# ---- Azure: custom roles with every action, Owner at subscription scope ------------------------------------------
+
+deny contains f if {
+	some rc in lib.changed
+	rc.type == "azurerm_role_definition"
+	some p in lib.arr(object.get(rc.change.after, "permissions", []))
+	"*" in lib.arr(object.get(p, "actions", []))
+	f := lib.finding("SEC-IAM-001", "critical", rc.address, "the custom role grants actions = [\"*\"] (every action)", "")
+}
+
+subscription_scope(scope) if regex.match(`^/subscriptions/[^/]+/?$`, scope)
+
+subscription_scope(scope) if regex.match(`^/providers/Microsoft.Management/managementGroups/[^/]+/?$`, scope)
+
+deny contains f if {
+	some rc in lib.changed
+	rc.type == "azurerm_role_assignment"
+	a := rc.change.after
+	object.get(a, "role_definition_name", "") in {"Owner", "Contributor", "User Access Administrator"}
+	scope := object.get(a, "scope", "")
+	is_string(scope)
+	subscription_scope(scope)
+	f := lib.finding("SEC-IAM-002", "critical", rc.address, sprintf("%s is granted at the scope %s", [a.role_definition_name, scope]), "")
+}
+
+# ---- Google Cloud: primitive roles (owner, editor) on a project, folder or organization ---------------------------
+
+primitive_roles := {"roles/owner", "roles/editor"}
+
+gcp_iam_types := {
+	"google_project_iam_member", "google_project_iam_binding",
+	"google_folder_iam_member", "google_folder_iam_binding",
+	"google_organization_iam_member", "google_organization_iam_binding",
+}
+
+gcp_members(after) := array.concat(lib.arr(object.get(after, "members", [])), [m | m := object.get(after, "member", null); is_string(m)])
+
+broad_member(m) if m in {"allUsers", "allAuthenticatedUsers"}
+
+broad_member(m) if startswith(m, "domain:")
+
+deny contains f if {
+	some rc in lib.changed
+	rc.type in gcp_iam_types
+	rc.change.after.role in primitive_roles
+	members := gcp_members(rc.change.after)
+	not any_broad(members)
+	f := lib.finding("SEC-IAM-001", "critical", rc.address, sprintf("the primitive role %s is granted to %s", [rc.change.after.role, concat(", ", members)]), "")
+}
+
+deny contains f if {
+	some rc in lib.changed
+	rc.type in gcp_iam_types
+	rc.change.after.role in primitive_roles
+	some m in gcp_members(rc.change.after)
+	broad_member(m)
+	f := lib.finding("SEC-IAM-002", "critical", rc.address, sprintf("the primitive role %s is granted to %s", [rc.change.after.role, m]), "")
+}
+
+any_broad(members) if {
+	some m in members
+	broad_member(m)
+}
+
+deny contains f if {
+	some rc in lib.changed
+	rc.type in {"google_project_iam_policy", "google_folder_iam_policy", "google_organization_iam_policy"}
+	text := object.get(rc.change.after, "policy_data", null)
+	is_string(text)
+	json.is_valid(text)
+	some b in lib.arr(object.get(json.unmarshal(text), "bindings", []))
+	b.role in primitive_roles
+	f := lib.finding("SEC-IAM-001", "critical", rc.address, sprintf("the IAM policy grants the primitive role %s", [b.role]), "")
+}

@@ -74,3 +74,43 @@ test_fixture_shape_policy_allowed if {
 	# The Describe-only policy of fixtures/plans/aws_iam_policy.json.
 	count(iam.deny) == 0 with input as policy([{"Action": ["ec2:Describe*"], "Effect": "Allow", "Resource": "*"}])
 }
+
+test_azure_role_definition_star_denied if {
+	p := h.plan([h.rc("azurerm_role_definition", "r", {"permissions": [{"actions": ["*"], "not_actions": []}]})])
+	h.ids(iam.deny) == {"SEC-IAM-001"} with input as p
+}
+
+test_azure_role_definition_scoped_allowed if {
+	p := h.plan([h.rc("azurerm_role_definition", "r", {"permissions": [{"actions": ["Microsoft.Storage/storageAccounts/read"]}]})])
+	count(iam.deny) == 0 with input as p
+}
+
+test_azure_owner_at_subscription_denied if {
+	p := h.plan([h.rc("azurerm_role_assignment", "a", {"role_definition_name": "Owner", "scope": "/subscriptions/00000000-0000-0000-0000-000000000000"})])
+	h.ids(iam.deny) == {"SEC-IAM-002"} with input as p
+}
+
+test_azure_reader_at_resource_group_allowed if {
+	p := h.plan([h.rc("azurerm_role_assignment", "a", {"role_definition_name": "Reader", "scope": "/subscriptions/0/resourceGroups/app"})])
+	count(iam.deny) == 0 with input as p
+}
+
+test_gcp_project_owner_denied if {
+	p := h.plan([h.rc("google_project_iam_member", "m", {"role": "roles/owner", "member": "user:dev@example.com"})])
+	h.ids(iam.deny) == {"SEC-IAM-001"} with input as p
+}
+
+test_gcp_editor_to_all_users_denied if {
+	p := h.plan([h.rc("google_project_iam_binding", "b", {"role": "roles/editor", "members": ["allAuthenticatedUsers"]})])
+	h.ids(iam.deny) == {"SEC-IAM-002"} with input as p
+}
+
+test_gcp_predefined_role_allowed if {
+	p := h.plan([h.rc("google_project_iam_member", "m", {"role": "roles/storage.objectViewer", "member": "serviceAccount:app@p.iam.gserviceaccount.com"})])
+	count(iam.deny) == 0 with input as p
+}
+
+test_gcp_iam_policy_owner_denied if {
+	p := h.plan([h.rc("google_project_iam_policy", "p", {"policy_data": "{\"bindings\":[{\"role\":\"roles/owner\",\"members\":[\"user:a@example.com\"]}]}"})])
+	h.ids(iam.deny) == {"SEC-IAM-001"} with input as p
+}

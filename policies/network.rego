@@ -1,4 +1,6 @@
-# SEC-NET-001/002/003: security group ingress from the internet (0.0.0.0/0, ::/0).
+# SEC-NET-001/002/003: ingress from the internet, in every cloud: AWS security groups and their rules, Azure network
+# security rules (standalone and `security_rule` blocks of a group), Google Cloud firewalls. Every producer below
+# yields the same shape, one entry per port range, so the judgement (which port, which rule) is written once.
 package infra_agent.rules.network
 
 import data.infra_agent.lib
@@ -58,6 +60,94 @@ ingress contains rule if {
 	}
 }
 
+# ---- Azure: azurerm_network_security_rule and the security_rule blocks of azurerm_network_security_group --------
+
+azure_rules contains [rc, a, base] if {
+	some rc in lib.changed
+	rc.type == "azurerm_network_security_rule"
+	a := rc.change.after
+	base := []
+}
+
+azure_rules contains [rc, a, ["security_rule", i]] if {
+	some rc in lib.changed
+	rc.type == "azurerm_network_security_group"
+	some i, a in object.get(rc.change.after, "security_rule", [])
+}
+
+unknown_ingress contains rc.address if {
+	some rc in lib.changed
+	rc.type == "azurerm_network_security_group"
+	lib.unknown(rc, ["security_rule"])
+}
+
+ingress contains rule if {
+	some [rc, a, base] in azure_rules
+	lower(object.get(a, "direction", "")) == "inbound"
+	lower(object.get(a, "access", "")) == "allow"
+	some range in azure_ports(a)
+	rule := {
+		"address": rc.address,
+		"from": range[0],
+		"to": range[1],
+		"protocol": lower(sprintf("%v", [object.get(a, "protocol", "")])),
+		"cidrs": array.concat(lib.arr(object.get(a, "source_address_prefixes", [])), [p | p := object.get(a, "source_address_prefix", null); is_string(p)]),
+		"cidrs_unknown": some_unknown(rc, base, ["source_address_prefix", "source_address_prefixes"]),
+		"ports_unknown": some_unknown(rc, base, ["destination_port_range", "destination_port_ranges", "protocol", "direction", "access"]),
+	}
+}
+
+azure_ports(a) := [r |
+	some p in array.concat(lib.arr(object.get(a, "destination_port_ranges", [])), [x | x := object.get(a, "destination_port_range", null); is_string(x)])
+	r := port_range(p)
+]
+
+# "22", "1000-2000", "*" as [from, to].
+port_range(p) := [0, 65535] if trim_space(sprintf("%v", [p])) == "*"
+
+port_range(p) := [n, n] if {
+	s := trim_space(sprintf("%v", [p]))
+	not contains(s, "-")
+	s != "*"
+	n := to_number(s)
+}
+
+port_range(p) := [to_number(parts[0]), to_number(parts[1])] if {
+	parts := split(trim_space(sprintf("%v", [p])), "-")
+	count(parts) == 2
+}
+
+# ---- Google Cloud: google_compute_firewall (INGRESS by default; no ports = every port of the protocol) -----------
+
+ingress contains rule if {
+	some rc in lib.changed
+	rc.type == "google_compute_firewall"
+	a := rc.change.after
+	upper(object.get(a, "direction", "INGRESS")) == "INGRESS"
+	not object.get(a, "disabled", false) == true
+	some i, allow in object.get(a, "allow", [])
+	some range in gcp_ports(allow)
+	rule := {
+		"address": rc.address,
+		"from": range[0],
+		"to": range[1],
+		"protocol": lower(sprintf("%v", [object.get(allow, "protocol", "")])),
+		"cidrs": lib.arr(object.get(a, "source_ranges", [])),
+		"cidrs_unknown": some_unknown(rc, [], ["source_ranges"]),
+		"ports_unknown": some_unknown(rc, ["allow", i], ["ports", "protocol"]),
+	}
+}
+
+unknown_ingress contains rc.address if {
+	some rc in lib.changed
+	rc.type == "google_compute_firewall"
+	lib.unknown(rc, ["allow"])
+}
+
+gcp_ports(allow) := [[0, 65535]] if count(lib.arr(object.get(allow, "ports", []))) == 0
+
+gcp_ports(allow) := [port_range(p) | some p in allow.ports] if count(lib.arr(object.get(allow, "ports", []))) > 0
+
 cidrs_unknown(rc, base) := some_unknown(rc, base, ["cidr_blocks", "ipv6_cidr_blocks"])
 
 ports_unknown(rc, base, names) := some_unknown(rc, base, names)
@@ -69,13 +159,18 @@ some_unknown(rc, base, names) if {
 
 default some_unknown(_, _, _) := false
 
-all_protocols := {"-1", "all"}
+all_protocols := {"-1", "all", "*"}
+
+# Internet sources as AWS, Azure (service tags, "*") and Google Cloud write them.
+world_sources := {"0.0.0.0/0", "::/0", "*", "internet", "any", "0.0.0.0"}
 
 icmp := {"icmp", "1", "icmpv6", "58"}
 
+world(c) if lower(trim_space(sprintf("%v", [c]))) in world_sources
+
 from_world(rule) if {
 	some c in rule.cidrs
-	c in lib.world_cidrs
+	world(c)
 }
 
 all_ports(rule) if rule.protocol in all_protocols
@@ -139,7 +234,7 @@ deny contains f if {
 	not rule.ports_unknown
 	from_world(rule)
 	id := violation(rule)
-	f := lib.finding(id, "high", rule.address, sprintf("ingress on %s is open to the internet (%s)", [describe(rule), concat(", ", [c | some c in rule.cidrs; c in lib.world_cidrs])]), "")
+	f := lib.finding(id, "high", rule.address, sprintf("ingress on %s is open to the internet (%s)", [describe(rule), concat(", ", [sprintf("%v", [c]) | some c in rule.cidrs; world(c)])]), "")
 }
 
 # SSH/RDP/all ports from the world also break SEC-NET-002/001 together: report both, as scanners do.

@@ -85,3 +85,90 @@ test_null_lists_in_plan_are_empty if {
 	p := h.plan([h.rc("aws_security_group_rule", "rdp", {"type": "ingress", "from_port": 3389, "to_port": 3389, "protocol": "tcp", "cidr_blocks": null, "ipv6_cidr_blocks": ["::/0"]})])
 	h.ids(network.deny) == {"SEC-NET-002"} with input as p
 }
+
+# ---- Azure -------------------------------------------------------------------------------------------------------
+
+nsr(extra) := h.plan([h.rc("azurerm_network_security_rule", "r", object.union({"direction": "Inbound", "access": "Allow", "protocol": "Tcp", "source_address_prefix": "*"}, extra))])
+
+test_azure_ssh_from_any_denied if {
+	h.ids(network.deny) == {"SEC-NET-001"} with input as nsr({"destination_port_range": "22"})
+}
+
+test_azure_ssh_from_internet_tag_denied if {
+	h.ids(network.deny) == {"SEC-NET-001"} with input as nsr({"destination_port_range": "22", "source_address_prefix": "Internet"})
+}
+
+test_azure_rdp_in_port_ranges_denied if {
+	h.ids(network.deny) == {"SEC-NET-002"} with input as nsr({"destination_port_ranges": ["443", "3389"]})
+}
+
+test_azure_all_ports_denied if {
+	"SEC-NET-002" in h.ids(network.deny) with input as nsr({"destination_port_range": "*", "protocol": "*"})
+}
+
+test_azure_ssh_from_vnet_allowed if {
+	count(network.deny) == 0 with input as nsr({"destination_port_range": "22", "source_address_prefix": "10.0.0.0/16"})
+}
+
+test_azure_ssh_denied_by_rule_allowed if {
+	count(network.deny) == 0 with input as nsr({"destination_port_range": "22", "access": "Deny"})
+}
+
+test_azure_https_from_internet_allowed if {
+	count(network.deny) == 0 with input as nsr({"destination_port_range": "443"})
+}
+
+test_azure_nsg_security_rule_block_denied if {
+	p := h.plan([h.rc("azurerm_network_security_group", "g", {"security_rule": [
+		{"direction": "Inbound", "access": "Allow", "protocol": "Tcp", "source_address_prefix": "*", "destination_port_range": "443"},
+		{"direction": "Inbound", "access": "Allow", "protocol": "Tcp", "source_address_prefix": "0.0.0.0/0", "destination_port_range": "3389"},
+	]})])
+	h.ids(network.deny) == {"SEC-NET-002"} with input as p
+}
+
+test_azure_nsg_compliant_allowed if {
+	p := h.plan([h.rc("azurerm_network_security_group", "g", {"security_rule": [{"direction": "Inbound", "access": "Allow", "protocol": "Tcp", "source_address_prefix": "10.1.0.0/16", "destination_port_range": "22"}]})])
+	count(network.deny) == 0 with input as p
+}
+
+# ---- Google Cloud -------------------------------------------------------------------------------------------------
+
+fw(after) := h.plan([h.rc("google_compute_firewall", "fw", object.union({"source_ranges": ["0.0.0.0/0"]}, after))])
+
+test_gcp_ssh_from_world_denied if {
+	h.ids(network.deny) == {"SEC-NET-001"} with input as fw({"allow": [{"protocol": "tcp", "ports": ["22"]}]})
+}
+
+test_gcp_rdp_denied if {
+	h.ids(network.deny) == {"SEC-NET-002"} with input as fw({"allow": [{"protocol": "tcp", "ports": ["3389"]}]})
+}
+
+test_gcp_all_ports_no_ports_list_denied if {
+	"SEC-NET-002" in h.ids(network.deny) with input as fw({"allow": [{"protocol": "tcp"}]})
+}
+
+test_gcp_protocol_all_denied if {
+	"SEC-NET-002" in h.ids(network.deny) with input as fw({"allow": [{"protocol": "all"}]})
+}
+
+test_gcp_port_range_0_65535_denied if {
+	"SEC-NET-002" in h.ids(network.deny) with input as fw({"allow": [{"protocol": "tcp", "ports": ["0-65535"]}]})
+}
+
+test_gcp_ssh_from_iap_range_allowed if {
+	count(network.deny) == 0 with input as fw({"source_ranges": ["35.235.240.0/20"], "allow": [{"protocol": "tcp", "ports": ["22"]}]})
+}
+
+test_gcp_egress_allowed if {
+	count(network.deny) == 0 with input as fw({"direction": "EGRESS", "allow": [{"protocol": "tcp", "ports": ["22"]}]})
+}
+
+test_gcp_web_and_icmp_allowed if {
+	count(network.deny) == 0 with input as fw({"allow": [{"protocol": "tcp", "ports": ["80", "443"]}, {"protocol": "icmp"}]})
+}
+
+test_gcp_unknown_sources_not_verified if {
+	p := h.plan([h.rc_unknown("google_compute_firewall", "fw", {"allow": [{"protocol": "tcp", "ports": ["22"]}]}, {"source_ranges": true})])
+	h.unverified(network.deny) == {"SEC-NET-001"} with input as p
+	h.ids(network.deny) == set() with input as p
+}
