@@ -4,6 +4,14 @@
 import { z } from 'zod';
 
 export const LEVELS = ['hard', 'soft', 'advisory', 'off'] as const;
+const FINDING_LEVELS = ['hard', 'soft', 'advisory'] as const;
+export const DEFAULT_SEVERITY_LEVELS = {
+  critical: 'hard',
+  high: 'soft',
+  medium: 'advisory',
+  low: 'advisory',
+  info: 'advisory',
+} as const;
 export const PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'] as const;
 
 const relativeDir = z
@@ -45,6 +53,20 @@ export const PolicyConfigSchema = z
   .object({
     /** Per-rule level: hard | soft | advisory | off. Unlisted rules keep their default level. */
     levels: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.enum(LEVELS)).default({}),
+    /**
+     * The level of a scanner finding that no rule of ours maps (tfsec, Trivy, checkov via its severity table), by the
+     * scanner's own severity. Unlisted severities keep their default (critical hard, high soft, the rest advisory).
+     */
+    severity_levels: z
+      .object({
+        critical: z.enum(FINDING_LEVELS).default(DEFAULT_SEVERITY_LEVELS.critical),
+        high: z.enum(FINDING_LEVELS).default(DEFAULT_SEVERITY_LEVELS.high),
+        medium: z.enum(FINDING_LEVELS).default(DEFAULT_SEVERITY_LEVELS.medium),
+        low: z.enum(FINDING_LEVELS).default(DEFAULT_SEVERITY_LEVELS.low),
+        info: z.enum(FINDING_LEVELS).default(DEFAULT_SEVERITY_LEVELS.info),
+      })
+      .strict()
+      .default(DEFAULT_SEVERITY_LEVELS),
     allowed_regions: z.array(z.string()).default([]),
     required_tags: z.array(z.string()).default([]),
     /** Module source prefixes allowed besides local paths (./, ../). Registry modules must pin a version. */
@@ -54,7 +76,7 @@ export const PolicyConfigSchema = z
     /** A folder of the repo's own Rego policies (package infra_agent.custom.*), evaluated beside the defaults. */
     custom_policy_dir: relativeDir.optional(),
     /** Scanners that must run for a verdict to pass. A missing one makes the verdict not pass unless listed in allow_missing. */
-    allow_missing_scanners: z.array(z.enum(['tfsec', 'checkov', 'opa'])).default([]),
+    allow_missing_scanners: z.array(z.enum(['tfsec', 'trivy', 'checkov', 'opa'])).default([]),
     /** Who may `/infra override` a soft finding (GitHub logins or org/team slugs). */
     policy_owners: z.array(z.string()).default([]),
   })

@@ -78,7 +78,7 @@ export interface PlanSummary {
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 export type Level = 'hard' | 'soft' | 'advisory';
-export type FindingSource = 'tfsec' | 'checkov' | 'opa' | 'pregate';
+export type FindingSource = 'tfsec' | 'trivy' | 'checkov' | 'opa' | 'pregate';
 
 export interface Finding {
   /** Our rule id (e.g. SEC-NET-001) when the concern maps to one; else the scanner's own id (CKV_AWS_123). */
@@ -99,7 +99,7 @@ export interface Finding {
   notVerified?: boolean;
 }
 
-export type ScannerName = 'pregate' | 'tfsec' | 'checkov' | 'opa';
+export type ScannerName = 'pregate' | 'tfsec' | 'trivy' | 'checkov' | 'opa';
 export type ScannerStatus = 'ok' | 'not-run' | 'failed';
 
 export interface ScannerRun {
@@ -109,6 +109,8 @@ export interface ScannerRun {
   durationMs: number;
   /** Why it did not run or failed. */
   reason?: string;
+  /** What a reader should know about an otherwise good run (e.g. blocks the scanner could not read were left out). */
+  notes?: string[];
   findings: Finding[];
 }
 
@@ -130,6 +132,8 @@ export interface Verdict {
   overrides: Override[];
   /** Human-readable reasons when not pass (e.g. "2 hard findings", "checkov did not run"). */
   reasons: string[];
+  /** What the policies judged: the saved plan, or the HCL alone (no plan could be made). */
+  evaluatedOn?: 'plan' | 'hcl';
 }
 
 // ---- Terraform diagnostics --------------------------------------------------------------------------------------

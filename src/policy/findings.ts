@@ -4,15 +4,21 @@
 
 import type { PolicyConfig } from '../config/schema.js';
 import type { Finding, FindingSource, Level, Severity } from '../core/types.js';
-import { findRule, mapCheckovId, mapTfsecId, type ScannerMapping } from './rules.js';
+import { fixFor } from './fixes.js';
+import { findRule, mapCheckovId, mapTfsecId, SCANNER_LEVEL_CAPS, type ScannerMapping } from './rules.js';
 
 export const LEVEL_RANK: Record<Level, number> = { hard: 3, soft: 2, advisory: 1 };
 export const SEVERITY_RANK: Record<Severity, number> = { critical: 5, high: 4, medium: 3, low: 2, info: 1 };
 /** Whose message and first `source` win when several scanners agree: our own rules say it most precisely. */
-const SOURCE_ORDER: FindingSource[] = ['pregate', 'opa', 'checkov', 'tfsec'];
+const SOURCE_ORDER: FindingSource[] = ['pregate', 'opa', 'checkov', 'trivy', 'tfsec'];
+/** Scanners whose own severity decides the level of a finding no rule of ours maps. */
+const SEVERITY_SOURCES = new Set<FindingSource>(['tfsec', 'trivy', 'checkov']);
 
 export function maxLevel(a: Level, b: Level): Level {
   return LEVEL_RANK[a] >= LEVEL_RANK[b] ? a : b;
+}
+export function minLevel(a: Level, b: Level): Level {
+  return LEVEL_RANK[a] <= LEVEL_RANK[b] ? a : b;
 }
 export function maxSeverity(a: Severity, b: Severity): Severity {
   return SEVERITY_RANK[a] >= SEVERITY_RANK[b] ? a : b;
@@ -59,10 +65,28 @@ export function makeFinding(input: FindingInput): Finding {
   if (address) f.address = address;
   if (input.file) f.file = input.file;
   if (input.line !== undefined && Number.isInteger(input.line) && input.line > 0) f.line = input.line;
-  const remediation = input.remediation ?? rule?.remediation;
+  // A fix written for this resource's type beats a rule's generic text; scanner advice to silence the check
+  // (PRE-SUPPRESS-001 forbids that) is dropped.
+  const remediation = withoutSuppressionAdvice(
+    fixFor(input.ruleId, address) ?? input.remediation ?? rule?.remediation ?? '',
+  );
   if (remediation) f.remediation = remediation;
   if (input.notVerified) f.notVerified = true;
   return f;
+}
+
+/** Sentences that tell the reader to add an ignore/skip comment: our own PRE-SUPPRESS-001 forbids those. */
+export function withoutSuppressionAdvice(text: string): string {
+  const sentences = text.split(/(?<=[.!?])\s+/);
+  return sentences
+    .filter(
+      (s) =>
+        !/(tfsec|trivy|checkov)\s*:\s*(ignore|skip)|\b(add|use)\b[^.]*\b(ignore|skip|suppress\w*)\b[^.]*\b(comment|annotation|rule)/i.test(
+          s,
+        ),
+    )
+    .join(' ')
+    .trim();
 }
 
 /**
@@ -100,10 +124,49 @@ export function applyLevels(findings: Finding[], levels: PolicyConfig['levels'])
 
 function mappingFor(f: Finding): ScannerMapping | undefined {
   for (const id of f.sourceIds) {
-    const m = f.source === 'tfsec' ? mapTfsecId(id) : f.source === 'checkov' ? mapCheckovId(id) : undefined;
+    const m =
+      f.source === 'tfsec' || f.source === 'trivy'
+        ? mapTfsecId(id)
+        : f.source === 'checkov'
+          ? mapCheckovId(id)
+          : undefined;
     if (m) return m;
   }
   return undefined;
+}
+
+/**
+ * Findings on resources that the default values do not create are advisory; on resources that may not be created
+ * (a flag that cannot be resolved without a plan) they are at most soft. Both say so. The pre-plan guard's findings
+ * are about code, not resources, and stay as they are.
+ */
+export function applyExistence(
+  findings: Finding[],
+  existence: (address: string | undefined) => { status: 'yes' | 'no' | 'maybe'; why?: string } | undefined,
+): Finding[] {
+  return findings.map((f) => {
+    if (f.source === 'pregate') return f;
+    const e = existence(f.address);
+    if (!e || e.status === 'yes') return f;
+    if (e.status === 'no')
+      return { ...f, level: 'advisory', message: `${f.message} (not created: ${e.why ?? 'no instance'})` };
+    return { ...f, level: minLevel(f.level, 'soft'), message: `${f.message} (may not be created: ${e.why ?? ''})` };
+  });
+}
+
+/**
+ * Config `severity_levels`: a scanner finding no rule of ours maps takes its level from the scanner's own severity
+ * (critical → hard, high → soft, the rest advisory by default). Checks that only corroborate one of our rules keep
+ * their advisory level: our rule judged that resource more precisely. Not-verified findings stay advisory.
+ */
+export function applySeverityLevels(findings: Finding[], levels: PolicyConfig['severity_levels']): Finding[] {
+  return findings.map((f) => {
+    if (findRule(f.ruleId) || !SEVERITY_SOURCES.has(f.source) || f.notVerified) return f;
+    if (mappingFor(f)?.mode === 'corroborate') return f;
+    const level = levels[f.severity];
+    const cap = f.sourceIds.map((id) => SCANNER_LEVEL_CAPS[id]).find(Boolean);
+    return { ...f, level: cap ? minLevel(level, cap.level) : level };
+  });
 }
 
 function keyOf(f: Finding): string {

@@ -1,7 +1,11 @@
 // The rule table: every rule of the default policy set (POLICIES.md) with its default level, severity and
 // remediation, and the scanner-native ids that report the same concern. This is the one place that decides what a
 // tfsec or checkov result means for the verdict; everything a scanner reports that is not here is advisory.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
 import type { Level, Severity } from '../core/types.js';
+import { projectRoot } from '../toolchain/tools.js';
 
 export interface RuleDef {
   id: string;
@@ -33,7 +37,8 @@ export const RULES: readonly RuleDef[] = [
     title: 'SSH (22) open to the internet',
     level: 'hard',
     severity: 'critical',
-    remediation: 'Restrict port 22 to known CIDRs (a bastion or VPN range) or use SSM Session Manager instead of SSH.',
+    remediation:
+      'Restrict port 22 to known address ranges (a bastion or VPN range), or use a managed session service instead of SSH.',
   },
   {
     id: 'SEC-NET-002',
@@ -41,7 +46,7 @@ export const RULES: readonly RuleDef[] = [
     level: 'hard',
     severity: 'critical',
     remediation:
-      'Open only the ports the service needs, from known CIDRs; never `protocol = "-1"` from 0.0.0.0/0 or ::/0.',
+      'Open only the ports the service needs, from known address ranges; never every port or protocol from the internet.',
   },
   {
     id: 'SEC-NET-003',
@@ -52,17 +57,17 @@ export const RULES: readonly RuleDef[] = [
   },
   {
     id: 'SEC-IAM-001',
-    title: 'IAM Allow with Action "*"',
+    title: 'Wildcard permissions: every action, or a primitive owner/editor role',
     level: 'hard',
     severity: 'critical',
-    remediation: 'List the actions the principal needs instead of "*" / "*:*".',
+    remediation: 'Grant the actions the principal needs instead of every action.',
   },
   {
     id: 'SEC-IAM-002',
-    title: 'AdministratorAccess attached',
+    title: 'Administrator rights granted broadly',
     level: 'hard',
     severity: 'critical',
-    remediation: 'Attach a least-privilege policy instead of arn:aws:iam::aws:policy/AdministratorAccess.',
+    remediation: 'Grant a least-privilege role instead of administrator rights.',
   },
   {
     id: 'SEC-IAM-003',
@@ -81,25 +86,24 @@ export const RULES: readonly RuleDef[] = [
   },
   {
     id: 'SEC-DATA-001',
-    title: 'RDS storage not encrypted',
+    title: 'Database storage or connections not encrypted',
     level: 'soft',
     severity: 'high',
-    remediation: 'Set `storage_encrypted = true` (optionally with `kms_key_id`).',
+    remediation: 'Encrypt the database storage at rest and require TLS for connections.',
   },
   {
     id: 'SEC-DATA-002',
-    title: 'EBS volume or root block device not encrypted',
+    title: 'Disk, search or cache store not encrypted',
     level: 'soft',
     severity: 'high',
-    remediation: 'Set `encrypted = true` on the volume / block device, or enable EBS encryption by default.',
+    remediation: 'Enable encryption at rest and in transit for the store.',
   },
   {
     id: 'SEC-S3-001',
-    title: 'Public S3 ACL',
+    title: 'Public object storage or dataset',
     level: 'hard',
     severity: 'critical',
-    remediation:
-      'Use `acl = "private"` (or no ACL with BucketOwnerEnforced ownership) and serve public content via CloudFront.',
+    remediation: 'Keep the storage private and serve public content through a CDN with its own access identity.',
   },
   {
     id: 'SEC-S3-002',
@@ -111,10 +115,18 @@ export const RULES: readonly RuleDef[] = [
   },
   {
     id: 'SEC-DB-002',
-    title: 'Database publicly accessible',
+    title: 'Database reachable from the internet',
     level: 'soft',
     severity: 'high',
-    remediation: 'Set `publicly_accessible = false` and reach the database from inside the VPC.',
+    remediation: 'Turn off public access and reach the database from inside the private network.',
+  },
+  {
+    id: 'SEC-K8S-001',
+    title: 'Kubernetes control plane public to the internet, or secrets unencrypted',
+    level: 'soft',
+    severity: 'high',
+    remediation:
+      'Restrict the API server to known address ranges or make it private, and encrypt secrets with a KMS key.',
   },
   {
     id: 'GOV-REG-001',
@@ -188,6 +200,43 @@ export const CHECKOV_MAP: Readonly<Record<string, ScannerMapping>> = {
   CKV_AWS_56: direct('SEC-S3-002'),
   CKV_AWS_70: direct('SEC-S3-002'),
   CKV_AWS_17: direct('SEC-DB-002'),
+  CKV2_AWS_6: direct('SEC-S3-002'),
+  CKV_AWS_44: direct('SEC-DATA-001'),
+  CKV_AWS_74: direct('SEC-DATA-001'),
+  CKV_AWS_5: direct('SEC-DATA-002'),
+  CKV_AWS_38: direct('SEC-K8S-001'),
+  CKV_AWS_58: direct('SEC-K8S-001'),
+  // "public endpoint enabled" also fires when public_access_cidrs are restricted.
+  CKV_AWS_39: corroborate('SEC-K8S-001'),
+  // Azure
+  CKV_AZURE_10: direct('SEC-NET-001'),
+  CKV_AZURE_9: direct('SEC-NET-002'),
+  CKV_AZURE_160: corroborate('SEC-NET-002', 'SEC-NET-003'),
+  CKV_AZURE_34: direct('SEC-S3-001'),
+  CKV_AZURE_190: direct('SEC-S3-001'),
+  CKV2_AZURE_47: direct('SEC-S3-001'),
+  // "disallow public access" covers network access too, which is not public data.
+  CKV_AZURE_59: corroborate('SEC-S3-001'),
+  CKV_AZURE_39: direct('SEC-IAM-001'),
+  CKV_AZURE_113: direct('SEC-DB-002'),
+  CKV_AZURE_11: direct('SEC-DB-002'),
+  CKV_AZURE_6: corroborate('SEC-K8S-001'),
+  CKV_AZURE_115: corroborate('SEC-K8S-001'),
+  // Google Cloud
+  CKV_GCP_2: direct('SEC-NET-001'),
+  CKV_GCP_3: direct('SEC-NET-002'),
+  CKV2_GCP_12: direct('SEC-NET-002'),
+  CKV_GCP_28: direct('SEC-S3-001'),
+  CKV_GCP_15: direct('SEC-S3-001'),
+  CKV_GCP_100: direct('SEC-S3-001'),
+  CKV_GCP_115: corroborate('SEC-IAM-001', 'SEC-IAM-002'),
+  CKV_GCP_116: corroborate('SEC-IAM-001', 'SEC-IAM-002'),
+  CKV_GCP_117: corroborate('SEC-IAM-001', 'SEC-IAM-002'),
+  CKV_GCP_11: direct('SEC-DB-002'),
+  CKV_GCP_6: corroborate('SEC-DATA-001'),
+  CKV_GCP_18: corroborate('SEC-K8S-001'),
+  CKV_GCP_20: corroborate('SEC-K8S-001'),
+  CKV_GCP_25: corroborate('SEC-K8S-001'),
 };
 
 /** checkov SECRET ids (secrets framework) are all literal secrets. */
@@ -196,24 +245,26 @@ export function mapCheckovId(id: string): ScannerMapping | undefined {
   return CHECKOV_MAP[id];
 }
 
-/** Severities for unmapped checkov ids that matter more than 'low' (checkov has none offline). */
-export const CHECKOV_SEVERITY: Readonly<Record<string, Severity>> = {
-  CKV_AWS_79: 'medium',
-  CKV_AWS_189: 'low',
-  CKV_AWS_145: 'low',
-  CKV_AWS_18: 'low',
-  CKV_AWS_21: 'low',
-  CKV_AWS_290: 'medium',
-  CKV_AWS_288: 'medium',
-  CKV_AWS_289: 'medium',
-  CKV_AWS_287: 'medium',
-  CKV_AWS_109: 'medium',
-  CKV_AWS_111: 'medium',
-  CKV2_AWS_40: 'medium',
-  CKV_AWS_382: 'low',
-  CKV_TF_1: 'low',
-  CKV_TF_2: 'low',
-};
+const SeverityTable = z.object({
+  source: z.string(),
+  checkov_version: z.string(),
+  severities: z.record(z.string(), z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'])),
+});
+
+function loadCheckovSeverities(): Readonly<Record<string, Severity>> {
+  const path = join(projectRoot(), 'policies', 'checkov-severity.json');
+  const table = SeverityTable.parse(JSON.parse(readFileSync(path, 'utf8')));
+  const out: Record<string, Severity> = {};
+  for (const [id, sev] of Object.entries(table.severities))
+    out[id] = sev === 'INFO' ? 'info' : (sev.toLowerCase() as Severity);
+  return out;
+}
+
+/**
+ * Severities of checkov's Terraform checks (checkov has none offline): policies/checkov-severity.json, our own
+ * classification of the pinned checkov's check list, regenerated by scripts/checkov-severity.py.
+ */
+export const CHECKOV_SEVERITY: Readonly<Record<string, Severity>> = loadCheckovSeverities();
 
 /** tfsec ids, by long id and by AVD id (tfsec reports both; older versions only the long one). */
 const TFSEC_ENTRIES: [string, string, ScannerMapping][] = [
@@ -237,7 +288,49 @@ const TFSEC_ENTRIES: [string, string, ScannerMapping][] = [
   ['aws-s3-no-public-buckets', 'AVD-AWS-0093', corroborate('SEC-S3-002')],
   ['aws-rds-no-public-db-access', 'AVD-AWS-0082', direct('SEC-DB-002')],
   ['aws-rds-enable-public-access', 'AVD-AWS-0180', direct('SEC-DB-002')],
+  ['aws-s3-enable-bucket-encryption', 'AVD-AWS-0088', corroborate('SEC-DATA-002')],
+  ['aws-neptune-enable-storage-encryption', 'AVD-AWS-0076', direct('SEC-DATA-001')],
+  ['aws-documentdb-enable-storage-encryption', 'AVD-AWS-0021', direct('SEC-DATA-001')],
+  ['aws-elastic-search-enable-domain-encryption', 'AVD-AWS-0048', direct('SEC-DATA-002')],
+  ['aws-elastic-search-enable-in-transit-encryption', 'AVD-AWS-0043', direct('SEC-DATA-002')],
+  ['aws-elastic-search-enforce-https', 'AVD-AWS-0046', direct('SEC-DATA-002')],
+  ['aws-eks-encrypt-secrets', 'AVD-AWS-0039', direct('SEC-K8S-001')],
+  ['aws-eks-no-public-cluster-access', 'AVD-AWS-0040', corroborate('SEC-K8S-001')],
+  ['aws-eks-no-public-cluster-access-to-cidr', 'AVD-AWS-0041', direct('SEC-K8S-001')],
+  // Azure
+  ['azure-network-ssh-blocked-from-internet', 'AVD-AZU-0050', direct('SEC-NET-001')],
+  ['azure-network-disable-rdp-from-internet', 'AVD-AZU-0048', direct('SEC-NET-002')],
+  ['azure-network-no-public-ingress', 'AVD-AZU-0047', corroborate('SEC-NET-001', 'SEC-NET-002', 'SEC-NET-003')],
+  ['azure-storage-no-public-access', 'AVD-AZU-0007', direct('SEC-S3-001')],
+  ['azure-database-no-public-firewall-access', 'AVD-AZU-0029', corroborate('SEC-DB-002')],
+  ['azure-database-no-public-access', 'AVD-AZU-0022', corroborate('SEC-DB-002')],
+  ['azure-container-limit-authorized-ips', 'AVD-AZU-0041', corroborate('SEC-K8S-001')],
+  ['azure-storage-enforce-https', 'AVD-AZU-0008', direct('SEC-DATA-002')],
+  // Google Cloud
+  ['google-compute-no-public-ingress', 'AVD-GCP-0027', corroborate('SEC-NET-001', 'SEC-NET-002', 'SEC-NET-003')],
+  ['google-storage-no-public-access', 'AVD-GCP-0001', direct('SEC-S3-001')],
+  ['google-bigquery-no-public-access', 'AVD-GCP-0046', direct('SEC-S3-001')],
+  ['google-iam-no-project-level-default-service-account-assignment', 'AVD-GCP-0006', corroborate('SEC-IAM-001')],
+  ['google-sql-no-public-access', 'AVD-GCP-0017', corroborate('SEC-DB-002')],
+  ['google-sql-encrypt-in-transit-data', 'AVD-GCP-0015', corroborate('SEC-DATA-001')],
+  ['google-gke-enable-master-networks', 'AVD-GCP-0061', corroborate('SEC-K8S-001')],
+  ['google-gke-no-public-control-plane', 'AVD-GCP-0053', corroborate('SEC-K8S-001')],
 ];
+
+/**
+ * Scanner checks whose own severity overstates them today, with why; their level is at most this. Everything not here
+ * takes the level its severity gives (config `severity_levels`).
+ */
+export const SCANNER_LEVEL_CAPS: Readonly<Record<string, { level: Level; why: string }>> = {
+  'AVD-GCP-0047': {
+    level: 'advisory',
+    why: 'PodSecurityPolicy was removed in Kubernetes 1.25; GKE no longer offers it',
+  },
+  'google-gke-enforce-pod-security-policy': {
+    level: 'advisory',
+    why: 'PodSecurityPolicy was removed in Kubernetes 1.25; GKE no longer offers it',
+  },
+};
 
 export const TFSEC_MAP: Readonly<Record<string, ScannerMapping>> = Object.fromEntries(
   TFSEC_ENTRIES.flatMap(([longId, avd, m]) => [

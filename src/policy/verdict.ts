@@ -2,7 +2,7 @@
 // finding nobody authorised has overridden). Pure: the gate runs the scanners, this decides.
 import type { PolicyConfig } from '../config/schema.js';
 import type { Finding, Override, ScannerRun, Verdict, VerdictStatus } from '../core/types.js';
-import { applyLevels, mergeFindings } from './findings.js';
+import { applyExistence, applyLevels, applySeverityLevels, mergeFindings } from './findings.js';
 
 export interface VerdictInput {
   scanners: ScannerRun[];
@@ -12,6 +12,9 @@ export interface VerdictInput {
   planHash?: string;
   /** Fills in file:line for findings that only know their address. */
   locate?: (address: string) => { file: string; line: number } | undefined;
+  /** Whether the resource a finding names is created ('no' / 'maybe' lower its level; see applyExistence). */
+  existence?: (address: string | undefined) => { status: 'yes' | 'no' | 'maybe'; why?: string } | undefined;
+  evaluatedOn?: 'plan' | 'hcl';
 }
 
 function plural(n: number, word: string): string {
@@ -23,15 +26,28 @@ function allowedMissing(run: ScannerRun, config: PolicyConfig): boolean {
   return run.name !== 'pregate' && (config.allow_missing_scanners as string[]).includes(run.name);
 }
 
+/** A scanner's reason on one line, whole: "invalid HCL:" alone says nothing, the lines after it say where and why. */
+export function reasonLine(reason: string, max = 600): string {
+  const text = reason
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ')
+    .replace(/:\s*(?=\S)/, ': ');
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 export function decideVerdict(input: VerdictInput): Verdict {
   const { scanners, config } = input;
   const reasons: string[] = [];
-  let merged = mergeFindings(
-    applyLevels(
+  const levelled = applyLevels(
+    applySeverityLevels(
       scanners.flatMap((s) => s.findings),
-      config.levels,
+      config.severity_levels,
     ),
+    config.levels,
   );
+  let merged = mergeFindings(input.existence ? applyExistence(levelled, input.existence) : levelled);
   if (input.locate) {
     const locate = input.locate;
     merged = merged.map((f) => {
@@ -45,7 +61,7 @@ export function decideVerdict(input: VerdictInput): Verdict {
   for (const run of scanners) {
     if (run.status === 'ok') continue;
     const what = run.status === 'not-run' ? 'did not run' : 'failed';
-    const why = run.reason ? `: ${run.reason.split('\n')[0]}` : '';
+    const why = run.reason ? `: ${reasonLine(run.reason)}` : '';
     if (allowedMissing(run, config)) {
       reasons.push(`${run.name} ${what} (allowed by policy.allow_missing_scanners)${why}`);
     } else {
@@ -84,5 +100,12 @@ export function decideVerdict(input: VerdictInput): Verdict {
     );
   }
   const status: VerdictStatus = blocked ? 'blocked' : openSoft.length > 0 ? 'needs-override' : 'pass';
-  return { status, findings: merged, scanners, overrides: applied, reasons };
+  return {
+    status,
+    findings: merged,
+    scanners,
+    overrides: applied,
+    reasons,
+    ...(input.evaluatedOn ? { evaluatedOn: input.evaluatedOn } : {}),
+  };
 }

@@ -4,11 +4,12 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type ToolName = 'terraform' | 'tfsec' | 'checkov' | 'opa' | 'git';
+export type ToolName = 'terraform' | 'tfsec' | 'trivy' | 'checkov' | 'opa' | 'git';
 
 const OVERRIDE_ENV: Record<ToolName, string> = {
   terraform: 'INFRA_AGENT_TERRAFORM_BIN',
   tfsec: 'INFRA_AGENT_TFSEC_BIN',
+  trivy: 'INFRA_AGENT_TRIVY_BIN',
   checkov: 'INFRA_AGENT_CHECKOV_BIN',
   opa: 'INFRA_AGENT_OPA_BIN',
   git: 'INFRA_AGENT_GIT_BIN',
