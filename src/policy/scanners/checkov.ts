@@ -1,10 +1,14 @@
-// checkov on the root module dir (`--framework terraform`) and, when there is a plan, on the plan JSON
+// checkov on the root module dir (`--framework terraform secrets`) and, when there is a plan, on the plan JSON
 // (`--framework terraform_plan`, enriched with file:line from the dir). Offline by construction: no API key, no
 // guideline or module downloads, no repo/user config files, proxies that point nowhere. checkov reports no severity
-// offline, so rules.ts decides; unmapped checks are advisory.
+// offline, so rules.ts decides, from our table (policies/checkov-severity.json) for checks no rule maps.
+// Its JSON goes to a file (`--output-file-path`), never through the capped stdout: a big module tree produces
+// megabytes of it. A failure says checkov's own words (stderr tail) and, for files it could not parse, where and why.
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { Finding } from '../../core/types.js';
+import { HclParseError, parseHclFile } from '../../repo/hcl.js';
 import { run } from '../../util/exec.js';
 import { makeFinding } from '../findings.js';
 import { toRepoPath } from '../module-tree.js';
@@ -57,7 +61,15 @@ export interface CheckovParsed {
 export function parseCheckovOutput(stdout: string, repoRoot: string, dir: string): CheckovParsed {
   const start = stdout.search(/[[{]/);
   if (start === -1) throw new Error('checkov printed no JSON');
-  const raw = CheckovOutput.parse(JSON.parse(stdout.slice(start)));
+  let json: unknown;
+  try {
+    json = JSON.parse(stdout.slice(start));
+  } catch (err) {
+    throw new Error(
+      `checkov's JSON report (${stdout.length} bytes) is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const raw = CheckovOutput.parse(json);
   const reports = Array.isArray(raw) ? raw : 'results' in raw ? [CheckovReport.parse(raw)] : [];
   const out: CheckovParsed = { findings: [], parsingErrors: [], passed: 0 };
   for (const rep of reports) {
@@ -69,13 +81,14 @@ export function parseCheckovOutput(stdout: string, repoRoot: string, dir: string
       const ruleId = mapping?.mode === 'direct' ? (mapping.rules[0] ?? c.check_id) : c.check_id;
       // Only point at Terraform source: in plan mode the path is the plan JSON unless enrichment found the .tf.
       const abs = c.file_abs_path ?? (c.file_path ? join(dir, c.file_path) : '');
-      const file = abs.endsWith('.tf') ? toRepoPath(repoRoot, isAbsolute(abs) ? abs : join(dir, abs)) : undefined;
+      const source = /\.(tf|tfvars|tf\.json)$/.test(abs) || (rep.check_type === 'secrets' && abs !== '');
+      const file = source ? toRepoPath(repoRoot, isAbsolute(abs) ? abs : join(dir, abs)) : undefined;
       out.findings.push(
         makeFinding({
           ruleId,
           source: 'checkov',
           nativeId: c.check_id,
-          severity: CHECKOV_SEVERITY[c.check_id] ?? 'low',
+          severity: /^CKV_SECRET_\d+$/.test(c.check_id) ? 'critical' : (CHECKOV_SEVERITY[c.check_id] ?? 'low'),
           level: 'advisory',
           // Module checks (CKV_TF_*) name the module call only.
           address:
@@ -108,6 +121,8 @@ function checkovEnv(home: string): Record<string, string> {
 }
 
 const COMMON_ARGS = [
+  '--quiet',
+  '--compact',
   '-o',
   'json',
   '--skip-download',
@@ -116,6 +131,27 @@ const COMMON_ARGS = [
   'false',
   '--soft-fail',
 ];
+
+/**
+ * checkov lists only the files it could not parse; the cause comes from our own HCL parser (file:line and its words),
+ * or says that only checkov's parser trips on the file.
+ */
+async function parseCause(path: string, repoRoot: string, dir: string): Promise<string> {
+  const abs = isAbsolute(path) ? path : join(dir, path);
+  const rel = toRepoPath(repoRoot, abs);
+  let source: string;
+  try {
+    source = await readFile(abs, 'utf8');
+  } catch (err) {
+    return `${rel}: cannot be read (${err instanceof Error ? err.message : String(err)})`;
+  }
+  try {
+    await parseHclFile(rel, source);
+    return `${rel}: checkov's HCL parser failed on it; the file is valid HCL for Terraform's parser (a construct checkov does not support)`;
+  } catch (err) {
+    return err instanceof HclParseError ? err.message : `${rel}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
 
 export const checkovScanner: Scanner = {
   name: 'checkov',
@@ -136,14 +172,32 @@ export const checkovScanner: Scanner = {
         ...(input.signal ? { signal: input.signal } : {}),
       };
       const hasPlan = input.planJson !== undefined || input.planJsonPath !== undefined;
+      // One checkov process; its report lands in its own folder (results_json.json), read from there.
+      const checkov = async (name: string, args: string[]): Promise<CheckovParsed> => {
+        const outDir = join(tmp.dir, name);
+        const r = await run(tool.path, [...args, '--output-file-path', outDir], opts);
+        let text: string;
+        try {
+          text = await readFile(join(outDir, 'results_json.json'), 'utf8');
+        } catch {
+          const said = `${r.stderr}\n${r.stdout.slice(0, 2000)}`.trim().split('\n').slice(-15).join('\n');
+          throw new Error(`checkov wrote no report (exit ${r.exitCode})${said ? `: ${said}` : ''}`);
+        }
+        return parseCheckovOutput(text, input.repoRoot, input.dir);
+      };
       const runs: Promise<CheckovParsed>[] = [];
       if (!(input.planOnly && hasPlan)) {
         runs.push(
-          run(
-            tool.path,
-            ['-d', input.dir, '--framework', 'terraform', '--config-file', config, ...COMMON_ARGS],
-            opts,
-          ).then((r) => parseCheckovOutput(r.stdout, input.repoRoot, input.dir)),
+          checkov('dir', [
+            '-d',
+            input.dir,
+            '--framework',
+            'terraform',
+            'secrets',
+            '--config-file',
+            config,
+            ...COMMON_ARGS,
+          ]),
         );
       }
       if (hasPlan) {
@@ -153,21 +207,17 @@ export const checkovScanner: Scanner = {
           await writePrivate(planPath, JSON.stringify(input.planJson));
         }
         runs.push(
-          run(
-            tool.path,
-            [
-              '-f',
-              planPath,
-              '--framework',
-              'terraform_plan',
-              '--repo-root-for-plan-enrichment',
-              input.dir,
-              '--config-file',
-              config,
-              ...COMMON_ARGS,
-            ],
-            opts,
-          ).then((r) => parseCheckovOutput(r.stdout, input.repoRoot, input.dir)),
+          checkov('plan', [
+            '-f',
+            planPath,
+            '--framework',
+            'terraform_plan',
+            '--repo-root-for-plan-enrichment',
+            input.dir,
+            '--config-file',
+            config,
+            ...COMMON_ARGS,
+          ]),
         );
       }
       const results = await Promise.all(runs);
@@ -175,8 +225,16 @@ export const checkovScanner: Scanner = {
       const parsingErrors = results.flatMap((r) => r.parsingErrors);
       const findings = results.flatMap((r) => r.findings);
       if (parsingErrors.length > 0) {
-        const files = parsingErrors.map((p) => (isAbsolute(p) ? toRepoPath(input.repoRoot, p) : p));
-        return { ...failed('checkov', `checkov could not parse: ${files.join(', ')}`, started, version), findings };
+        const causes = await Promise.all(parsingErrors.map((p) => parseCause(p, input.repoRoot, input.dir)));
+        return {
+          ...failed(
+            'checkov',
+            `checkov could not parse ${causes.length} file(s):\n${causes.join('\n')}`,
+            started,
+            version,
+          ),
+          findings,
+        };
       }
       return {
         name: 'checkov',

@@ -35,8 +35,16 @@ export function locateTool(tool: ToolName): { path: string } | { reason: string 
 /** Why a process failed, for a `failed` result: the error and the tail of stderr. */
 export function describeExecError(err: unknown): string {
   if (err instanceof ExecError) {
+    // Go tools (tfsec, Trivy) print their own error on stdout ("Error: scan failed: main.tf:5,1-6: …").
+    const said = err.stdout
+      .split('\n')
+      .filter((l) => /^\s*(error|fatal|FATAL|ERROR)\b/i.test(l))
+      .slice(0, 5)
+      .join('\n');
     const tail = err.tail(15);
-    return tail && !err.message.includes(tail) ? `${err.message}\n${tail}` : err.message;
+    // The tool's own words first: the verdict and the report quote the first line.
+    const parts = [said, err.message, tail && !err.message.includes(tail) && !said.includes(tail) ? tail : ''];
+    return parts.filter(Boolean).join('\n');
   }
   return err instanceof Error ? err.message : String(err);
 }

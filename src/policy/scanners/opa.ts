@@ -9,6 +9,7 @@ import type { PolicyConfig } from '../../config/schema.js';
 import type { Finding } from '../../core/types.js';
 import { projectRoot } from '../../toolchain/tools.js';
 import { ExecError, run } from '../../util/exec.js';
+import { readTfvars } from '../existence.js';
 import { makeFinding, parseSeverity } from '../findings.js';
 import { planFromHcl } from '../hcl-plan.js';
 import { loadModuleTree, toRepoPath } from '../module-tree.js';
@@ -161,7 +162,18 @@ export const opaScanner: Scanner = {
       let document: unknown = input.planJson;
       if (document === undefined && input.planJsonPath)
         document = JSON.parse(await readFile(input.planJsonPath, 'utf8'));
-      if (document === undefined) document = planFromHcl(await loadModuleTree(input.dir, input.repoRoot));
+      if (document === undefined) {
+        const tree = await loadModuleTree(input.dir, input.repoRoot);
+        // A file that does not parse would silently drop out of the HCL-built plan: that is no pass.
+        if (tree.parseErrors.length > 0)
+          return failed(
+            'opa',
+            `cannot evaluate the HCL: ${tree.parseErrors.map((e) => (e.message.startsWith(e.file) ? e.message : `${e.file}:${e.line}: ${e.message}`)).join('; ')}`,
+            started,
+            version,
+          );
+        document = planFromHcl(tree, { tfvars: await readTfvars(input.dir) });
+      }
 
       const dataFile = join(tmp.dir, 'data.json');
       const { allowed_regions, required_tags, allowed_module_sources, allowed_providers } = input.config;

@@ -1,12 +1,16 @@
 // tfsec on the root module dir. It exits non-zero when it finds issues (we pass --soft-fail and accept 1 anyway),
 // prints a "joining the Trivy family" banner on stderr, and must not honour the repo's own ignores or config:
 // suppressions are the pre-plan guard's business (PRE-SUPPRESS-001), so tfsec reports what is really there.
-import { isAbsolute, join } from 'node:path';
+// tfsec (deprecated upstream, frozen at 1.28) cannot parse Terraform 1.5 `check {}` blocks ("Unsupported block
+// type"): when the tree has some, tfsec scans a staged copy with those blocks blanked out (line numbers kept) and the
+// run says so in a note. Trivy, checkov and OPA read the blocks as they are.
+import { mkdir, readdir, readFile, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { z } from 'zod';
 import type { Finding } from '../../core/types.js';
 import { run } from '../../util/exec.js';
 import { makeFinding, parseSeverity } from '../findings.js';
-import { toRepoPath } from '../module-tree.js';
+import { loadModuleTree, toRepoPath } from '../module-tree.js';
 import { mapTfsecId } from '../rules.js';
 import {
   describeExecError,
@@ -36,7 +40,17 @@ const TfsecOutput = z.object({ results: z.array(TfsecResult).nullable().default(
 
 export function parseTfsecOutput(stdout: string, repoRoot: string, dir: string): Finding[] {
   const start = stdout.indexOf('{');
-  if (start === -1) throw new Error('tfsec printed no JSON');
+  if (start === -1) {
+    // tfsec prints its own error ("Error: scan failed: main.tf:5,1-6: Unsupported block type; …") on stdout.
+    const said = stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^error\b/i.test(l))
+      .join(' ');
+    throw new Error(
+      said ? `tfsec: ${said}` : `tfsec printed no JSON${stdout.trim() ? `: ${stdout.trim().slice(0, 500)}` : ''}`,
+    );
+  }
   const parsed = TfsecOutput.parse(JSON.parse(stdout.slice(start)));
   const findings: Finding[] = [];
   for (const r of parsed.results ?? []) {
@@ -62,6 +76,49 @@ export function parseTfsecOutput(stdout: string, repoRoot: string, dir: string):
   return findings;
 }
 
+interface Staged {
+  /** Where tfsec scans: the staged copy of `dir`. */
+  scanDir: string;
+  /** The staged copy of the repository root (paths under it are repo paths). */
+  root: string;
+  /** Repo-relative file:line of every `check` block left out. */
+  blanked: string[];
+}
+
+/** A copy of the module tree without its `check {}` blocks, or undefined when there are none. */
+export async function stageWithoutCheckBlocks(
+  dir: string,
+  repoRoot: string,
+  into: string,
+): Promise<Staged | undefined> {
+  const tree = await loadModuleTree(dir, repoRoot);
+  const checks = tree.modules.flatMap((m) =>
+    m.files.flatMap((f) => f.nodes.filter((n) => n.kind === 'check').map((n) => ({ file: f, node: n }))),
+  );
+  if (checks.length === 0) return undefined;
+  const root = join(into, 'stage');
+  for (const mod of tree.modules) {
+    const target = join(root, relative(tree.repoRoot, mod.abs));
+    await mkdir(target, { recursive: true });
+    for (const name of await readdir(mod.abs)) {
+      if (!/\.(tf|tfvars|tf\.json)$/.test(name)) continue;
+      const text = await readFile(join(mod.abs, name), 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      const lines = text.split('\n');
+      for (const c of checks)
+        if (c.file.abs === join(mod.abs, name))
+          for (let i = c.node.line - 1; i < c.node.endLine && i < lines.length; i++) lines[i] = '';
+      await mkdir(dirname(join(target, name)), { recursive: true });
+      await writePrivate(join(target, name), lines.join('\n'));
+    }
+  }
+  return {
+    scanDir: join(root, relative(tree.repoRoot, await realpath(dir))),
+    root,
+    blanked: checks.map((c) => `${c.file.rel}:${c.node.line}`),
+  };
+}
+
 export const tfsecScanner: Scanner = {
   name: 'tfsec',
   async run(input: ScanInput) {
@@ -74,10 +131,11 @@ export const tfsecScanner: Scanner = {
       const config = join(tmp.dir, 'config.json');
       const checks = join(tmp.dir, 'checks');
       await writePrivate(config, '{}');
+      const staged = await stageWithoutCheckBlocks(input.dir, input.repoRoot, tmp.dir).catch(() => undefined);
       const result = await run(
         tool.path,
         [
-          input.dir,
+          staged?.scanDir ?? input.dir,
           '--format',
           'json',
           '--no-colour',
@@ -99,11 +157,20 @@ export const tfsecScanner: Scanner = {
           ...(input.signal ? { signal: input.signal } : {}),
         },
       );
-      const findings = parseTfsecOutput(result.stdout, input.repoRoot, input.dir);
+      const findings = staged
+        ? parseTfsecOutput(result.stdout, staged.root, staged.scanDir)
+        : parseTfsecOutput(result.stdout, input.repoRoot, input.dir);
       return {
         name: 'tfsec',
         status: 'ok',
         ...(version ? { version } : {}),
+        ...(staged
+          ? {
+              notes: [
+                `tfsec cannot parse check {} blocks; it scanned the code without them (${staged.blanked.join(', ')})`,
+              ],
+            }
+          : {}),
         durationMs: Date.now() - started,
         findings,
       };
