@@ -2,6 +2,7 @@
 // its own, for the pipeline to call before `terraform init`: when it blocks, init and plan never run.
 import type { PolicyConfig } from '../config/schema.js';
 import type { Finding, Override, ScannerRun, Verdict } from '../core/types.js';
+import { type Existence, existenceOf, readTfvars, resolveExistence } from './existence.js';
 import { loadModuleTree, type ModuleTree } from './module-tree.js';
 import { SCANNERS } from './scanners/index.js';
 import { runPregateOn } from './scanners/pregate.js';
@@ -28,6 +29,44 @@ export interface GateInput extends ScanInput {
   planHash?: string;
 }
 
+/** Managed resource addresses (instance keys stripped) a plan holds. */
+function plannedAddresses(plan: unknown): Set<string> | undefined {
+  if (typeof plan !== 'object' || plan === null) return undefined;
+  const changes = (plan as { resource_changes?: unknown }).resource_changes;
+  if (!Array.isArray(changes)) return undefined;
+  const out = new Set<string>();
+  for (const rc of changes)
+    if (typeof rc === 'object' && rc !== null) {
+      const { address, mode } = rc as { address?: unknown; mode?: unknown };
+      if (typeof address === 'string' && mode === 'managed') out.add(address.replace(/\[[^\]]*\]/g, ''));
+    }
+  return out;
+}
+
+/**
+ * Without a plan: count/for_each/flags resolved from defaults and tfvars. With one: a managed resource the code
+ * declares but the plan does not hold has no instance.
+ */
+async function existenceLookup(
+  input: GateInput,
+  tree: ModuleTree,
+): Promise<(address: string | undefined) => Existence | undefined> {
+  if (input.planJson === undefined && input.planJsonPath !== undefined) return () => undefined;
+  if (input.planJson === undefined) {
+    const map = resolveExistence(tree, await readTfvars(input.dir));
+    return (address) => existenceOf(map, address);
+  }
+  const planned = plannedAddresses(input.planJson);
+  if (!planned) return () => undefined;
+  return (address) => {
+    if (!address) return undefined;
+    const base = address.replace(/\[[^\]]*\]/g, '');
+    if (/(^|\.)data\./.test(base) || base.startsWith('provider') || !tree.locate(base)) return undefined;
+    if (/^(module\.[^.]+\.)*module\.[^.]+$/.test(base)) return undefined;
+    return planned.has(base) ? { status: 'yes' } : { status: 'no', why: 'the plan creates no instance of it' };
+  };
+}
+
 export async function runGate(input: GateInput): Promise<Verdict> {
   const scanners = input.scanners ?? [...SCANNERS];
   // The HCL index gives plan-only findings their file:line; it is best effort (the guard reports bad HCL).
@@ -51,11 +90,15 @@ export async function runGate(input: GateInput): Promise<Verdict> {
   );
   const index = await tree;
   if (index) for (const run of runs) run.findings = run.findings.map((f) => withDataPrefix(f, index));
+  const hasPlan = input.planJson !== undefined || input.planJsonPath !== undefined;
+  const existence = index ? await existenceLookup(input, index).catch(() => undefined) : undefined;
   return decideVerdict({
     scanners: runs,
     overrides: input.overrides ?? [],
     config: input.config,
     ...(input.planHash ? { planHash: input.planHash } : {}),
     ...(index ? { locate: index.locate } : {}),
+    ...(existence ? { existence } : {}),
+    evaluatedOn: hasPlan ? 'plan' : 'hcl',
   });
 }

@@ -2,6 +2,7 @@
 // cannot be installed, or `check` was given only a dir). Literals become known `after` values and `constant_value`
 // expressions; anything with an interpolation is unknown (`after_unknown`) and a reference, so a rule that needs it
 // reports "not verified" instead of passing.
+import { type Existence, resolveExistence } from './existence.js';
 import { doublyLabelled, labelled, type ModuleTree, type TreeModule } from './module-tree.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -34,11 +35,10 @@ function interpolated(v: unknown): boolean {
 function references(v: unknown): string[] {
   const out = new Set<string>();
   const visit = (x: unknown) => {
-    if (typeof x === 'string')
-      for (const m of x.matchAll(REFERENCE))
-        if (m[1]) out.add(m[1]);
-        else if (Array.isArray(x)) x.forEach(visit);
-        else if (isObj(x)) Object.values(x).forEach(visit);
+    if (typeof x === 'string') {
+      for (const m of x.matchAll(REFERENCE)) if (m[1]) out.add(m[1]);
+    } else if (Array.isArray(x)) x.forEach(visit);
+    else if (isObj(x)) Object.values(x).forEach(visit);
   };
   visit(v);
   return [...out];
@@ -103,7 +103,7 @@ function defaultTags(mod: TreeModule): Obj {
   return tags;
 }
 
-function buildModule(tree: ModuleTree, mod: TreeModule, key: string): Built {
+function buildModule(tree: ModuleTree, mod: TreeModule, key: string, existence: Map<string, Existence>): Built {
   const changes: Obj[] = [];
   const resources: Obj[] = [];
   const moduleCalls: Obj = {};
@@ -117,6 +117,8 @@ function buildModule(tree: ModuleTree, mod: TreeModule, key: string): Built {
       for (const [type, name, bodies] of doublyLabelled(body, mode)) {
         const res = bodies[0] ?? {};
         const local = mode === 'data' ? `data.${type}.${name}` : `${type}.${name}`;
+        // What the default values do not create is not judged (count = 0, an empty for_each, a false flag).
+        if (existence.get(`${mod.prefix}${local}`)?.status === 'no') continue;
         const { after, unknown } = literalize(res);
         if (mode === 'resource' && 'tags' in res) {
           if (interpolated(res['tags'])) unknown['tags_all'] = true;
@@ -163,10 +165,15 @@ function buildModule(tree: ModuleTree, mod: TreeModule, key: string): Built {
   return { changes, module: { resources, module_calls: moduleCalls, variables: varDecl }, providers, variables };
 }
 
-/** A `terraform show -json`-shaped document for the module tree (root first). */
-export function planFromHcl(tree: ModuleTree): Json {
+/**
+ * A `terraform show -json`-shaped document for the module tree (root first). Resources that the variable defaults
+ * and `tfvars` (root values, by name) do not create are left out.
+ */
+export function planFromHcl(tree: ModuleTree, opts: { tfvars?: Record<string, unknown> } = {}): Json {
+  const existence = resolveExistence(tree, opts.tfvars ?? {});
   const built = new Map<string, Built>();
-  for (const mod of tree.modules) built.set(mod.prefix, buildModule(tree, mod, mod.prefix.replace(/\.$/, '')));
+  for (const mod of tree.modules)
+    built.set(mod.prefix, buildModule(tree, mod, mod.prefix.replace(/\.$/, ''), existence));
   // Nest child modules under their callers' module_calls.
   for (const mod of [...tree.modules].reverse()) {
     if (!mod.prefix) continue;
