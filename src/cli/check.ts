@@ -2,7 +2,7 @@
 // the command line. Exit 0 pass, 1 blocked or needs override, 2 error (bad arguments, bad config, malformed plan).
 // Without --plan it plans the directory itself when it can (after the pre-plan guard allows it) and says when it
 // cannot; the policies then run on the HCL.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -123,7 +123,16 @@ export async function main(args: string[]): Promise<number> {
     if (!(FORMATS as readonly string[]).includes(format))
       throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
     const dir = resolve(positionals[0]);
-    if (!existsSync(dir)) throw new UsageError(`${positionals[0]}: no such directory`);
+    if (!existsSync(dir)) throw new UsageError(`${positionals[0]}: no such directory\n${USAGE}`);
+    if (!statSync(dir).isDirectory())
+      throw new UsageError(
+        `${positionals[0]} is a file: check takes the directory of a Terraform root module (the folder holding its .tf files)\n${USAGE}`,
+      );
+    const tfFiles = readdirSync(dir).filter((n) => n.endsWith('.tf') || n.endsWith('.tf.json'));
+    if (tfFiles.length === 0)
+      throw new UsageError(
+        `no Terraform in ${positionals[0]}: looked for *.tf and *.tf.json files directly in that directory (Terraform does not read subdirectories); point check at a root module`,
+      );
     const repoRoot = resolve(values['repo-root'] ?? findRepoRoot(dir));
     const config = await loadPolicyConfig(values.config, repoRoot);
 

@@ -1,26 +1,51 @@
-// The policy report as Markdown for PR bodies and comments: findings by level (hard, soft, advisory) with rule,
-// address, file:line, message, remediation and sources; then the scanners with status, version and time. Bounded in
-// length (GitHub limits bodies to 65 536 characters) and redacted.
+// The policy report as Markdown for PR bodies, check runs and the CLI: a reviewer reads it in a minute.
+// The verdict line first (never "pass" above a critical item), what was judged (the plan, or the HCL alone), then
+// hard and soft findings grouped by rule — one entry per rule, its resources with file:line, the fix for their
+// resource type — then every advisory check collapsed in <details> with counts, then the scanners.
+// Our own texts (rule titles, fixes) are Markdown we wrote and render as such; text from scanners or the repo is
+// escaped (balanced `code spans` kept as code). Bounded in length and redacted.
 import type { Finding, Level, Verdict } from '../core/types.js';
+import { resourceType } from '../policy/fixes.js';
 import { findRule } from '../policy/rules.js';
+import { reasonLine } from '../policy/verdict.js';
 import { redact } from '../util/redact.js';
 
 export const DEFAULT_MAX_CHARS = 60_000;
+/** Lines for the hard and soft groups before the collapsed advisory part; resources per rule shrink to fit. */
+const BLOCKING_LINE_BUDGET = 110;
 
-const HEADINGS: Record<Level, string> = {
+const HEADINGS: Record<'hard' | 'soft', string> = {
   hard: 'Hard — must be fixed (no override)',
   soft: 'Soft — blocks until a policy owner overrides',
-  advisory: 'Advisory — reported, never blocks',
-};
-const STATUS_LINE: Record<Verdict['status'], string> = {
-  pass: '✅ **Policy gate: pass**',
-  blocked: '⛔ **Policy gate: blocked**',
-  'needs-override': '⚠️ **Policy gate: needs override**',
 };
 
-/** Text from scanners or the repo, made safe for Markdown tables and inline code. */
+/** Untrusted text (scanner output, repo content) for inline Markdown: escaped, line breaks folded. */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/\r?\n/g, ' ').replace(/[|`*_<>[\]]/g, (c) => `\\${c}`);
+  return text.replace(/\r?\n/g, ' ').replace(/[\\|`*_<>[\]#@~]/g, (c) => `\\${c}`);
+}
+
+/** Untrusted text where balanced `code` stays code (what the scanner meant) and everything else is escaped. */
+export function inlineText(text: string): string {
+  const flat = text.replace(/\r?\n/g, ' ');
+  const out: string[] = [];
+  let last = 0;
+  for (const m of flat.matchAll(/`([^`]{1,200})`/g)) {
+    out.push(escapeMarkdown(flat.slice(last, m.index)), code(m[1] ?? ''));
+    last = (m.index ?? 0) + m[0].length;
+  }
+  out.push(escapeMarkdown(flat.slice(last)));
+  return out.join('');
+}
+
+/** A code span that holds any text (no backtick inside can close it). */
+export function code(text: string): string {
+  const t = text.replace(/\r?\n/g, ' ').replace(/`/g, "'");
+  return `\`${t.startsWith(' ') || t.endsWith(' ') ? ` ${t} ` : t}\``;
+}
+
+/** Table cells: also no pipes. */
+function cell(text: string): string {
+  return inlineText(text).replace(/\|/g, '\\|');
 }
 
 export function location(f: Finding): string | undefined {
@@ -28,32 +53,160 @@ export function location(f: Finding): string | undefined {
   return f.line ? `${f.file}:${f.line}` : f.file;
 }
 
-function renderFinding(f: Finding, overridden: boolean): string {
-  const title = findRule(f.ruleId)?.title;
-  const where = location(f);
-  const head = [
-    `**${escapeMarkdown(f.ruleId)}**${title ? ` ${escapeMarkdown(title)}` : ''}`,
-    f.address ? `\`${f.address.replace(/`/g, "'")}\`` : undefined,
-    where ? `\`${where.replace(/`/g, "'")}\`` : undefined,
-    overridden ? '_(overridden)_' : undefined,
-  ]
-    .filter(Boolean)
-    .join(' · ');
-  const lines = [`- ${head}`, `  ${escapeMarkdown(f.message)}`];
-  if (f.remediation) lines.push(`  _Fix:_ ${escapeMarkdown(f.remediation)}`);
-  lines.push(
-    `  _Sources:_ ${f.sources.join(', ')} (${f.sourceIds.map(escapeMarkdown).join(', ')}) · severity ${f.severity}`,
-  );
-  return lines.join('\n');
+/** Our own remediation (rule or per-type fix) renders as Markdown; a scanner's is untrusted text. */
+function fixText(f: Finding): string | undefined {
+  if (!f.remediation) return undefined;
+  const ours = findRule(f.ruleId) !== undefined || f.source === 'opa' || f.source === 'pregate';
+  return ours ? f.remediation.replace(/\r?\n/g, ' ') : inlineText(f.remediation);
 }
 
-function scannerTable(v: Verdict): string {
+interface Group {
+  ruleId: string;
+  level: Level;
+  findings: Finding[];
+}
+
+function groupByRule(findings: Finding[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const f of findings) {
+    const key = `${f.level}\u0000${f.ruleId}`;
+    const g = groups.get(key) ?? { ruleId: f.ruleId, level: f.level, findings: [] };
+    g.findings.push(f);
+    groups.set(key, g);
+  }
+  return [...groups.values()];
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function title(g: Group): string {
+  const rule = findRule(g.ruleId)?.title;
+  if (rule) return rule;
+  const first = g.findings[0];
+  return first ? inlineText(first.message).slice(0, 160) : g.ruleId;
+}
+
+function resourceLine(f: Finding, withMessage: boolean): string {
+  const where = location(f);
+  const parts = [f.address ? code(f.address) : undefined, where ? code(where) : undefined].filter(Boolean);
+  const head = parts.length > 0 ? parts.join(' · ') : inlineText(f.message).slice(0, 200);
+  return withMessage && parts.length > 0 ? `${head} — ${inlineText(f.message)}` : head;
+}
+
+/** The fixes of a group, one per resource type family that has its own. */
+function fixes(g: Group): string[] {
+  const byText = new Map<string, Set<string>>();
+  for (const f of g.findings) {
+    const text = fixText(f);
+    if (!text) continue;
+    const type = resourceType(f.address) ?? 'other';
+    const set = byText.get(text) ?? new Set<string>();
+    set.add(type);
+    byText.set(text, set);
+  }
+  if (byText.size <= 1) return [...byText.keys()].map((t) => `  _Fix:_ ${t}`);
+  return [...byText.entries()].map(([t, types]) => `  _Fix for ${[...types].map(code).join(', ')}:_ ${t}`);
+}
+
+function sources(g: Group): string {
+  const names = [...new Set(g.findings.flatMap((f) => f.sources))];
+  const ids = [...new Set(g.findings.flatMap((f) => f.sourceIds))].filter((id) => id !== g.ruleId).slice(0, 8);
+  return `  _Reported by:_ ${names.join(', ')}${ids.length > 0 ? ` (${ids.map(escapeMarkdown).join(', ')})` : ''}`;
+}
+
+/** One rule's entry; `perRule` resources listed on their own lines (the rest counted), 0 = a one-line list. */
+function renderGroup(g: Group, perRule: number, overridden: boolean): string[] {
+  const sev = g.findings.reduce(
+    (a, f) => (rank(f.severity) > rank(a) ? f.severity : a),
+    g.findings[0]?.severity ?? 'low',
+  );
+  const head = `- **${escapeMarkdown(g.ruleId)}** ${title(g)} · ${sev} · ${plural(g.findings.length, 'resource')}${overridden ? ' · _overridden_' : ''}`;
+  const lines = [head];
+  const sameMessage = new Set(g.findings.map((f) => f.message)).size === 1;
+  if (sameMessage && g.findings[0]) lines.push(`  ${inlineText(g.findings[0].message)}`);
+  if (perRule > 0) {
+    for (const f of g.findings.slice(0, perRule)) lines.push(`  - ${resourceLine(f, !sameMessage)}`);
+    if (g.findings.length > perRule)
+      lines.push(`  - …and ${g.findings.length - perRule} more (all in the check run / SARIF)`);
+  } else {
+    const shown = g.findings.slice(0, 5).map((f) => resourceLine(f, false));
+    const more = g.findings.length > 5 ? `, and ${g.findings.length - 5} more` : '';
+    lines.push(`  ${shown.join(', ')}${more}`);
+  }
+  lines.push(...fixes(g), sources(g));
+  return lines;
+}
+
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+function rank(s: Finding['severity']): number {
+  return SEVERITIES.length - SEVERITIES.indexOf(s);
+}
+
+function renderBlocking(level: 'hard' | 'soft', groups: Group[], perRule: number, overridden: Set<string>): string[] {
+  if (groups.length === 0) return [];
+  const n = groups.reduce((a, g) => a + g.findings.length, 0);
+  const out = ['', `#### ${HEADINGS[level]} · ${plural(groups.length, 'rule')}, ${plural(n, 'finding')}`, ''];
+  for (const g of groups) out.push(...renderGroup(g, perRule, overridden.has(g.ruleId)));
+  return out;
+}
+
+function advisoryRows(groups: Group[]): string[] {
+  return [...groups]
+    .sort((a, b) => b.findings.length - a.findings.length || a.ruleId.localeCompare(b.ruleId))
+    .map((g) => {
+      const f = g.findings[0];
+      const where = f ? (location(f) ?? f.address ?? '') : '';
+      const notVerified = g.findings.every((x) => x.notVerified) ? ' (not verified)' : '';
+      return `| ${cell(g.ruleId)} | ${cell(title(g))}${notVerified} | ${g.findings.length} | ${where ? code(where) : '—'} |`;
+    });
+}
+
+function renderAdvisory(groups: Group[], rows: string[], omitted: number): string[] {
+  if (groups.length === 0) return [];
+  const n = groups.reduce((a, g) => a + g.findings.length, 0);
+  return [
+    '',
+    '<details>',
+    `<summary>Advisory — ${plural(n, 'finding')} from ${plural(groups.length, 'check')} (reported, never blocks)</summary>`,
+    '',
+    '| Check | What | Count | First at |',
+    '|---|---|---|---|',
+    ...rows,
+    ...(omitted > 0
+      ? ['', `_…${plural(omitted, 'more check')} not shown (report length limit); see the check run or SARIF._`]
+      : []),
+    '',
+    '</details>',
+  ];
+}
+
+function scannerTable(v: Verdict): string[] {
   const rows = v.scanners.map((s) => {
     const status = s.status === 'ok' ? 'ok' : s.status === 'not-run' ? '**not run**' : '**failed**';
-    const why = s.reason ? ` — ${escapeMarkdown(s.reason.split('\n')[0] ?? '').slice(0, 200)}` : '';
-    return `| ${s.name} | ${status}${why} | ${s.version ? escapeMarkdown(s.version) : '—'} | ${(s.durationMs / 1000).toFixed(1)} s | ${s.findings.length} |`;
+    const why = s.reason ? ` — ${cell(reasonLine(s.reason, 400))}` : '';
+    const notes = (s.notes ?? []).map((n) => ` — ${cell(n)}`).join('');
+    return `| ${s.name} | ${status}${why}${notes} | ${s.version ? cell(s.version) : '—'} | ${(s.durationMs / 1000).toFixed(1)} s | ${s.findings.length} |`;
   });
-  return ['| Scanner | Status | Version | Time | Raw findings |', '|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    '',
+    '#### Scanners',
+    '',
+    '| Scanner | Status | Version | Time | Raw findings |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ];
+}
+
+function statusLine(v: Verdict, counts: string): string {
+  if (v.status === 'blocked') return `⛔ **Policy gate: blocked** — ${counts}`;
+  if (v.status === 'needs-override') return `⚠️ **Policy gate: needs override** — ${counts}`;
+  const critical = v.findings.filter((f) => f.severity === 'critical').length;
+  // Never "pass" directly above a critical item: a repo may have lowered its level, the reader still must see it.
+  if (critical > 0)
+    return `⚠️ **Policy gate: not blocking** — ${counts}; ${plural(critical, 'critical-severity finding')} made advisory by this repo's levels`;
+  return `✅ **Policy gate: pass** — ${counts}`;
 }
 
 export function renderPolicyMarkdown(verdict: Verdict, opts: { title?: string; maxChars?: number } = {}): string {
@@ -61,36 +214,55 @@ export function renderPolicyMarkdown(verdict: Verdict, opts: { title?: string; m
   const overridden = new Set(verdict.overrides.map((o) => o.ruleId));
   const head: string[] = [];
   if (opts.title) head.push(`### ${escapeMarkdown(opts.title)}`, '');
-  const counts = (['hard', 'soft', 'advisory'] as Level[]).map(
-    (l) => `${verdict.findings.filter((f) => f.level === l).length} ${l}`,
-  );
-  head.push(`${STATUS_LINE[verdict.status]} — ${counts.join(', ')}`);
-  for (const r of verdict.reasons) head.push(`- ${escapeMarkdown(r)}`);
+  const counts = (['hard', 'soft', 'advisory'] as Level[])
+    .map((l) => `${verdict.findings.filter((f) => f.level === l).length} ${l}`)
+    .join(', ');
+  head.push(statusLine(verdict, counts));
+  if (verdict.evaluatedOn === 'hcl')
+    head.push(
+      '',
+      '_Evaluated on the HCL, no plan: values known only at plan time are not verified, and resources behind `count` / `for_each` flags are judged as the default values create them._',
+    );
+  if (verdict.reasons.length > 0) head.push('');
+  for (const r of verdict.reasons) head.push(`- ${inlineText(r)}`);
   for (const o of verdict.overrides)
     head.push(
-      `- ${escapeMarkdown(o.ruleId)} overridden by @${escapeMarkdown(o.by)} at ${escapeMarkdown(o.at)}: ${escapeMarkdown(o.reason)}`,
+      `- ${escapeMarkdown(o.ruleId)} overridden by @${escapeMarkdown(o.by)} at ${escapeMarkdown(o.at)}: ${inlineText(o.reason)}`,
     );
-  const tail = ['', '#### Scanners', '', scannerTable(verdict)];
 
-  const sections: string[] = [];
-  let budget = max - redact(head.join('\n') + tail.join('\n')).length - 200;
-  let omitted = 0;
-  for (const level of ['hard', 'soft', 'advisory'] as Level[]) {
-    const findings = verdict.findings.filter((f) => f.level === level);
-    if (findings.length === 0) continue;
-    const parts = [`#### ${HEADINGS[level]} (${findings.length})`, ''];
-    for (const f of findings) {
-      const text = renderFinding(f, overridden.has(f.ruleId));
-      if (text.length + 1 > budget) {
-        omitted++;
-        continue;
-      }
-      budget -= text.length + 1;
-      parts.push(text);
-    }
-    sections.push('', ...parts);
+  const groups = groupByRule(verdict.findings);
+  const hard = groups.filter((g) => g.level === 'hard');
+  const soft = groups.filter((g) => g.level === 'soft');
+  const advisory = groups.filter((g) => g.level === 'advisory');
+  // As many resources per rule as the line budget allows: 8, then 3, then 1, then a one-line list.
+  let blocking: string[] = [];
+  for (const perRule of [8, 3, 1, 0]) {
+    blocking = [
+      ...renderBlocking('hard', hard, perRule, overridden),
+      ...renderBlocking('soft', soft, perRule, overridden),
+    ];
+    if (head.length + blocking.length <= BLOCKING_LINE_BUDGET) break;
   }
-  if (omitted > 0)
-    sections.push('', `_…${omitted} more findings not shown (report length limit); see the check run or SARIF._`);
-  return redact([...head, ...sections, ...tail].join('\n'));
+  const tail = scannerTable(verdict);
+  const fits = (parts: string[][]) => redact(parts.flat().join('\n')).length <= max;
+  const rows = advisoryRows(advisory);
+  let shownRows = rows.length;
+  let advisoryPart = renderAdvisory(advisory, rows, 0);
+  while (shownRows > 0 && !fits([head, blocking, advisoryPart, tail])) {
+    shownRows = Math.floor(shownRows * 0.8);
+    advisoryPart = renderAdvisory(advisory, rows.slice(0, shownRows), rows.length - shownRows);
+  }
+  let cut = 0;
+  const note = () =>
+    cut > 0
+      ? [
+          '',
+          `_…${plural(cut, 'line')} of blocking findings not shown (report length limit); see the check run or SARIF._`,
+        ]
+      : [];
+  while (blocking.length > 0 && !fits([head, blocking, note(), advisoryPart, tail])) {
+    blocking = blocking.slice(0, -1);
+    cut++;
+  }
+  return redact([...head, ...blocking, ...note(), ...advisoryPart, ...tail].join('\n'));
 }
