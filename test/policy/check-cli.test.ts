@@ -1,5 +1,5 @@
 // `infra-agent check` end to end with the real scanners: exit codes, the JSON contract, and clear errors.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
@@ -52,6 +52,31 @@ it('invalid config is reported with the key path, exit 2', async () => {
   expect(r.stderr).toContain('policy.levels.SEC-NET-001');
 });
 
+it('a directory without Terraform is an error, exit 2, naming what was looked for', async () => {
+  const empty = await mkdtemp(join(tmpdir(), 'check-empty-'));
+  let r = await check([empty]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(
+    /no Terraform in .*check-empty-.*: looked for \*\.tf and \*\.tf\.json files directly in that directory/,
+  );
+  // Terraform in a subfolder only, or only tfvars: still nothing to check here.
+  await mkdir(join(empty, 'sub'));
+  await writeFile(join(empty, 'sub', 'main.tf'), 'resource "terraform_data" "x" {}\n');
+  await writeFile(join(empty, 'terraform.tfvars'), 'a = 1\n');
+  r = await check([empty]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/no Terraform in/);
+  expect(r.stdout).toBe('');
+});
+
+it('a file instead of a directory is a usage error, exit 2', async () => {
+  const r = await check([join(FIXTURES, 'compliant', 'main.tf')]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/main\.tf is a file: check takes the directory of a Terraform root module/);
+  expect(r.stderr).toContain('usage: infra-agent check <dir>');
+  expect(r.stderr).not.toMatch(/printed no JSON/);
+});
+
 it('bad arguments exit 2', async () => {
   expect((await check([])).code).toBe(2);
   expect((await check([join(FIXTURES, 'compliant'), '--format', 'xml'])).code).toBe(2);
@@ -77,6 +102,20 @@ describeWithTools(['tfsec', 'checkov', 'opa'], 'check with the real scanners', (
     expect(json.scanners.map((s) => s.name)).toEqual(['pregate', 'tfsec', 'checkov', 'opa']);
     for (const s of json.scanners)
       expect(s).toMatchObject({ status: 'ok', version: expect.any(String), durationMs: expect.any(Number) });
+  });
+
+  it('invalid HCL → blocked, and every message says file:line and the parser’s words', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'check-bad-hcl-'));
+    await writeFile(join(dir, 'main.tf'), 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n  acl =\n}\n');
+    const r = await check([dir, '--repo-root', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Policy gate: blocked');
+    expect(r.stdout).toMatch(/main\.tf:3: Invalid expression/);
+    // No message ends at a colon with its cause dropped, and tfsec says its own error, not "printed no JSON".
+    expect(r.stdout).not.toMatch(/invalid HCL:\s*$/m);
+    expect(r.stdout).not.toMatch(/printed no JSON/);
+    const opaRow = r.stdout.split('\n').find((l) => l.startsWith('| opa |'));
+    expect(opaRow).toMatch(/failed.*main\.tf:3/);
   });
 
   it('vulnerable tree without a plan → says it could not plan, blocked, exit 1, SARIF', async () => {

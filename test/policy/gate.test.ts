@@ -7,6 +7,7 @@ import { afterEach, beforeAll, expect, it } from 'vitest';
 import { PolicyConfigSchema } from '../../src/config/schema.js';
 import type { Finding, ScannerRun, Verdict } from '../../src/core/types.js';
 import { runGate, runPregate } from '../../src/policy/gate.js';
+import { mapCheckovId, mapTfsecId } from '../../src/policy/rules.js';
 import { checkovScanner } from '../../src/policy/scanners/checkov.js';
 import { opaScanner } from '../../src/policy/scanners/opa.js';
 import { pregateScanner } from '../../src/policy/scanners/pregate.js';
@@ -104,10 +105,17 @@ describeWithTools(['tfsec', 'checkov', 'opa'], 'policy gate on the sample trees 
     expect(secret?.sources).toEqual(expect.arrayContaining(['pregate', 'checkov', 'tfsec']));
   });
 
-  it('keeps unmapped scanner checks advisory', () => {
-    const unmapped = vulnerable.findings.filter((f) => /^(CKV|aws-)/.test(f.ruleId));
+  it('gives unmapped scanner checks the level of their own severity; corroborating checks stay advisory', () => {
+    const unmapped = vulnerable.findings.filter((f) => /^(CKV|aws-|AVD-)/.test(f.ruleId));
     expect(unmapped.length).toBeGreaterThan(10);
-    expect(unmapped.every((f) => f.level === 'advisory')).toBe(true);
+    const bySeverity: Record<string, string> = { critical: 'hard', high: 'soft' };
+    for (const f of unmapped) {
+      const corroborates = f.sourceIds.some((id) => (mapCheckovId(id) ?? mapTfsecId(id))?.mode === 'corroborate');
+      const expected = corroborates ? 'advisory' : (bySeverity[f.severity] ?? 'advisory');
+      expect(f.level, `${f.ruleId} ${f.severity} ${f.address}`).toBe(expected);
+    }
+    expect(unmapped.some((f) => f.level === 'soft')).toBe(true);
+    expect(unmapped.some((f) => f.level === 'advisory')).toBe(true);
   });
 
   it('gives the compliant module no hard or soft finding from any scanner', () => {
