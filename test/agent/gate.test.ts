@@ -129,7 +129,7 @@ describeWithTools(['terraform', 'tfsec', 'checkov', 'opa'], 'agent × real check
     });
 
     expect(feedback[0]).toMatch(/\[hard\] SEC-NET-001 sg\.tf:\d+/);
-    expect(feedback[0]).toContain('Fix: Restrict port 22 to known CIDRs');
+    expect(feedback[0]).toContain('Fix: Limit `cidr_blocks` of the port-22 rule');
     expect(feedback[1]).not.toMatch(/\[(hard|soft)\] SEC-NET-001/);
     // No AWS provider offline, so no plan: the CIDR behind var.admin_cidr cannot be verified from HCL alone. The
     // gate says exactly that (advisory, "not verified") instead of a silent pass — and it no longer blocks.
