@@ -24,7 +24,7 @@ const VERSION_ARGS: Record<ToolName, string[]> = {
   git: ['--version'],
 };
 
-const TOOLS: ToolName[] = ['terraform', 'tfsec', 'trivy', 'checkov', 'opa', 'git'];
+const TOOLS: ToolName[] = ['terraform', 'tfsec', 'checkov', 'opa', 'git'];
 const MIN_NODE: [number, number] = [20, 12];
 
 /** The pinned version setup recorded, for binaries that cannot tell their own (a locally built tfsec says "dev"). */
