@@ -17,37 +17,22 @@ test_local_exec_denied if {
 	h.ids(exec.deny) == {"PRE-EXEC-001"} with input as p
 }
 
+test_file_provisioner_denied if {
+	p := with_config({"resources": [{"address": "terraform_data.x", "mode": "managed", "type": "terraform_data", "name": "x", "provisioners": [{"type": "file"}]}]})
+	h.ids(exec.deny) == {"PRE-EXEC-001"} with input as p
+}
+
+test_remote_exec_in_module_denied if {
+	p := with_config({"module_calls": {"app": {"source": "./app", "module": {"resources": [{"address": "null_resource.x", "mode": "managed", "type": "null_resource", "name": "x", "provisioners": [{"type": "remote-exec"}]}]}}}})
+	h.ids(exec.deny) == {"PRE-EXEC-001"} with input as p
+}
+
 test_plain_resource_allowed if {
 	p := with_config({"resources": [{"address": "terraform_data.x", "mode": "managed", "type": "terraform_data", "name": "x"}]})
 	count(exec.deny) == 0 with input as p
 }
 
-test_git_module_denied if {
-	p := with_config({"module_calls": {"m": {"source": "git::https://example.com/m.git"}}})
-	h.ids(exec.deny) == {"PRE-EXEC-001"} with input as p with data.infra_agent.config as cfg
-}
-
-test_unpinned_registry_module_denied if {
-	p := with_config({"module_calls": {"vpc": {"source": "terraform-aws-modules/vpc/aws", "version_constraint": "~> 5.0"}}})
-	h.ids(exec.deny) == {"PRE-EXEC-001"} with input as p with data.infra_agent.config as cfg
-}
-
-test_pinned_registry_module_allowed if {
-	p := with_config({"module_calls": {"vpc": {"source": "terraform-aws-modules/vpc/aws", "version_constraint": "5.8.1"}}})
+test_module_sources_are_left_to_the_guard if {
+	p := with_config({"module_calls": {"vpc": {"source": "terraform-aws-modules/vpc/aws", "version_constraint": "~> 5.0"}, "m": {"source": "git::https://example.com/m.git"}}})
 	count(exec.deny) == 0 with input as p with data.infra_agent.config as cfg
-}
-
-test_local_module_allowed if {
-	p := with_config({"module_calls": {"app": {"source": "./modules/app", "module": {}}}})
-	count(exec.deny) == 0 with input as p with data.infra_agent.config as cfg
-}
-
-test_provider_outside_list_denied if {
-	p := {"configuration": {"provider_config": {"evil": {"name": "evil", "full_name": "registry.terraform.io/someone/evil"}}, "root_module": {}}}
-	h.ids(exec.deny) == {"PRE-EXEC-001"} with input as p with data.infra_agent.config as {"allowed_providers": ["hashicorp/aws"]}
-}
-
-test_provider_in_list_allowed if {
-	p := {"configuration": {"provider_config": {"aws": {"name": "aws", "full_name": "registry.terraform.io/hashicorp/aws"}}, "root_module": {}}}
-	count(exec.deny) == 0 with input as p with data.infra_agent.config as {"allowed_providers": ["hashicorp/aws"]}
 }

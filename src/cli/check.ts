@@ -1,7 +1,9 @@
 // `infra-agent check <dir> [--plan plan.json] [--format markdown|json|sarif] [--config file]`: the policy gate from
 // the command line. Exit 0 pass, 1 blocked or needs override, 2 error (bad arguments, bad config, malformed plan).
-// Without --plan it plans the directory itself when it can (after the pre-plan guard allows it) and says when it
-// cannot; the policies then run on the HCL.
+// Without --plan it plans the directory itself when it can (after the pre-plan guard allows it, and again after
+// `init` downloaded modules: the guard reads them before anything plans) and says when it cannot; the policies then
+// run on the HCL. `--base <git ref>` judges the directory as the App judges a PR: the module sources and providers
+// that ref already uses are allowed, and `policy.custom_policy_dir` Rego is read from that ref.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,14 +12,19 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type PolicyConfig, PolicyConfigSchema, RepoConfigSchema } from '../config/schema.js';
+import type { ScannerRun } from '../core/types.js';
+import { applyLevels } from '../policy/findings.js';
 import { runGate, runPregate } from '../policy/gate.js';
+import { type DefaultBranchSnapshot, snapshotDefaultBranch } from '../policy/guard/baseline.js';
 import { renderJson } from '../report/policy-json.js';
 import { renderPolicyMarkdown } from '../report/policy-markdown.js';
 import { renderSarif } from '../report/sarif.js';
+import { requireTool } from '../toolchain/tools.js';
+import { run } from '../util/exec.js';
 import { redact } from '../util/redact.js';
 
 const USAGE =
-  'usage: infra-agent check <dir> [--plan plan.json] [--format markdown|json|sarif] [--config file] [--repo-root dir]';
+  'usage: infra-agent check <dir> [--plan plan.json] [--format markdown|json|sarif] [--config file] [--repo-root dir] [--base git-ref]';
 const FORMATS = ['markdown', 'json', 'sarif'] as const;
 type Format = (typeof FORMATS)[number];
 
@@ -79,8 +86,14 @@ function findRepoRoot(dir: string): string {
   }
 }
 
-/** Plans the directory with the project's terraform, or says why it could not. */
-async function planDirectory(dir: string): Promise<{ planJson: unknown } | { why: string }> {
+/**
+ * Plans the directory with the project's terraform, or says why it could not. Between init and plan the guard reads
+ * every module init downloaded; when one of them blocks, nothing plans.
+ */
+async function planDirectory(
+  dir: string,
+  afterInit: (dataDir: string) => Promise<string | undefined>,
+): Promise<{ planJson: unknown; dataDir: string } | { why: string; dataDir?: string }> {
   let engine: typeof import('../terraform/engine.js');
   try {
     engine = await import('../terraform/engine.js');
@@ -91,13 +104,39 @@ async function planDirectory(dir: string): Promise<{ planJson: unknown } | { why
   try {
     const tf = new engine.Terraform();
     await tf.init(dir);
+    const dataDir = tf.dataDir(dir);
+    const blocked = await afterInit(dataDir);
+    if (blocked) return { why: blocked, dataDir };
     const out = join(work, 'plan.tfplan');
     await tf.plan(dir, { out });
-    return { planJson: await tf.showPlanJson(dir, out) };
+    return { planJson: await tf.showPlanJson(dir, out), dataDir };
   } catch (err) {
     return { why: err instanceof Error ? err.message.split('\n').slice(0, 3).join(' ') : String(err) };
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The Terraform files and custom policies of `ref` in the repository at `repoRoot`, in a private temp dir. */
+async function snapshotBase(
+  repoRoot: string,
+  ref: string,
+  config: PolicyConfig,
+): Promise<{ snapshot: DefaultBranchSnapshot; remove: () => Promise<void> }> {
+  if (!/^[A-Za-z0-9_./@^~-]+$/.test(ref) || ref.startsWith('-')) throw new UsageError(`--base: invalid git ref ${ref}`);
+  const git = requireTool('git');
+  const out = await mkdtemp(join(tmpdir(), 'infra-agent-base-'));
+  const runGit = async (args: string[]) =>
+    (await run(git, ['-C', repoRoot, '-c', 'core.hooksPath=/dev/null', ...args], { timeoutMs: 60_000 })).stdout;
+  try {
+    await runGit(['rev-parse', '--verify', `${ref}^{commit}`]).catch(() => {
+      throw new UsageError(`--base: ${ref} is not a commit of the repository at ${repoRoot}`);
+    });
+    const snapshot = await snapshotDefaultBranch(runGit, ref, out, config.custom_policy_dir);
+    return { snapshot, remove: () => rm(out, { recursive: true, force: true }) };
+  } catch (err) {
+    await rm(out, { recursive: true, force: true });
+    throw err;
   }
 }
 
@@ -111,6 +150,7 @@ export async function main(args: string[]): Promise<number> {
         format: { type: 'string', default: 'markdown' },
         config: { type: 'string' },
         'repo-root': { type: 'string' },
+        base: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -135,44 +175,64 @@ export async function main(args: string[]): Promise<number> {
       );
     const repoRoot = resolve(values['repo-root'] ?? findRepoRoot(dir));
     const config = await loadPolicyConfig(values.config, repoRoot);
+    const base = values.base ? await snapshotBase(repoRoot, values.base, config) : undefined;
+    const trusted = base
+      ? {
+          baseline: base.snapshot.baseline,
+          ...(base.snapshot.customPolicies ? { customPolicies: base.snapshot.customPolicies } : {}),
+        }
+      : {};
 
     let planJson: unknown;
     let planJsonPath: string | undefined;
-    if (values.plan) {
-      planJsonPath = resolve(values.plan);
-      planJson = await readPlanJson(planJsonPath);
-    } else {
-      const guard = await runPregate(dir, repoRoot, config);
-      if (guard.status !== 'ok' || guard.findings.some((f) => f.level === 'hard')) {
-        process.stderr.write(
-          'infra-agent: not planned: the pre-plan guard blocks this code; policies run on the HCL\n',
-        );
+    let dataDir: string | undefined;
+    try {
+      if (values.plan) {
+        planJsonPath = resolve(values.plan);
+        planJson = await readPlanJson(planJsonPath);
       } else {
-        const planned = await planDirectory(dir);
-        if ('planJson' in planned) planJson = planned.planJson;
-        else
+        const blocked = (r: ScannerRun) =>
+          r.status !== 'ok' || applyLevels(r.findings, config.levels).some((f) => f.level === 'hard');
+        const guard = await runPregate(dir, repoRoot, config, trusted);
+        if (blocked(guard)) {
           process.stderr.write(
-            `infra-agent: could not plan ${positionals[0]} (${redact(planned.why)}); policies run on the HCL\n`,
+            'infra-agent: not planned: the pre-plan guard blocks this code; policies run on the HCL\n',
           );
+        } else {
+          const planned = await planDirectory(dir, async (d) => {
+            const after = await runPregate(dir, repoRoot, config, { ...trusted, dataDir: d });
+            return blocked(after) ? 'the pre-plan guard blocks a module that init downloaded' : undefined;
+          });
+          dataDir = planned.dataDir;
+          if ('planJson' in planned) planJson = planned.planJson;
+          else
+            process.stderr.write(
+              `infra-agent: not planned: ${positionals[0]}: ${redact(planned.why)}; policies run on the HCL\n`,
+            );
+        }
       }
-    }
 
-    const verdict = await runGate({
-      dir,
-      repoRoot,
-      config,
-      ...(planJson === undefined ? {} : { planJson }),
-      ...(planJsonPath ? { planJsonPath } : {}),
-    });
-    const f = format as Format;
-    const text =
-      f === 'json'
-        ? JSON.stringify(renderJson(verdict), null, 2)
-        : f === 'sarif'
-          ? JSON.stringify(renderSarif(verdict), null, 2)
-          : renderPolicyMarkdown(verdict, { title: `Policy check: ${positionals[0]}` });
-    process.stdout.write(`${text}\n`);
-    return verdict.status === 'pass' ? 0 : 1;
+      const verdict = await runGate({
+        dir,
+        repoRoot,
+        config,
+        ...trusted,
+        ...(dataDir ? { dataDir } : {}),
+        ...(planJson === undefined ? {} : { planJson }),
+        ...(planJsonPath ? { planJsonPath } : {}),
+      });
+      const f = format as Format;
+      const text =
+        f === 'json'
+          ? JSON.stringify(renderJson(verdict), null, 2)
+          : f === 'sarif'
+            ? JSON.stringify(renderSarif(verdict), null, 2)
+            : renderPolicyMarkdown(verdict, { title: `Policy check: ${positionals[0]}` });
+      process.stdout.write(`${text}\n`);
+      return verdict.status === 'pass' ? 0 : 1;
+    } finally {
+      await base?.remove();
+    }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`infra-agent check: ${redact(message)}\n`);

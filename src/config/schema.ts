@@ -69,10 +69,16 @@ export const PolicyConfigSchema = z
       .default(DEFAULT_SEVERITY_LEVELS),
     allowed_regions: z.array(z.string()).default([]),
     required_tags: z.array(z.string()).default([]),
-    /** Module source prefixes allowed besides local paths (./, ../). Registry modules must pin a version. */
-    allowed_module_sources: z.array(z.string()).default(['registry.terraform.io/', 'terraform-aws-modules/']),
-    /** Provider sources (namespace/type) allowed; empty = any registry provider. */
-    allowed_providers: z.array(z.string()).default([]),
+    /**
+     * Module source prefixes allowed besides local paths (./, ../) and the sources the default branch already uses.
+     * Registry modules must also pin an exact version; anything else is a soft PRE-SOURCE-001 finding.
+     */
+    allowed_module_sources: z.array(z.string().min(1)).default([]),
+    /**
+     * Provider sources allowed besides the ones the default branch already uses: `namespace/type`, or `namespace/*`
+     * for a whole namespace. Others are a soft PRE-SOURCE-001 finding.
+     */
+    allowed_providers: z.array(z.string().min(1)).default(['hashicorp/*']),
     /** A folder of the repo's own Rego policies (package infra_agent.custom.*), evaluated beside the defaults. */
     custom_policy_dir: relativeDir.optional(),
     /** Scanners that must run for a verdict to pass. A missing one makes the verdict not pass unless listed in allow_missing. */

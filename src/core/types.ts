@@ -148,7 +148,7 @@ export interface Diagnostic {
 
 // ---- The checks stage (fmt → pre-plan gate → init/validate → plan ∥ scanners → verdict) ------------------------
 
-export type StageName = 'fmt' | 'pregate' | 'init' | 'validate' | 'plan' | 'scan' | 'verdict';
+export type StageName = 'fmt' | 'pregate' | 'init' | 'modules' | 'validate' | 'plan' | 'scan' | 'verdict';
 
 export interface StageResult {
   name: StageName;

@@ -1,7 +1,11 @@
 // The checks stage of a run, in order:
-//   1 fmt (write)  2 pre-plan guard  3 init  4 validate  5 plan + show   (static scanners ∥ 3–5)   6 plan scanners  7 verdict
+//   1 fmt (write)  2 pre-plan guard  3 init  3b guard on downloaded modules  4 validate  5 plan + show
+//   (static scanners ∥ 3–5)   6 plan scanners  7 verdict
 // The pre-plan guard runs before anything that could execute repository code: when it blocks, init and plan never
-// run. tfsec and checkov read the HCL while terraform inits and plans; OPA and checkov's plan check need the plan.
+// run. `init` downloads modules (it runs no provider code); the guard then reads every module it installed, and when
+// one of them blocks, validate and plan never run. tfsec and checkov read the HCL while terraform inits and plans;
+// OPA and checkov's plan check need the plan. Literal secrets the guard found are masked in everything rendered
+// from here (plan text, stage messages, diagnostics).
 // Used by the agent's run_checks tool, the App's plan/revise runs and `infra-agent check`.
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
@@ -18,15 +22,17 @@ import type {
   StageName,
   StageResult,
 } from '../core/types.js';
-import { runPregate } from '../policy/gate.js';
+import { applyLevels } from '../policy/findings.js';
+import type { DefaultBranchSnapshot } from '../policy/guard/baseline.js';
 import { checkovScanner } from '../policy/scanners/checkov.js';
 import { opaScanner } from '../policy/scanners/opa.js';
+import { type GuardOptions, runGuard } from '../policy/scanners/pregate.js';
 import { tfsecScanner } from '../policy/scanners/tfsec.js';
 import type { ScanInput, Scanner } from '../policy/scanners/types.js';
 import { decideVerdict } from '../policy/verdict.js';
 import { type Terraform, TerraformError, terraformForRepo } from '../terraform/engine.js';
 import { summarizePlan } from '../terraform/plan-summary.js';
-import { redact } from '../util/redact.js';
+import { Redactor, redact } from '../util/redact.js';
 
 export interface RunChecksOptions {
   repoRoot: string;
@@ -43,6 +49,12 @@ export interface RunChecksOptions {
   scanners?: { static: Scanner[]; plan: Scanner[] };
   /** Rewrite files `terraform fmt` would change (default true: the agent's output is committed formatted). */
   fmtWrite?: boolean;
+  /**
+   * What the DEFAULT branch says (the App always passes it): the module sources and providers it already uses, and
+   * its `policy.custom_policy_dir` Rego. Without it (the `check` CLI) only the config allows sources and custom
+   * policies are read from the checkout.
+   */
+  defaultBranch?: Pick<DefaultBranchSnapshot, 'baseline' | 'customPolicies'>;
 }
 
 const MESSAGE_CAP = 2000;
@@ -147,31 +159,35 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
   if (fmt) formatted = fmt.files;
 
   // 2 pre-plan guard: on the HCL, before any terraform command that could run repository code.
+  const guardOpts: GuardOptions = opts.defaultBranch ? { baseline: opts.defaultBranch.baseline } : {};
   const t0 = Date.now();
-  const pregate = await runPregate(dir, root, config.policy);
-  const guardBlocked = pregate.status !== 'ok' || pregate.findings.some((f) => f.level === 'hard');
+  const guard = await runGuard(dir, root, config.policy, guardOpts);
+  let pregate = guard.run;
+  // The literal secrets the guard found are masked wherever this run's output is rendered.
+  const masker = new Redactor();
+  for (const secret of guard.secrets) masker.add(secret);
+  const mask = (text: string) => masker.redact(text);
+  const guardBlocked = blocks(pregate, config.policy.levels);
   stages.push({
     name: 'pregate',
     status: guardBlocked ? 'failed' : 'ok',
     durationMs: Date.now() - t0,
-    ...(guardBlocked
-      ? {
-          message:
-            pregate.reason ??
-            `the pre-plan guard blocked: ${pregate.findings
-              .filter((f) => f.level === 'hard')
-              .map((f) => f.ruleId)
-              .join(', ')}`,
-        }
-      : {}),
+    ...(guardBlocked ? { message: blockMessage(pregate, config.policy.levels, 'the pre-plan guard blocked') } : {}),
   });
 
-  const scanInput: ScanInput = { dir, repoRoot: root, config: config.policy, ...(signal ? { signal } : {}) };
+  const scanInput: ScanInput = {
+    dir,
+    repoRoot: root,
+    config: config.policy,
+    ...(signal ? { signal } : {}),
+    ...(opts.defaultBranch?.baseline ? { baseline: opts.defaultBranch.baseline } : {}),
+    ...(opts.defaultBranch?.customPolicies ? { customPolicies: opts.defaultBranch.customPolicies } : {}),
+  };
   let scannerRuns: ScannerRun[];
 
   if (guardBlocked) {
     const why = 'skipped: the pre-plan guard blocked before init';
-    for (const name of ['init', 'validate', 'plan', 'scan'] as const) skip(name, why);
+    for (const name of ['init', 'modules', 'validate', 'plan', 'scan'] as const) skip(name, why);
     const names = new Set([...scanners.static, ...scanners.plan].map((s) => s.name));
     scannerRuns = [pregate, ...[...names].map((n) => skippedRun(n, why))];
   } else {
@@ -187,8 +203,29 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
       if (project.workspace !== 'default') await tf.selectWorkspace(dir, project.workspace, sig);
       return true;
     });
-    let valid: true | undefined;
+    // 3b the guard again, now on every module init downloaded (and the repo's, which it re-reads cheaply).
+    let modulesOk = false;
     if (inited) {
+      const t3 = Date.now();
+      const after = await runGuard(dir, root, config.policy, { ...guardOpts, dataDir: tf.dataDir(dir) });
+      for (const secret of after.secrets) masker.add(secret);
+      pregate = { ...after.run, durationMs: pregate.durationMs + after.run.durationMs };
+      modulesOk = !blocks(after.run, config.policy.levels);
+      stages.push({
+        name: 'modules',
+        status: modulesOk ? 'ok' : 'failed',
+        durationMs: Date.now() - t3,
+        ...(modulesOk
+          ? {}
+          : {
+              message: blockMessage(after.run, config.policy.levels, 'the guard blocked the modules init downloaded'),
+            }),
+      });
+    } else {
+      skip('modules', 'skipped: init failed');
+    }
+    let valid: true | undefined;
+    if (inited && modulesOk) {
       valid = await stage('validate', async () => {
         const v = await tf.validate(dir, sig);
         diagnostics.push(...v.diagnostics);
@@ -202,7 +239,7 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
         return true as const;
       });
     } else {
-      skip('validate', 'skipped: init failed');
+      skip('validate', inited ? 'skipped: the guard blocked a downloaded module' : 'skipped: init failed');
     }
     if (valid) {
       plan = await stage('plan', async () => {
@@ -218,11 +255,18 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
           file: planFile,
           hash: createHash('sha256').update(bytes).digest('hex'),
           summary: summarizePlan(json),
-          text: redact(text),
+          text: mask(redact(text)),
         } satisfies SavedPlan;
       });
     } else {
-      skip('plan', valid === undefined && inited ? 'skipped: validate failed' : 'skipped: init failed');
+      skip(
+        'plan',
+        !inited
+          ? 'skipped: init failed'
+          : !modulesOk
+            ? 'skipped: the guard blocked a downloaded module'
+            : 'skipped: validate failed',
+      );
     }
 
     // 6 plan scanners: on the plan JSON when there is one (OPA falls back to the HCL without it).
@@ -273,16 +317,38 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
   const terraformOk = stages.every(
     (s) => s.name === 'fmt' || s.name === 'scan' || s.name === 'verdict' || s.status === 'ok',
   );
+  for (const s of stages) if (s.message) s.message = mask(s.message);
+  const masked = diagnostics.map((d) => ({
+    ...d,
+    summary: mask(d.summary),
+    ...(d.detail !== undefined ? { detail: mask(d.detail) } : {}),
+  }));
   return {
     project,
     ok: terraformOk && verdict.status === 'pass' && plan !== undefined,
     stages,
     formatted,
-    diagnostics,
+    diagnostics: masked,
     ...(plan ? { plan } : {}),
     verdict,
     durationMs: Date.now() - started,
   };
+}
+
+/** A guard run stops the checks when it failed or found something hard (at the repo's configured levels). */
+function blocks(run: ScannerRun, levels: RepoConfig['policy']['levels']): boolean {
+  return run.status !== 'ok' || applyLevels(run.findings, levels).some((f) => f.level === 'hard');
+}
+
+/** "the pre-plan guard blocked: PRE-EXEC-001 at main.tf:3, …" — where, so the author can go and fix it. */
+function blockMessage(run: ScannerRun, levels: RepoConfig['policy']['levels'], what: string): string {
+  if (run.status !== 'ok' && run.reason) return run.reason;
+  const hard = applyLevels(run.findings, levels).filter((f) => f.level === 'hard');
+  const shown = hard
+    .slice(0, 10)
+    .map((f) => `${f.ruleId}${f.file ? ` at ${f.file}${f.line ? `:${f.line}` : ''}` : ''}`)
+    .join(', ');
+  return `${what}: ${shown}${hard.length > 10 ? ` and ${hard.length - 10} more` : ''}`;
 }
 
 function formatDiagnostic(d: Diagnostic): string {

@@ -110,11 +110,14 @@ export function normalizeAddress(raw: string): string {
   return `${m[1] ?? ''}${m[2] ?? ''}`;
 }
 
+/** Rules whose level no config can change: code that runs on the plan/apply host is never acceptable. */
+export const LOCKED_RULES: ReadonlySet<string> = new Set(['PRE-EXEC-001']);
+
 /** Config `levels`: a per-rule level, or 'off' to drop the rule. A not-verified finding stays advisory. */
 export function applyLevels(findings: Finding[], levels: PolicyConfig['levels']): Finding[] {
   const out: Finding[] = [];
   for (const f of findings) {
-    const configured = levels[f.ruleId];
+    const configured = LOCKED_RULES.has(f.ruleId) ? undefined : levels[f.ruleId];
     if (configured === 'off') continue;
     if (configured && !f.notVerified) out.push({ ...f, level: configured });
     else out.push(f);

@@ -5,7 +5,7 @@ import type { Finding, Override, ScannerRun, Verdict } from '../core/types.js';
 import { type Existence, existenceOf, readTfvars, resolveExistence } from './existence.js';
 import { loadModuleTree, type ModuleTree } from './module-tree.js';
 import { SCANNERS } from './scanners/index.js';
-import { runPregateOn } from './scanners/pregate.js';
+import { type GuardOptions, runPregateOn } from './scanners/pregate.js';
 import type { ScanInput, Scanner } from './scanners/types.js';
 import { decideVerdict } from './verdict.js';
 
@@ -17,8 +17,13 @@ function withDataPrefix(f: Finding, tree: ModuleTree): Finding {
   return tree.locate(candidate) ? { ...f, address: candidate } : f;
 }
 
-export async function runPregate(dir: string, repoRoot: string, config: PolicyConfig): Promise<ScannerRun> {
-  return runPregateOn(dir, repoRoot, config);
+export async function runPregate(
+  dir: string,
+  repoRoot: string,
+  config: PolicyConfig,
+  opts: Omit<GuardOptions, 'tree'> = {},
+): Promise<ScannerRun> {
+  return runPregateOn(dir, repoRoot, config, undefined, opts);
 }
 
 export interface GateInput extends ScanInput {

@@ -18,11 +18,27 @@ export interface RuleDef {
 export const RULES: readonly RuleDef[] = [
   {
     id: 'PRE-EXEC-001',
-    title: 'Code that runs on the plan/apply host, or comes from outside the allow-list',
+    title: 'Code that runs on the plan/apply host',
     level: 'hard',
     severity: 'critical',
     remediation:
-      'Remove `data "external"` and local-exec/remote-exec provisioners; use local modules or allow-listed registry modules pinned to an exact `version`, and allow-listed providers.',
+      'Remove `data "external"`, provisioners (local-exec, remote-exec, file: in resources, `removed` blocks and modules alike) and command-running providers; do the work in a CI step or a cloud service instead. Keep modules inside the repository. This rule cannot be overridden.',
+  },
+  {
+    id: 'PRE-SOURCE-001',
+    title: 'Module or provider from outside the allow-list, or a module not pinned exactly',
+    level: 'soft',
+    severity: 'high',
+    remediation:
+      'Pin registry modules to an exact `version` (e.g. "5.8.1", not "~> 5.0") and git modules to a tag or commit (`?ref=`). To allow a new source for good, add it on the default branch to `policy.allowed_module_sources` (a prefix) or `policy.allowed_providers` (`namespace/type` or `namespace/*`) in `.github/infra-agent.yml`; for this change only, a policy owner comments `/infra override PRE-SOURCE-001 <reason>`.',
+  },
+  {
+    id: 'PRE-FILE-001',
+    title: 'File read (or state read) outside the module',
+    level: 'hard',
+    severity: 'critical',
+    remediation:
+      'Read files only under the module: `file("${path.module}/files/x")`. Read other projects\' outputs from their remote backend, and secrets from a secrets manager, never from the plan host\'s disk.',
   },
   {
     id: 'PRE-SUPPRESS-001',

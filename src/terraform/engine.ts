@@ -3,6 +3,7 @@
 // TerraformError whose message is the diagnostics (`file:line: summary — detail`), never a stack trace. Works with
 // OpenTofu's `tofu` too: only flags both CLIs share are used.
 import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { RepoConfig } from '../config/schema.js';
 import type { Diagnostic } from '../core/types.js';
@@ -98,6 +99,12 @@ export class Terraform {
     this.bin = opts.bin ?? requireTool('terraform');
     this.env = opts.env ?? {};
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Where `init` puts modules and providers for `dir`: TF_DATA_DIR when set (relative to dir), else dir/.terraform. */
+  dataDir(dir: string): string {
+    const configured = this.env['TF_DATA_DIR'];
+    return configured ? resolve(dir, configured) : join(dir, '.terraform');
   }
 
   /** The binary's name for messages ("terraform" / "tofu"). */

@@ -1,19 +1,16 @@
 // Redaction of secrets on the way out: into PR comments, check runs, logs and model prompts. Two layers: the exact
 // values of secrets this process knows (its own credentials, sensitive plan values), and patterns for well-known
 // credential formats that may appear in repo files, plan output or model output.
+import { SECRET_FORMATS } from './secret-formats.js';
 
 const PATTERNS: { name: string; re: RegExp; keep?: number }[] = [
-  { name: 'private-key', re: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g },
-  { name: 'github-token', re: /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b/g },
-  { name: 'anthropic-key', re: /\bsk-ant-[A-Za-z0-9_-]{20,}\b/g },
-  { name: 'aws-access-key-id', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b/g },
+  // The formats the pre-plan guard calls secrets (Stripe, Slack webhooks, PEM keys, cloud and SaaS tokens…).
+  ...SECRET_FORMATS.map((f) => ({ name: f.id, re: f.re })),
   {
     name: 'aws-secret-access-key',
     re: /((?:aws_secret_access_key|secret_key|secretAccessKey|SecretAccessKey)["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{40}\b/g,
     keep: 1,
   },
-  { name: 'slack-token', re: /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g },
-  { name: 'jwt', re: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/g },
   // user:password@ in URLs (database URLs, git remotes with tokens)
   { name: 'url-credentials', re: /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+(@)/gi, keep: 2 },
   // password = "literal" / "password": "literal" in HCL, JSON, YAML

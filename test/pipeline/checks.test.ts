@@ -44,6 +44,7 @@ describeWithTools(['terraform', 'tfsec', 'checkov', 'opa'], 'runChecks (real ter
       ['fmt', 'ok'],
       ['pregate', 'ok'],
       ['init', 'ok'],
+      ['modules', 'ok'],
       ['validate', 'ok'],
       ['plan', 'ok'],
       ['scan', 'ok'],

@@ -77,11 +77,11 @@ describeWithTools(['tfsec', 'checkov', 'opa'], 'policy gate on the sample trees 
       ['PRE-EXEC-001', 'data.external.whoami', 'hard', 'exec.tf'],
       ['PRE-EXEC-001', 'null_resource.bootstrap', 'hard', 'exec.tf'],
       ['PRE-EXEC-001', 'terraform_data.remote', 'hard', 'exec.tf'],
-      ['PRE-EXEC-001', 'module.from_git', 'hard', 'exec.tf'],
-      ['PRE-EXEC-001', 'module.unpinned', 'hard', 'exec.tf'],
+      ['PRE-SOURCE-001', 'module.from_git', 'soft', 'exec.tf'],
+      ['PRE-SOURCE-001', 'module.unpinned', 'soft', 'exec.tf'],
       ['PRE-EXEC-001', 'module.escape', 'hard', 'exec.tf'],
       ['PRE-EXEC-001', 'module.app.terraform_data.hook', 'hard', 'modules/app/main.tf'],
-      ['PRE-EXEC-001', 'provider.evil', 'hard', 'providers.tf'],
+      ['PRE-SOURCE-001', 'provider.evil', 'soft', 'providers.tf'],
       ['PRE-SUPPRESS-001', 'aws_s3_bucket_acl.public', 'hard', 's3.tf'],
     ];
     for (const [rule, address, level, file] of expected) {

@@ -76,10 +76,11 @@ describe('PRE-EXEC-001', () => {
   });
 
   it('judges module sources against the allow-list and pins', () => {
+    const allowing = { ...defaults, allowed_module_sources: ['terraform-aws-modules/', 'registry.terraform.io/'] };
     expect(checkModuleSource('./modules/x', undefined, defaults)).toBeUndefined();
-    expect(checkModuleSource('terraform-aws-modules/vpc/aws', '5.8.1', defaults)).toBeUndefined();
-    expect(checkModuleSource('terraform-aws-modules/vpc/aws', '~> 5.0', defaults)).toMatch(/not pinned/);
-    expect(checkModuleSource('terraform-aws-modules/vpc/aws', undefined, defaults)).toMatch(/not pinned/);
+    expect(checkModuleSource('terraform-aws-modules/vpc/aws', '5.8.1', allowing)).toBeUndefined();
+    expect(checkModuleSource('terraform-aws-modules/vpc/aws', '~> 5.0', allowing)).toMatch(/not pinned/);
+    expect(checkModuleSource('terraform-aws-modules/vpc/aws', undefined, allowing)).toMatch(/not pinned/);
     for (const s of [
       'git::https://x/y.git',
       'https://example.com/m.zip',
@@ -89,16 +90,18 @@ describe('PRE-EXEC-001', () => {
       'bitbucket.org/org/repo',
       'acme/vpc/aws',
     ])
-      expect(checkModuleSource(s, '1.0.0', defaults), s).toBeDefined();
+      expect(checkModuleSource(s, '1.0.0', allowing), s).toBeDefined();
   });
 
-  it('checks provider sources against allowed_providers only when set', async () => {
+  it('checks provider sources against allowed_providers (default hashicorp/*): a soft PRE-SOURCE-001', async () => {
     const files = {
       'main.tf': 'terraform {\n  required_providers {\n    evil = {\n      source = "someone/evil"\n    }\n  }\n}\n',
     };
-    expect(await scan(files)).toEqual([]);
-    const bad = await scan(files, { ...defaults, allowed_providers: ['hashicorp/aws'] });
-    expect(bad).toEqual([expect.objectContaining({ ruleId: 'PRE-EXEC-001', address: 'provider.evil', line: 3 })]);
+    expect(await scan(files, { ...defaults, allowed_providers: ['someone/*'] })).toEqual([]);
+    const bad = await scan(files);
+    expect(bad).toEqual([
+      expect.objectContaining({ ruleId: 'PRE-SOURCE-001', level: 'soft', address: 'provider.evil', line: 4 }),
+    ]);
   });
 });
 

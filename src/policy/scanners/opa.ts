@@ -2,6 +2,10 @@
 // (`policy.custom_policy_dir`, package infra_agent.custom.*), on the plan JSON, or on a plan-shaped document built
 // from the HCL when there is no plan. Parameters reach Rego as data.infra_agent.config. A Rego error is reported with
 // the file:line OPA gives, and the scanner fails: a broken policy never passes.
+// Policy comes from where config comes from: in the App the repo's folder is read from the DEFAULT branch (the
+// checks get it as `customPolicies`), never from the PR under review. OPA evaluates with a capabilities file that
+// removes the builtins reaching the network or the environment (`http.send`, `net.lookup_ip_addr`, `opa.runtime`),
+// so a policy calling them fails to compile, naming the builtin, instead of making a request.
 import { readdir, readFile, realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
@@ -69,18 +73,54 @@ const QUERY_DEFAULT = '{"rules": [f | some f in data.infra_agent.main.findings],
 const QUERY_CUSTOM =
   '{"rules": [f | some f in data.infra_agent.main.findings], "custom": [f | walk(data.infra_agent.custom, [p, v]); count(p) > 0; p[count(p) - 1] == "deny"; some f in v]}';
 
-/** OPA's error JSON as "file:line: message" lines, paths relative to the repo. */
-export function describeOpaErrors(stdout: string, repoRoot: string): string | undefined {
+/** Builtins a policy may not call: they reach the network or read the environment of the process. */
+export const FORBIDDEN_BUILTINS = ['http.send', 'net.lookup_ip_addr', 'opa.runtime', 'providers.aws.sign_req'];
+
+const Capabilities = z.looseObject({ builtins: z.array(z.looseObject({ name: z.string() })) });
+const capabilitiesCache = new Map<string, string>();
+
+/**
+ * OPA's own capabilities (`opa capabilities --current`) minus the forbidden builtins, with `allow_net: []` (no
+ * remote schema fetching either). Computed once per OPA binary.
+ */
+export async function restrictedCapabilities(opa: string, signal?: AbortSignal): Promise<string> {
+  const cached = capabilitiesCache.get(opa);
+  if (cached) return cached;
+  const r = await run(opa, ['capabilities', '--current'], {
+    timeoutMs: 30_000,
+    ...(signal ? { signal } : {}),
+  });
+  const caps = Capabilities.parse(JSON.parse(r.stdout));
+  const forbidden = new Set(FORBIDDEN_BUILTINS);
+  const text = JSON.stringify({
+    ...caps,
+    builtins: caps.builtins.filter((b) => !forbidden.has(b.name)),
+    allow_net: [],
+  });
+  capabilitiesCache.set(opa, text);
+  return text;
+}
+
+/** OPA's error JSON as "file:line: message" lines, paths as the user knows them (`shown` maps them). */
+export function describeOpaErrors(
+  stdout: string,
+  repoRoot: string,
+  shown?: (file: string) => string,
+): string | undefined {
   try {
     const parsed = OpaErrors.safeParse(JSON.parse(stdout));
     if (!parsed.success) return undefined;
     return parsed.data.errors
       .map((e) => {
         const file = e.location?.file;
-        const where = file
-          ? `${file.startsWith(repoRoot) ? toRepoPath(repoRoot, file) : file}:${e.location?.row ?? 1}: `
-          : '';
-        return `${where}${e.code ? `${e.code}: ` : ''}${e.message}`;
+        const name = file ? (shown?.(file) ?? (file.startsWith(repoRoot) ? toRepoPath(repoRoot, file) : file)) : '';
+        const where = file ? `${name}:${e.location?.row ?? 1}: ` : '';
+        const builtin = /undefined function ([A-Za-z0-9_.]+)/.exec(e.message)?.[1];
+        const why =
+          builtin && FORBIDDEN_BUILTINS.includes(builtin)
+            ? ` (${builtin} is not available to policies: OPA runs without network or environment access; policies may only judge the plan they are given)`
+            : '';
+        return `${where}${e.code ? `${e.code}: ` : ''}${e.message}${why}`;
       })
       .join('\n');
   } catch {
@@ -91,17 +131,32 @@ export function describeOpaErrors(stdout: string, repoRoot: string): string | un
 async function customPolicyFiles(
   repoRoot: string,
   config: PolicyConfig,
-): Promise<{ files: string[] } | { error: string }> {
-  if (!config.custom_policy_dir) return { files: [] };
-  const root = await realpath(repoRoot);
+  fromDefault?: ScanInput['customPolicies'],
+): Promise<{ files: string[]; shown: (file: string) => string } | { error: string }> {
+  const none = { files: [], shown: (f: string) => f };
+  if (!config.custom_policy_dir) return none;
   let dir: string;
-  try {
-    dir = await realpath(resolve(root, config.custom_policy_dir));
-  } catch {
-    return { error: `policy.custom_policy_dir "${config.custom_policy_dir}" does not exist` };
+  let base: string;
+  let label: (rel: string) => string;
+  if (fromDefault) {
+    // The App: the folder as the default branch has it, never the PR's.
+    if ('error' in fromDefault) return { error: fromDefault.error };
+    dir = await realpath(fromDefault.dir);
+    base = dir;
+    label = (rel) => `${config.custom_policy_dir}/${rel} (default branch)`;
+  } else {
+    const root = await realpath(repoRoot);
+    try {
+      dir = await realpath(resolve(root, config.custom_policy_dir));
+    } catch {
+      return { error: `policy.custom_policy_dir "${config.custom_policy_dir}" does not exist` };
+    }
+    if (dir !== root && !dir.startsWith(root + sep))
+      return { error: `policy.custom_policy_dir "${config.custom_policy_dir}" resolves outside the repository` };
+    base = root;
+    label = (rel) => rel;
   }
-  if (dir !== root && !dir.startsWith(root + sep))
-    return { error: `policy.custom_policy_dir "${config.custom_policy_dir}" resolves outside the repository` };
+  const shown = (f: string) => (f.startsWith(base) ? label(relative(base, f).split(sep).join('/')) : f);
   const files = await listRegoFiles(dir);
   // A repo's policies add rules; they may not write into the default packages (or redefine their helpers).
   for (const f of files) {
@@ -111,10 +166,10 @@ async function customPolicyFiles(
     const pkg = idx === -1 ? '' : (/^\s*package\s+([A-Za-z0-9_.]+)/.exec(lines[idx] ?? '')?.[1] ?? '');
     if (pkg !== 'infra_agent.custom' && !pkg.startsWith('infra_agent.custom.'))
       return {
-        error: `${relative(root, f).split(sep).join('/')}:${idx + 1}: custom policies must be in package infra_agent.custom.* (found "${pkg || 'none'}")`,
+        error: `${shown(f)}:${idx + 1}: custom policies must be in package infra_agent.custom.* (found "${pkg || 'none'}")`,
       };
   }
-  return { files };
+  return { files, shown };
 }
 
 function toFindings(values: unknown[], custom: boolean): { findings: Finding[]; invalid: number } {
@@ -153,7 +208,7 @@ export const opaScanner: Scanner = {
     const version = await probeVersion(tool.path, ['version'], input.signal);
     const tmp = await privateTempDir('opa');
     try {
-      const custom = await customPolicyFiles(input.repoRoot, input.config);
+      const custom = await customPolicyFiles(input.repoRoot, input.config, input.customPolicies);
       if ('error' in custom) return failed('opa', custom.error, started, version);
       const defaults = await listRegoFiles(defaultPolicyDir());
       if (defaults.length === 0)
@@ -183,7 +238,9 @@ export const opaScanner: Scanner = {
           infra_agent: { config: { allowed_regions, required_tags, allowed_module_sources, allowed_providers } },
         }),
       );
-      const args = ['eval', '--format', 'json', '--stdin-input', '--data', dataFile];
+      const capsFile = join(tmp.dir, 'capabilities.json');
+      await writePrivate(capsFile, await restrictedCapabilities(tool.path, input.signal));
+      const args = ['eval', '--format', 'json', '--capabilities', capsFile, '--stdin-input', '--data', dataFile];
       for (const f of [...defaults, ...custom.files]) args.push('--data', f);
       args.push(custom.files.length > 0 ? QUERY_CUSTOM : QUERY_DEFAULT);
       let stdout: string;
@@ -198,7 +255,7 @@ export const opaScanner: Scanner = {
         stdout = r.stdout;
       } catch (err) {
         if (err instanceof ExecError && err.reason === 'exit') {
-          const why = describeOpaErrors(err.stdout, input.repoRoot);
+          const why = describeOpaErrors(err.stdout, input.repoRoot, custom.shown);
           if (why) return failed('opa', `policy error:\n${why}`, started, version);
         }
         throw err;

@@ -2,6 +2,7 @@
 // `not-run`, a crash is `failed` (with the stderr tail), and either keeps the verdict from passing.
 import type { PolicyConfig } from '../../config/schema.js';
 import type { ScannerName, ScannerRun } from '../../core/types.js';
+import type { Baseline } from '../guard/sources.js';
 
 export interface ScanInput {
   /** Absolute root-module dir. */
@@ -19,6 +20,15 @@ export interface ScanInput {
    * that read both (checkov) skip the directory pass here.
    */
   planOnly?: boolean;
+  /** What the default branch already uses: module sources and providers the guard allows without asking. */
+  baseline?: Baseline;
+  /**
+   * `policy.custom_policy_dir` as read from the DEFAULT branch (the App always sets this; a PR cannot change the
+   * policy that judges it). Without it (the `check` CLI), the folder is read from `repoRoot`.
+   */
+  customPolicies?: { dir: string } | { error: string };
+  /** Terraform's data dir after `init`: the guard also reads the modules init downloaded there. */
+  dataDir?: string;
 }
 
 export interface Scanner {
