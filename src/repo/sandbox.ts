@@ -199,6 +199,19 @@ function checkSyntax(p: string): string {
   return normal === '' ? '.' : normal;
 }
 
+/**
+ * Why the agent may not read a repo-relative path (secret files, state, CLI config, .git, .terraform), or undefined.
+ * The same test `resolveRead` applies, for tools that walk many files (search) and must skip what read_file refuses.
+ */
+export function readRefusal(rel: string): string | undefined {
+  try {
+    checkProtected(rel, rel, 'read');
+    return undefined;
+  } catch (err) {
+    return err instanceof SandboxError ? err.message : String(err);
+  }
+}
+
 function checkProtected(rel: string, asked: string, op: 'read' | 'write'): void {
   const segments = rel.split('/');
   for (const s of segments) {

@@ -86,6 +86,27 @@ describe('file tools', () => {
     expect((await call('search', { pattern: 'needle' })).content).toContain('no match');
   });
 
+  it('search refuses the files read_file refuses: .env, *.pem, *.key, CLI config, and links to them', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    await writeFile(join(repo, '.env'), 'DB_URL=postgres://app:needle-db@db/app\n');
+    await writeFile(join(repo, '.env.production'), 'STRIPE=needle-stripe\n');
+    await writeFile(join(repo, 'deploy.pem'), '-----BEGIN CERTIFICATE-----\nneedle-pem\n');
+    await mkdir(join(repo, 'keys'));
+    await writeFile(join(repo, 'keys', 'app.key'), 'needle-key\n');
+    await writeFile(join(repo, 'terraform.rc'), 'credentials "app.terraform.io" { token = needle-rc }\n');
+    await symlink(join(repo, '.env'), join(repo, 'notes.tf'));
+    await writeFile(join(repo, 'ok.tf'), '# needle in a normal file\n');
+    for (const path of ['.env', 'deploy.pem', 'keys/app.key'])
+      expect((await call('read_file', { path })).isError, path).toBe(true);
+    const r = await call('search', { pattern: 'needle' });
+    expect(r.isError).toBe(false);
+    expect(r.content).toContain('ok.tf:1: # needle in a normal file');
+    expect(r.content).not.toMatch(/needle-(db|stripe|pem|key|rc)/);
+    expect(r.content).toContain('5 file(s) not searched');
+    const only = await call('search', { pattern: 'needle', glob: '**/*.pem' });
+    expect(only.content).toMatch(/^no match/);
+  });
+
   it('write_file and delete_file record what changed; delete refuses what is not there', async () => {
     const c = ctx();
     expect((await call('write_file', { path: 'new/dir/x.tf', content: 'locals {}\n' }, c)).content).toContain(

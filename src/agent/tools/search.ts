@@ -2,7 +2,7 @@
 // allowed but bounded (length, no nested quantifiers, long lines cut) so a pattern cannot hang the run.
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
-import { globToRegExp } from '../../repo/sandbox.js';
+import { globToRegExp, readRefusal } from '../../repo/sandbox.js';
 import { cap, defineTool, ToolError } from './types.js';
 import { walkFiles } from './walk.js';
 
@@ -52,10 +52,16 @@ export const searchTool = defineTool({
     const { files } = await walkFiles(abs, rel, MAX_FILES, ctx.signal);
     const hits: string[] = [];
     let more = false;
+    let refused = 0;
     for (const f of files) {
       if (ctx.signal.aborted) break;
       if (only && !only.test(f.rel)) continue;
-      // Symlinks are re-checked by the sandbox: one pointing outside is skipped, not followed.
+      // What read_file refuses (.env, *.pem, *.key, state, CLI config) is never searched either.
+      if (readRefusal(f.rel)) {
+        refused++;
+        continue;
+      }
+      // Symlinks are re-checked by the sandbox: one pointing outside (or at a secret file) is skipped, not followed.
       const real = f.isSymlink ? await ctx.sandbox.resolveRead(f.rel).catch(() => undefined) : f.abs;
       if (!real) continue;
       const fst = await stat(real).catch(() => undefined);
@@ -74,8 +80,10 @@ export const searchTool = defineTool({
       }
       if (more) break;
     }
-    if (hits.length === 0) return `no match for ${JSON.stringify(input.pattern)} under ${rel}`;
-    const out = hits.join('\n') + (more ? `\n[… more matches; narrow with dir/glob or raise max_results]` : '');
+    const skipped = refused > 0 ? `\n[${refused} file(s) not searched: secrets, state and CLI config are off limits]` : '';
+    if (hits.length === 0) return `no match for ${JSON.stringify(input.pattern)} under ${rel}${skipped}`;
+    const out =
+      hits.join('\n') + (more ? `\n[… more matches; narrow with dir/glob or raise max_results]` : '') + skipped;
     return cap(ctx.redactor.redact(out), 16_000);
   },
 });
