@@ -14,6 +14,7 @@ import { type GitHubClient, httpStatus, type RepoRef } from '../github/client.js
 import { readMarkers } from '../github/markers.js';
 import { sanitizeUserText } from '../github/sanitize.js';
 import { metrics } from '../observability/metrics.js';
+import { type DefaultBranchSnapshot, snapshotDefaultBranch } from '../policy/guard/baseline.js';
 import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../queue/recovery.js';
 import { indexRepo, type RepoIndex } from '../repo/index.js';
 import { redact } from '../util/redact.js';
@@ -57,6 +58,8 @@ export interface RunContext {
   agent?: AgentResult;
   checks?: ChecksResult;
   planDir?: string;
+  /** The default branch's Terraform files and custom policies: what is already allowed, and the Rego that judges. */
+  defaultBranch?: DefaultBranchSnapshot;
   published?: PublishedPr;
 }
 
@@ -139,6 +142,13 @@ async function checkout(ctx: RunContext): Promise<string> {
   ctx.planDir = join(ws.dir, '..', 'plans');
   await mkdir(ctx.planDir, { recursive: true, mode: 0o700 });
   const defaultHead = await ws.headSha(`origin/${job.defaultBranch}`);
+  // Policy comes from where config comes from: the default branch, never the branch under review.
+  ctx.defaultBranch = await snapshotDefaultBranch(
+    (args) => ws.exec(args),
+    defaultHead,
+    join(ws.dir, '..', 'default-branch'),
+    ctx.config.policy.custom_policy_dir,
+  );
   const exists = await ws.fetchBranch(ctx.branch);
   if (exists) ctx.remoteHead = await ws.headSha(`refs/remotes/origin/${ctx.branch}`);
   if (job.kind === 'generate') {
@@ -201,6 +211,7 @@ function boundChecks(ctx: RunContext) {
       project,
       config: ctx.config,
       ...(ctx.planDir ? { planDir: ctx.planDir } : {}),
+      ...(ctx.defaultBranch ? { defaultBranch: ctx.defaultBranch } : {}),
       signal: signal ?? ctx.signal,
     });
 }

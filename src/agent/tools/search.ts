@@ -80,7 +80,8 @@ export const searchTool = defineTool({
       }
       if (more) break;
     }
-    const skipped = refused > 0 ? `\n[${refused} file(s) not searched: secrets, state and CLI config are off limits]` : '';
+    const skipped =
+      refused > 0 ? `\n[${refused} file(s) not searched: secrets, state and CLI config are off limits]` : '';
     if (hits.length === 0) return `no match for ${JSON.stringify(input.pattern)} under ${rel}${skipped}`;
     const out =
       hits.join('\n') + (more ? `\n[… more matches; narrow with dir/glob or raise max_results]` : '') + skipped;
