@@ -17,11 +17,12 @@ import type { RepoConfig } from '../config/schema.js';
 import { readMarkers } from '../github/markers.js';
 import { ownedPullRequest } from '../github/ownership.js';
 import { resolveProjectDir } from '../pipeline/checks.js';
+import { runGuard } from '../policy/scanners/pregate.js';
 import { decideVerdict } from '../policy/verdict.js';
 import { interruptedApplyMessage, startRunHeartbeat } from '../queue/recovery.js';
 import type { RunRecord, Store } from '../store/types.js';
 import { type Terraform, TerraformError, terraformForRepo } from '../terraform/engine.js';
-import { redact } from '../util/redact.js';
+import { Redactor, redact } from '../util/redact.js';
 import { type LockWaiter, lockTarget, releasePullRequestLocks, takeProjectLocks } from './locks.js';
 import {
   type ApplyReportInput,
@@ -478,6 +479,10 @@ async function applyProject(
     replace: saved.summary.counts.replace,
   };
   const dir = await resolveProjectDir(a.checkoutRoot, p.dir);
+  // Literal secrets in the code (SEC-SECRET-001, e.g. when a repo lowered its level) are masked in the apply output
+  // as they were in the plan output.
+  const masker = new Redactor();
+  for (const secret of (await runGuard(dir, a.checkoutRoot, a.req.config.policy)).secrets) masker.add(secret);
   const planFile = join(a.planDir, `${p.name}-${p.workspace}.tfplan`);
   await writeFile(planFile, saved.bytes, { mode: 0o600 });
 
@@ -519,12 +524,14 @@ async function applyProject(
     ({ output } = await a.tf.apply(dir, planFile, sig));
   } catch (err) {
     // Terraform said no (or died): record it. If recording fails, the claim stays "applying" and a human decides.
-    const error = redact(
-      err instanceof TerraformError
-        ? `${err.message}${err.stderrTail && !err.message.includes(err.stderrTail) ? `\n\n${err.stderrTail}` : ''}`
-        : err instanceof Error
-          ? err.message
-          : String(err),
+    const error = masker.redact(
+      redact(
+        err instanceof TerraformError
+          ? `${err.message}${err.stderrTail && !err.message.includes(err.stderrTail) ? `\n\n${err.stderrTail}` : ''}`
+          : err instanceof Error
+            ? err.message
+            : String(err),
+      ),
     );
     await store.putKey(claimKey, `failed:${runId}`);
     await store.addRunEvent({
@@ -545,7 +552,7 @@ async function applyProject(
   }
   // Terraform succeeded. Bookkeeping errors from here are not terraform's: they propagate, the claim stays
   // "applying", and the run becomes needs-human (never "failed", which would invite a retry of an applied plan).
-  const clean = redact(output);
+  const clean = masker.redact(redact(output));
   const durationMs = Date.now() - started;
   await store.putKey(claimKey, `applied:${runId}`);
   await store.addRunEvent({

@@ -131,6 +131,26 @@ resource "terraform_data" "f" {
     ]);
   });
 
+  it('no config level can lower it: levels PRE-EXEC-001: off still blocks', async () => {
+    const config = { ...defaults, levels: { 'PRE-EXEC-001': 'off' as const } };
+    const { findings } = await guard({ 'main.tf': 'data "external" "x" {\n  program = ["sh"]\n}\n' }, config);
+    const run = { name: 'pregate' as const, status: 'ok' as const, durationMs: 1, findings };
+    const v = decideVerdict({ scanners: [run], overrides: [], config });
+    expect(v.status).toBe('blocked');
+    expect(v.findings).toEqual([expect.objectContaining({ ruleId: 'PRE-EXEC-001', level: 'hard' })]);
+  });
+
+  it('finds provisioners in modules called from JSON syntax and nested local modules', async () => {
+    const { findings } = await guard({
+      'main.tf.json': '{"module": {"app": {"source": "./modules/app"}}}',
+      'modules/app/main.tf': 'module "deep" {\n  source = "../deep"\n}\n',
+      'modules/deep/main.tf.json': '{"resource": {"null_resource": {"x": {"provisioner": [{"remote-exec": {"inline": ["id"]}}]}}}}',
+    });
+    expect(findings).toEqual([
+      expect.objectContaining({ ruleId: 'PRE-EXEC-001', address: 'module.app.module.deep.null_resource.x', file: 'modules/deep/main.tf.json' }),
+    ]);
+  });
+
   it('reports a module in JSON syntax that leaves the repository, and a .tf symlink to outside', async () => {
     const outside = await tree({ 'evil.tf': 'data "external" "x" {\n  program = ["sh"]\n}\n' });
     const root = await tree({ 'main.tf.json': '{"module": {"m": {"source": "../../../../../../../tmp/x"}}}' });
@@ -276,6 +296,15 @@ EOT
       'PRE-FILE-001@main.tf:7',
     ]);
     expect(findings.every((f) => f.level === 'hard' && f.remediation?.includes('path.module'))).toBe(true);
+  });
+
+  it('fires in provider blocks and module arguments too (credentials read from the worker)', async () => {
+    const { findings } = await guard({
+      'main.tf':
+        'provider "google" {\n  credentials = file("~/.config/gcloud/application_default_credentials.json")\n}\n\nmodule "app" {\n  source = "./app"\n  key    = filebase64("/etc/ssl/private/app.key")\n}\n',
+      'app/main.tf': 'variable "key" {\n  type = string\n}\n',
+    });
+    expect(ids(findings)).toEqual(['PRE-FILE-001@main.tf:2', 'PRE-FILE-001@main.tf:7']);
   });
 
   it('fires in JSON syntax too', async () => {
