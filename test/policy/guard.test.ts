@@ -144,10 +144,15 @@ resource "terraform_data" "f" {
     const { findings } = await guard({
       'main.tf.json': '{"module": {"app": {"source": "./modules/app"}}}',
       'modules/app/main.tf': 'module "deep" {\n  source = "../deep"\n}\n',
-      'modules/deep/main.tf.json': '{"resource": {"null_resource": {"x": {"provisioner": [{"remote-exec": {"inline": ["id"]}}]}}}}',
+      'modules/deep/main.tf.json':
+        '{"resource": {"null_resource": {"x": {"provisioner": [{"remote-exec": {"inline": ["id"]}}]}}}}',
     });
     expect(findings).toEqual([
-      expect.objectContaining({ ruleId: 'PRE-EXEC-001', address: 'module.app.module.deep.null_resource.x', file: 'modules/deep/main.tf.json' }),
+      expect.objectContaining({
+        ruleId: 'PRE-EXEC-001',
+        address: 'module.app.module.deep.null_resource.x',
+        file: 'modules/deep/main.tf.json',
+      }),
     ]);
   });
 
