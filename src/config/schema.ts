@@ -121,6 +121,14 @@ export const RepoConfigSchema = z
         /** Environment variables passed through to terraform (provider credentials), by name. */
         env_passthrough: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/)).default([]),
         plan_timeout_s: z.number().int().min(10).max(7200).default(900),
+        /**
+         * Hosts `terraform init`/`plan`/`apply` may reach from the sandbox (through the App's filtering proxy):
+         * `host`, `host:port` or `*.domain`. Default: the public registries and the big clouds' API domains.
+         */
+        allowed_hosts: z
+          .array(z.string().regex(/^(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?$/))
+          .max(200)
+          .optional(),
       })
       .strict()
       .default({ env_passthrough: [], plan_timeout_s: 900 }),

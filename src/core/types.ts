@@ -134,6 +134,8 @@ export interface Verdict {
   reasons: string[];
   /** What the policies judged: the saved plan, or the HCL alone (no plan could be made). */
   evaluatedOn?: 'plan' | 'hcl';
+  /** Set when the tools ran outside the sandbox (the operator's INFRA_AGENT_UNSANDBOXED=1): every report says so. */
+  unsandboxed?: true;
 }
 
 // ---- Terraform diagnostics --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import type { RepoConfig } from '../config/schema.js';
 import type {
   ChecksResult,
   Diagnostic,
+  Finding,
   Override,
   Project,
   SavedPlan,
@@ -30,6 +31,8 @@ import { type GuardOptions, runGuard } from '../policy/scanners/pregate.js';
 import { tfsecScanner } from '../policy/scanners/tfsec.js';
 import type { ScanInput, Scanner } from '../policy/scanners/types.js';
 import { decideVerdict } from '../policy/verdict.js';
+import { cleanCheckout, hazardFindings } from '../sandbox/clean.js';
+import { refusalMessage, sandboxStatus } from '../sandbox/status.js';
 import { type Terraform, TerraformError, terraformForRepo } from '../terraform/engine.js';
 import { summarizePlan } from '../terraform/plan-summary.js';
 import { Redactor, redact } from '../util/redact.js';
@@ -128,15 +131,47 @@ function mergeRuns(runs: ScannerRun[]): ScannerRun[] {
 
 export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
   const started = Date.now();
-  const { repoRoot, project, config, signal } = opts;
+  const { repoRoot, project, config } = opts;
+
+  const root = await realpath(repoRoot);
+  // No sandbox, no untrusted code (the operator's switch is the one exception, and every report then says so).
+  const sandbox = await sandboxStatus();
+  if (sandbox.mode === 'unavailable') throw new Error(refusalMessage(sandbox.reason));
+  // 0 a clean workspace: committed .terraform/, state, CLI config and outward symlinks go before any tool runs.
+  const hazards = await cleanCheckout(root);
+  const dir = await resolveProjectDir(root, project.dir);
+  const ownTf = opts.terraform === undefined;
+  const tf = opts.terraform ?? terraformForRepo(config, { checkout: root });
+  try {
+    return await checksIn({
+      opts,
+      root,
+      dir,
+      tf,
+      hazards: hazardFindings(hazards),
+      started,
+      unsandboxed: sandbox.mode === 'unsandboxed',
+    });
+  } finally {
+    if (ownTf) tf.dispose();
+  }
+}
+
+async function checksIn(ctx: {
+  opts: RunChecksOptions;
+  root: string;
+  dir: string;
+  tf: Terraform;
+  hazards: Finding[];
+  started: number;
+  unsandboxed: boolean;
+}): Promise<ChecksResult> {
+  const { opts, root, dir, tf, started } = ctx;
+  const { project, config, signal } = opts;
   const stages: StageResult[] = [];
   const diagnostics: Diagnostic[] = [];
   let formatted: string[] = [];
   let plan: SavedPlan | undefined;
-
-  const root = await realpath(repoRoot);
-  const dir = await resolveProjectDir(root, project.dir);
-  const tf = opts.terraform ?? terraformForRepo(config);
   const scanners = opts.scanners ?? { static: [tfsecScanner, checkovScanner], plan: [opaScanner, checkovScanner] };
 
   /** Times a stage; a thrown error marks it failed (with diagnostics kept) and returns undefined. */
@@ -163,6 +198,7 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
   const t0 = Date.now();
   const guard = await runGuard(dir, root, config.policy, guardOpts);
   let pregate = guard.run;
+  pregate.findings.push(...ctx.hazards);
   // The literal secrets the guard found are masked wherever this run's output is rendered.
   const masker = new Redactor();
   for (const secret of guard.secrets) masker.add(secret);
@@ -209,7 +245,11 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
       const t3 = Date.now();
       const after = await runGuard(dir, root, config.policy, { ...guardOpts, dataDir: tf.dataDir(dir) });
       for (const secret of after.secrets) masker.add(secret);
-      pregate = { ...after.run, durationMs: pregate.durationMs + after.run.durationMs };
+      pregate = {
+        ...after.run,
+        findings: [...after.run.findings, ...ctx.hazards],
+        durationMs: pregate.durationMs + after.run.durationMs,
+      };
       modulesOk = !blocks(after.run, config.policy.levels);
       stages.push({
         name: 'modules',
@@ -307,6 +347,7 @@ export async function runChecks(opts: RunChecksOptions): Promise<ChecksResult> {
     config: config.policy,
     ...(plan ? { planHash: plan.hash } : {}),
   });
+  if (ctx.unsandboxed) verdict.unsandboxed = true;
   stages.push({
     name: 'verdict',
     status: verdict.status === 'pass' ? 'ok' : 'failed',

@@ -49,6 +49,14 @@ export const RULES: readonly RuleDef[] = [
       'Delete the `checkov:skip` / `tfsec:ignore` / `trivy:ignore` comment and fix the finding, or ask a policy owner to change the rule level in `.github/infra-agent.yml`.',
   },
   {
+    id: 'PRE-WORKSPACE-001',
+    title: 'Committed .terraform/, state, CLI config, or a symlink that leaves the repository',
+    level: 'hard',
+    severity: 'critical',
+    remediation:
+      'Remove committed `.terraform/` directories, `*.tfstate*` files and `.terraformrc`/`terraform.rc`/`*.tfrc` from the repository (and list them in `.gitignore`); replace symlinks that point outside the repository with the files themselves.',
+  },
+  {
     id: 'SEC-NET-001',
     title: 'SSH (22) open to the internet',
     level: 'hard',

@@ -6,6 +6,8 @@ import { redact } from '../util/redact.js';
 
 export interface PolicyJson {
   verdict: Verdict['status'];
+  /** Present (true) when the tools ran outside the sandbox. */
+  unsandboxed?: true;
   findings: {
     ruleId: string;
     source: string;
@@ -28,6 +30,7 @@ export interface PolicyJson {
 export function renderJson(verdict: Verdict): PolicyJson {
   return {
     verdict: verdict.status,
+    ...(verdict.unsandboxed ? { unsandboxed: true as const } : {}),
     findings: verdict.findings.map((f) => ({
       ruleId: f.ruleId,
       source: f.source,

@@ -209,6 +209,10 @@ function statusLine(v: Verdict, counts: string): string {
   return `✅ **Policy gate: pass** — ${counts}`;
 }
 
+/** What a reviewer reads first when the operator ran the tools without the sandbox. */
+export const UNSANDBOXED_LINE =
+  "> [!WARNING]\n> **Unsandboxed**: terraform and the scanners ran without the sandbox (the operator set `INFRA_AGENT_UNSANDBOXED=1`). The code under review could read and change the worker's files and network.";
+
 export function renderPolicyMarkdown(verdict: Verdict, opts: { title?: string; maxChars?: number } = {}): string {
   const max = opts.maxChars ?? DEFAULT_MAX_CHARS;
   const overridden = new Set(verdict.overrides.map((o) => o.ruleId));
@@ -217,6 +221,7 @@ export function renderPolicyMarkdown(verdict: Verdict, opts: { title?: string; m
   const counts = (['hard', 'soft', 'advisory'] as Level[])
     .map((l) => `${verdict.findings.filter((f) => f.level === l).length} ${l}`)
     .join(', ');
+  if (verdict.unsandboxed) head.push(UNSANDBOXED_LINE, '');
   head.push(statusLine(verdict, counts));
   if (verdict.evaluatedOn === 'hcl')
     head.push(

@@ -2,14 +2,17 @@
 // cap, env allowlist) with Terraform's automation settings and the offline CLI config; failures become a
 // TerraformError whose message is the diagnostics (`file:line: summary — detail`), never a stack trace. Works with
 // OpenTofu's `tofu` too: only flags both CLIs share are used.
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { RepoConfig } from '../config/schema.js';
 import type { Diagnostic } from '../core/types.js';
-import { pluginCacheDir, requireTool, terraformCliConfig } from '../toolchain/tools.js';
+import { DEFAULT_ALLOWED_HOSTS, terraformPolicy } from '../sandbox/policy.js';
+import { requireTool, terraformCliConfig } from '../toolchain/tools.js';
 import { ExecError, type ExecResult, run } from '../util/exec.js';
-import { redact } from '../util/redact.js';
+import { redact, registerSecret } from '../util/redact.js';
 import {
   formatDiagnostics,
   JsonDiagnosticSchema,
@@ -25,11 +28,24 @@ export interface TerraformOptions {
   env?: Record<string, string>;
   /** Default timeout per call (plan/apply/init); short calls use their own shorter limit. */
   timeoutMs?: number;
+  /**
+   * The run's checkout: the only writable place in the sandbox besides the TF data dir (its `.git` read-only).
+   * Default: the nearest ancestor of the project dir holding `.git`, else the project dir.
+   */
+  checkout?: string;
+  /** Hosts init/plan/apply may reach through the sandbox's proxy (default DEFAULT_ALLOWED_HOSTS). */
+  allowedHosts?: string[];
 }
 
 export interface CallOptions {
   signal?: AbortSignal;
 }
+
+/**
+ * What a call may reach: `online` calls (init, workspace, plan, apply, state) get the allow-listed network and the
+ * provider credentials; the rest (fmt, validate, show of a saved plan, providers schema) get neither.
+ */
+type Reach = 'online' | 'offline';
 
 export interface InitOptions extends CallOptions {
   /** false → `-backend=false` (validate-only inits, untrusted code). Default true. */
@@ -94,17 +110,43 @@ export class Terraform {
   readonly bin: string;
   private readonly env: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly checkout: string | undefined;
+  private readonly allowedHosts: string[];
+  /** Per-instance parent of the TF_DATA_DIRs (one per project dir), outside every checkout; removed by dispose(). */
+  private dataRoot: string | undefined;
 
   constructor(opts: TerraformOptions = {}) {
     this.bin = opts.bin ?? requireTool('terraform');
     this.env = opts.env ?? {};
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.checkout = opts.checkout;
+    this.allowedHosts = opts.allowedHosts ?? DEFAULT_ALLOWED_HOSTS;
   }
 
-  /** Where `init` puts modules and providers for `dir`: TF_DATA_DIR when set (relative to dir), else dir/.terraform. */
+  /**
+   * The project's TF_DATA_DIR: outside the checkout, so a committed `.terraform/` (providers, modules.json,
+   * environment) is never read, and private to this instance (one run).
+   */
   dataDir(dir: string): string {
-    const configured = this.env['TF_DATA_DIR'];
-    return configured ? resolve(dir, configured) : join(dir, '.terraform');
+    this.dataRoot ??= mkdtempSync(join(tmpdir(), 'infra-agent-tfdata-'));
+    const key = createHash('sha256').update(realOrResolved(dir)).digest('hex').slice(0, 16);
+    const path = join(this.dataRoot, key);
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    return path;
+  }
+
+  private pluginCache(): string {
+    this.dataRoot ??= mkdtempSync(join(tmpdir(), 'infra-agent-tfdata-'));
+    const cache = join(this.dataRoot, 'plugin-cache');
+    // Terraform refuses to start when the configured plugin cache dir is missing.
+    mkdirSync(cache, { recursive: true, mode: 0o700 });
+    return cache;
+  }
+
+  /** Removes the TF data dirs this instance made. */
+  dispose(): void {
+    if (this.dataRoot) rmSync(this.dataRoot, { recursive: true, force: true });
+    this.dataRoot = undefined;
   }
 
   /** The binary's name for messages ("terraform" / "tofu"). */
@@ -112,19 +154,34 @@ export class Terraform {
     return this.bin.split('/').pop() ?? this.bin;
   }
 
-  private baseEnv(extra: Record<string, string> = {}): Record<string, string> {
-    const cache = pluginCacheDir();
-    // Terraform refuses to start when the configured plugin cache dir is missing.
-    mkdirSync(cache, { recursive: true });
+  private baseEnv(dir: string, reach: Reach, extra: Record<string, string> = {}): Record<string, string> {
+    // The plugin cache is this instance's (one run): a shared, writable cache would let one run's code plant a
+    // provider binary for the next. Providers come from the read-only mirror (or the allowed registries).
+    const cache = this.pluginCache();
     const env: Record<string, string> = {
       TF_IN_AUTOMATION: '1',
       TF_INPUT: '0',
       CHECKPOINT_DISABLE: '1',
       TF_PLUGIN_CACHE_DIR: cache,
+      // Outside the checkout: a committed .terraform/environment cannot pick the workspace, nor modules.json a module.
+      TF_DATA_DIR: this.dataDir(dir),
     };
     const rc = cliConfigFile();
     if (rc) env['TF_CLI_CONFIG_FILE'] = rc;
-    return { ...env, ...this.env, ...extra };
+    // Provider credentials only where providers or backends talk to their APIs.
+    return { ...env, ...(reach === 'online' ? this.env : {}), ...extra };
+  }
+
+  /** The checkout a project dir belongs to: the configured one, or the nearest ancestor with `.git`. */
+  private checkoutOf(dir: string): string {
+    if (this.checkout) return this.checkout;
+    let d = realOrResolved(dir);
+    for (;;) {
+      if (existsSync(join(d, '.git'))) return d;
+      const up = dirname(d);
+      if (up === d) return realOrResolved(dir);
+      d = up;
+    }
   }
 
   /**
@@ -141,13 +198,29 @@ export class Terraform {
       env?: Record<string, string>;
       /** The command prints a -json stream on stdout: read diagnostics from it. */
       jsonStream?: boolean;
+      /** Default offline. */
+      reach?: Reach;
+      /** Dirs outside the checkout it writes (the plan dir) or reads (a saved plan's dir). */
+      writable?: string[];
+      readOnly?: string[];
     } = {},
   ): Promise<ExecResult> {
     const label = `${this.name} ${args[0] ?? ''}`.trim();
+    const reach = opts.reach ?? 'offline';
     try {
+      const env = this.baseEnv(dir, reach, opts.env);
+      const sandbox = terraformPolicy({
+        tool: this.bin,
+        checkout: this.checkoutOf(dir),
+        dataDir: env['TF_DATA_DIR'] ?? this.dataDir(dir),
+        writable: [...(opts.writable ?? []), this.pluginCache()],
+        readOnly: [...(opts.readOnly ?? []), ...(env['TF_CLI_CONFIG_FILE'] ? [env['TF_CLI_CONFIG_FILE']] : [])],
+        ...(reach === 'online' ? { allowedHosts: this.allowedHosts } : {}),
+      });
       return await run(this.bin, args, {
         cwd: dir,
-        env: this.baseEnv(opts.env),
+        env,
+        sandbox,
         timeoutMs: opts.timeoutMs ?? this.timeoutMs,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.cap ? { outputCap: opts.cap } : {}),
@@ -167,7 +240,10 @@ export class Terraform {
   }
 
   async version(opts: CallOptions = {}): Promise<{ version: string; raw: string }> {
-    const res = await this.exec(process.cwd(), ['version', '-json'], { ...opts, timeoutMs: SHORT_TIMEOUT_MS });
+    const scratch = mkdtempSync(join(tmpdir(), 'infra-agent-tfversion-'));
+    const res = await this.exec(scratch, ['version', '-json'], { ...opts, timeoutMs: SHORT_TIMEOUT_MS }).finally(() =>
+      rmSync(scratch, { recursive: true, force: true }),
+    );
     const parsed = VersionSchema.safeParse(safeJson(res.stdout));
     if (!parsed.success)
       throw new TerraformError(`${this.name} version`, [], res.stdout.slice(0, 500), 0, 'unreadable version output');
@@ -183,7 +259,7 @@ export class Terraform {
       args.push(`-backend-config=${key}=${value}`);
     }
     if (opts.upgrade) args.push('-upgrade');
-    const res = await this.exec(dir, args, opts);
+    const res = await this.exec(dir, args, { ...opts, reach: 'online' });
     return { output: res.stdout };
   }
 
@@ -194,13 +270,21 @@ export class Terraform {
       throw new TerraformError(`${this.name} workspace`, [], '', undefined, `invalid workspace name '${name}'`);
     }
     // `workspace select -or-create` is newer than some supported versions; select-then-new works everywhere.
-    const listed = await this.exec(dir, ['workspace', 'list', '-no-color'], { ...opts, timeoutMs: SHORT_TIMEOUT_MS });
+    const listed = await this.exec(dir, ['workspace', 'list', '-no-color'], {
+      ...opts,
+      reach: 'online',
+      timeoutMs: SHORT_TIMEOUT_MS,
+    });
     const exists = listed.stdout
       .split('\n')
       .map((l) => l.replace(/^\*/, '').trim())
       .includes(name);
     const verb = exists ? 'select' : 'new';
-    await this.exec(dir, ['workspace', verb, '-no-color', name], { ...opts, timeoutMs: SHORT_TIMEOUT_MS });
+    await this.exec(dir, ['workspace', verb, '-no-color', name], {
+      ...opts,
+      reach: 'online',
+      timeoutMs: SHORT_TIMEOUT_MS,
+    });
   }
 
   /**
@@ -253,18 +337,34 @@ export class Terraform {
         throw new TerraformError(`${this.name} plan`, [], '', undefined, `invalid variable name '${name}'`);
       env[`TF_VAR_${name}`] = value;
     }
-    const res = await this.exec(dir, args, { ...opts, env, ok: [2], jsonStream: true, cap: JSON_OUTPUT_CAP });
+    const res = await this.exec(dir, args, {
+      ...opts,
+      env,
+      ok: [2],
+      jsonStream: true,
+      cap: JSON_OUTPUT_CAP,
+      reach: 'online',
+      writable: [dirname(resolve(dir, opts.out))],
+    });
     return { changes: res.exitCode === 2, diagnostics: dedupe(parseJsonStreamDiagnostics(res.stdout)) };
   }
 
   async showPlanJson(dir: string, planFile: string, opts: CallOptions = {}): Promise<unknown> {
-    const res = await this.exec(dir, ['show', '-json', '-no-color', planFile], { ...opts, cap: JSON_OUTPUT_CAP });
+    const res = await this.exec(dir, ['show', '-json', '-no-color', planFile], {
+      ...opts,
+      cap: JSON_OUTPUT_CAP,
+      readOnly: [dirname(resolve(dir, planFile))],
+    });
     return this.parseWholeJson(res, 'show -json');
   }
 
   /** The human-readable plan; beyond 2 MB it is cut and ends with a line saying how many bytes were dropped. */
   async showPlanText(dir: string, planFile: string, opts: CallOptions = {}): Promise<string> {
-    const res = await this.exec(dir, ['show', '-no-color', planFile], { ...opts, cap: TEXT_OUTPUT_CAP });
+    const res = await this.exec(dir, ['show', '-no-color', planFile], {
+      ...opts,
+      cap: TEXT_OUTPUT_CAP,
+      readOnly: [dirname(resolve(dir, planFile))],
+    });
     return res.stdout;
   }
 
@@ -278,13 +378,19 @@ export class Terraform {
     const res = await this.exec(dir, ['apply', '-input=false', '-no-color', planFile], {
       ...opts,
       cap: TEXT_OUTPUT_CAP,
+      reach: 'online',
+      readOnly: [dirname(resolve(dir, planFile))],
     });
     return { output: res.stdout };
   }
 
   /** The current state as `show -json` (no file argument). */
   async showStateJson(dir: string, opts: CallOptions = {}): Promise<unknown> {
-    const res = await this.exec(dir, ['show', '-json', '-no-color'], { ...opts, cap: JSON_OUTPUT_CAP });
+    const res = await this.exec(dir, ['show', '-json', '-no-color'], {
+      ...opts,
+      cap: JSON_OUTPUT_CAP,
+      reach: 'online',
+    });
     return this.parseWholeJson(res, 'show -json');
   }
 
@@ -342,11 +448,28 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
  * The Terraform a repository's runs use: its config's plan timeout, and the provider credentials it names in
  * `terraform.env_passthrough` (only those: exec refuses the app's own secrets anyway).
  */
-export function terraformForRepo(config: RepoConfig): Terraform {
+export function terraformForRepo(config: RepoConfig, opts: { checkout?: string } = {}): Terraform {
   const env: Record<string, string> = {};
   for (const name of config.terraform.env_passthrough) {
     const value = process.env[name];
-    if (value !== undefined) env[name] = value;
+    if (value === undefined) continue;
+    env[name] = value;
+    // The code terraform evaluates can read its own environment (/proc/self/environ): whatever a credential's
+    // value becomes in the output, its raw, base64 and hex forms are masked before anything reaches GitHub.
+    registerSecret(value);
   }
-  return new Terraform({ env, timeoutMs: config.terraform.plan_timeout_s * 1000 });
+  return new Terraform({
+    env,
+    timeoutMs: config.terraform.plan_timeout_s * 1000,
+    ...(opts.checkout ? { checkout: opts.checkout } : {}),
+    ...(config.terraform.allowed_hosts ? { allowedHosts: config.terraform.allowed_hosts } : {}),
+  });
+}
+
+function realOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }

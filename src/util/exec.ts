@@ -1,8 +1,16 @@
 // The one way infra-agent runs a process. Everything that shells out (terraform, scanners, git) goes through here so
 // that these hold everywhere: argv only (never a shell), a timeout and an AbortSignal that kill the whole process
 // tree, output capped in memory, ANSI escapes stripped, and an environment built from an allowlist so the app's own
-// secrets (GitHub private key, webhook secret, model key, database URL) never reach a child.
+// secrets (GitHub private key, webhook secret, model key, database URL) never reach a child. A `sandbox` policy runs
+// the process inside bubblewrap (src/sandbox/): every tool that reads repository content goes through it. Every
+// child dies with the App: sandboxed ones through bwrap's --die-with-parent and their pid namespace, the others
+// (git) through a parent-death signal set by `setpriv --pdeathsig KILL` before they exec.
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
+import { bwrapArgs, SANDBOX_HOME } from '../sandbox/bwrap.js';
+import type { SandboxPolicy } from '../sandbox/policy.js';
+import { type SandboxProxy, startSandboxProxy } from '../sandbox/proxy.js';
+import { refusalMessage, sandboxStatus } from '../sandbox/status.js';
 
 /** Variables a child may inherit from our environment. Everything else must be passed explicitly in `env`. */
 const INHERITED_ENV = [
@@ -47,6 +55,8 @@ export interface ExecOptions {
   input?: string;
   /** Exit codes that are not failures (e.g. `terraform plan -detailed-exitcode` uses 2 for "changes"). */
   okExitCodes?: number[];
+  /** Run inside the sandbox with this policy (required for anything that reads repository content). */
+  sandbox?: SandboxPolicy;
 }
 
 export interface ExecResult {
@@ -58,9 +68,11 @@ export interface ExecResult {
   /** True when a stream went over the cap and was cut. */
   truncated: boolean;
   durationMs: number;
+  /** False when a sandbox was asked for but the operator switched it off (INFRA_AGENT_UNSANDBOXED=1). */
+  sandboxed: boolean;
 }
 
-export type ExecFailure = 'exit' | 'timeout' | 'aborted' | 'not-found' | 'spawn';
+export type ExecFailure = 'exit' | 'timeout' | 'aborted' | 'not-found' | 'spawn' | 'sandbox';
 
 /** A failed process, carrying what a human needs to see why. */
 export class ExecError extends Error {
@@ -137,6 +149,13 @@ class CappedBuffer {
   }
 }
 
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+/** `setpriv --pdeathsig KILL -- cmd`: the child is killed by the kernel when the App dies (util-linux). */
+function withParentDeathSignal(command: string, args: string[]): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+}
+
 /** Kill a whole process group: the child was started detached, so it leads its own group. */
 function killTree(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
@@ -154,7 +173,6 @@ function killTree(pid: number | undefined, signal: NodeJS.Signals): void {
 export async function run(command: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   const started = Date.now();
   const cap = options.outputCap ?? DEFAULT_OUTPUT_CAP;
-  const env = buildChildEnv(options.env);
   const argv = [...args];
   if (options.signal?.aborted) {
     throw new ExecError(
@@ -170,11 +188,49 @@ export async function run(command: string, args: readonly string[], options: Exe
     );
   }
 
-  const child = execa(command, argv, {
+  // What really starts: bwrap around the command (plus the proxy forwarder when the policy allows hosts), or the
+  // command under a parent-death signal.
+  let spawnCommand: string;
+  let spawnArgs: string[];
+  let env: Record<string, string>;
+  let sandboxed = false;
+  let proxy: SandboxProxy | undefined;
+  const refuse = (message: string) =>
+    new ExecError(message, 'sandbox', command, argv, undefined, undefined, '', '', Date.now() - started);
+  if (options.sandbox) {
+    const status = await sandboxStatus();
+    if (status.mode === 'unavailable') throw refuse(refusalMessage(status.reason));
+    if (status.mode === 'sandboxed') {
+      sandboxed = true;
+      env = buildChildEnv({ HOME: SANDBOX_HOME, TMPDIR: '/tmp', ...options.env });
+      let inner: [string, string[]] = [command, argv];
+      if (options.sandbox.network.mode === 'allowlist') {
+        proxy = await startSandboxProxy(options.sandbox.network.hosts);
+        const [node = process.execPath, ...rest] = proxy.prefix;
+        inner = [node, [...rest, command, ...argv]];
+      }
+      try {
+        spawnArgs = bwrapArgs(options.sandbox, inner[0], inner[1], proxy ? { netDir: proxy.dir } : {});
+      } catch (err) {
+        await proxy?.close();
+        throw refuse(refusalMessage(err instanceof Error ? err.message : String(err)));
+      }
+      spawnCommand = status.bwrap;
+    } else {
+      env = buildChildEnv(options.env);
+      [spawnCommand, spawnArgs] = withParentDeathSignal(command, argv);
+    }
+  } else {
+    env = buildChildEnv(options.env);
+    [spawnCommand, spawnArgs] = withParentDeathSignal(command, argv);
+  }
+
+  const child = execa(spawnCommand, spawnArgs, {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env,
     extendEnv: false,
     shell: false,
+    // Its own process group, so a timeout or an abort kills the whole tree.
     detached: true,
     buffer: false,
     reject: false,
@@ -201,7 +257,7 @@ export async function run(command: string, args: readonly string[], options: Exe
   const onAbort = () => stop('aborted');
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const result = await child;
+  const result = await child.finally(() => proxy?.close());
   if (timer) clearTimeout(timer);
   options.signal?.removeEventListener('abort', onAbort);
   // Whatever the child left behind in its group (a daemonised grandchild) goes with it.
@@ -223,10 +279,19 @@ export async function run(command: string, args: readonly string[], options: Exe
     throw fail('not-found', `${command} was not found (is it installed? run \`npm run bootstrap\`)`);
   }
   if (exitCode === undefined) throw fail('spawn', `${command} could not run: ${result.shortMessage ?? result.message}`);
+  // The wrapper could not exec the command: it is not installed.
+  if (/^(?:bwrap: execvp|setpriv: failed to execute) .*No such file or directory/m.test(stderr) && !stdout) {
+    throw fail('not-found', `${command} was not found (is it installed? run \`npm run bootstrap\`)`);
+  }
+  // bwrap itself failed (a mount, a namespace): the tool never ran. Its messages start with "bwrap: ".
+  if (sandboxed && exitCode === 1 && /^bwrap: /m.test(stderr) && !stdout) {
+    const why = /^bwrap: .*$/m.exec(stderr)?.[0] ?? stderr.trim();
+    throw fail('sandbox', refusalMessage(why));
+  }
   const ok = exitCode === 0 || (options.okExitCodes ?? []).includes(exitCode);
   if (!ok) {
     const lastLine = stderr.trim().split('\n').pop() ?? '';
     throw fail('exit', `${command} ${argv[0] ?? ''} exited with ${exitCode}${lastLine ? `: ${lastLine}` : ''}`);
   }
-  return { command, args: argv, exitCode, stdout, stderr, truncated, durationMs };
+  return { command, args: argv, exitCode, stdout, stderr, truncated, durationMs, sandboxed };
 }

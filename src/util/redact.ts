@@ -74,3 +74,31 @@ export function redact(text: string): string {
   shared ??= processRedactor();
   return shared.redact(text);
 }
+
+/**
+ * The forms a value takes when code that can read it re-encodes it inside a larger text: itself, its hex (both
+ * cases), and its base64 at each of the three alignments it can have inside a longer base64 string (the characters
+ * that depend only on the value's own bytes).
+ */
+export function encodedForms(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const forms = new Set<string>([value, bytes.toString('hex'), bytes.toString('hex').toUpperCase()]);
+  for (let offset = 0; offset < 3; offset++) {
+    const b64 = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    const first = Math.ceil((offset * 8) / 6);
+    const last = Math.floor(((offset + bytes.length) * 8) / 6); // exclusive: chars wholly inside the value
+    const part = b64.slice(first, last);
+    if (part.length >= MIN_KNOWN_SECRET) forms.add(part);
+  }
+  return [...forms];
+}
+
+/**
+ * Remembers a secret for every redact() from now on, in its encoded forms too (the App's own credentials before
+ * they leave process.env, provider credentials handed to terraform).
+ */
+export function registerSecret(value: string | undefined | null): void {
+  if (typeof value !== 'string' || value.trim().length < MIN_KNOWN_SECRET) return;
+  shared ??= processRedactor();
+  for (const form of encodedForms(value.trim())) shared.add(form);
+}

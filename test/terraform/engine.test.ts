@@ -316,7 +316,9 @@ resource "random_id" "imported" {
     await tf.selectWorkspace(dir, 'staging');
     const { summary } = await planAndSummarize(dir, 'ws.tfplan');
     expect(actions(summary)).toEqual({ 'terraform_data.x': 'create' });
-    expect(readFileSync(join(dir, '.terraform', 'environment'), 'utf8')).toBe('staging');
+    expect(readFileSync(join(tf.dataDir(dir), 'environment'), 'utf8')).toBe('staging');
+    // The data dir is outside the checkout: nothing of terraform's lands in the repository.
+    expect(existsSync(join(dir, '.terraform'))).toBe(false);
     await expect(tf.selectWorkspace(dir, '-bad')).rejects.toThrow(/invalid workspace name/);
   });
 

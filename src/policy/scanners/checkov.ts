@@ -5,10 +5,11 @@
 // Its JSON goes to a file (`--output-file-path`), never through the capped stdout: a big module tree produces
 // megabytes of it. A failure says checkov's own words (stderr tail) and, for files it could not parse, where and why.
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { Finding } from '../../core/types.js';
 import { HclParseError, parseHclFile } from '../../repo/hcl.js';
+import { scannerPolicy } from '../../sandbox/policy.js';
 import { run } from '../../util/exec.js';
 import { makeFinding } from '../findings.js';
 import { toRepoPath } from '../module-tree.js';
@@ -169,6 +170,11 @@ export const checkovScanner: Scanner = {
         env: checkovEnv(tmp.dir),
         timeoutMs: TIMEOUT_MS,
         okExitCodes: [1],
+        sandbox: scannerPolicy({
+          tool: tool.path,
+          read: [input.repoRoot, input.dir, ...(input.planJsonPath ? [dirname(input.planJsonPath)] : [])],
+          scratch: tmp.dir,
+        }),
         ...(input.signal ? { signal: input.signal } : {}),
       };
       const hasPlan = input.planJson !== undefined || input.planJsonPath !== undefined;

@@ -7,10 +7,11 @@
 // removes the builtins reaching the network or the environment (`http.send`, `net.lookup_ip_addr`, `opa.runtime`),
 // so a policy calling them fails to compile, naming the builtin, instead of making a request.
 import { readdir, readFile, realpath } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import type { PolicyConfig } from '../../config/schema.js';
 import type { Finding } from '../../core/types.js';
+import { scannerPolicy } from '../../sandbox/policy.js';
 import { projectRoot } from '../../toolchain/tools.js';
 import { ExecError, run } from '../../util/exec.js';
 import { readTfvars } from '../existence.js';
@@ -250,6 +251,12 @@ export const opaScanner: Scanner = {
           env: { HOME: tmp.dir },
           input: JSON.stringify(document),
           timeoutMs: TIMEOUT_MS,
+          // No network, nothing of the App: the policies and the data file only.
+          sandbox: scannerPolicy({
+            tool: tool.path,
+            read: [defaultPolicyDir(), ...custom.files.map((f) => dirname(f))],
+            scratch: tmp.dir,
+          }),
           ...(input.signal ? { signal: input.signal } : {}),
         });
         stdout = r.stdout;

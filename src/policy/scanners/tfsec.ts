@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { z } from 'zod';
 import type { Finding } from '../../core/types.js';
+import { scannerPolicy } from '../../sandbox/policy.js';
 import { run } from '../../util/exec.js';
 import { makeFinding, parseSeverity } from '../findings.js';
 import { loadModuleTree, toRepoPath } from '../module-tree.js';
@@ -154,6 +155,7 @@ export const tfsecScanner: Scanner = {
           env: offlineEnv(tmp.dir),
           timeoutMs: TIMEOUT_MS,
           okExitCodes: [1],
+          sandbox: scannerPolicy({ tool: tool.path, read: [input.repoRoot, input.dir], scratch: tmp.dir }),
           ...(input.signal ? { signal: input.signal } : {}),
         },
       );
