@@ -95,6 +95,22 @@ disable_checkpoint = true
 RC
 cmp -s "$T/terraformrc.tmp" "$T/terraformrc" 2>/dev/null && rm "$T/terraformrc.tmp" || mv "$T/terraformrc.tmp" "$T/terraformrc"
 
+# bubblewrap: the sandbox every tool that reads repository code runs in (no sandbox, no plan) ------------------
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing bubblewrap from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+  else
+    log "bubblewrap is not installed and this script cannot install it (needs root and apt-get)."
+    log "  Install it yourself (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)."
+    log "  Without it infra-agent refuses to plan or apply; \`infra-agent doctor\` says whether a sandbox starts."
+  fi
+fi
+if command -v bwrap >/dev/null 2>&1 && ! bwrap --unshare-all --die-with-parent --ro-bind / / true 2>/dev/null; then
+  log "bubblewrap is installed but cannot create a sandbox here: as non-root it needs user namespaces"
+  log "  (sysctl kernel.unprivileged_userns_clone=1; in a container, allow them or run the App as root)."
+fi
+
 # PostgreSQL server binaries (the multi-replica store's tests start their own cluster) -------------------------
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -51,6 +51,8 @@ export interface ModelClientOptions {
   maxTokens: number;
   /** Only when given explicitly; otherwise the SDK reads ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL itself. */
   apiKey?: string;
+  /** A bearer token instead of a key (ANTHROPIC_AUTH_TOKEN, read once at start by `serve`). */
+  authToken?: string;
   baseURL?: string;
   retry?: Partial<RetryPolicy>;
   /** Per-request timeout (ms). */
@@ -169,6 +171,7 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
   const sdk = new Anthropic({
     maxRetries: 0,
     ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}),
+    ...(opts.authToken !== undefined ? { authToken: opts.authToken } : {}),
     ...(opts.baseURL !== undefined ? { baseURL: opts.baseURL } : {}),
   });
 

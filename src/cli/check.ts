@@ -21,6 +21,7 @@ import { renderPolicyMarkdown } from '../report/policy-markdown.js';
 import { renderSarif } from '../report/sarif.js';
 import { requireTool } from '../toolchain/tools.js';
 import { run } from '../util/exec.js';
+import { sandboxStatus } from '../sandbox/status.js';
 import { redact } from '../util/redact.js';
 
 const USAGE =
@@ -221,6 +222,8 @@ export async function main(args: string[]): Promise<number> {
         ...(planJson === undefined ? {} : { planJson }),
         ...(planJsonPath ? { planJsonPath } : {}),
       });
+      // The operator ran the tools without the sandbox: the report says so, whatever its format.
+      if ((await sandboxStatus()).mode === 'unsandboxed') verdict.unsandboxed = true;
       const f = format as Format;
       const text =
         f === 'json'

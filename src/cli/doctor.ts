@@ -3,6 +3,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { bwrapPath } from '../sandbox/bwrap.js';
+import { sandboxStatus, UNSANDBOXED_ENV } from '../sandbox/status.js';
 import { cliConfigFile } from '../terraform/engine.js';
 import { findTool, SETUP_COMMAND, type ToolName, toolsDir } from '../toolchain/tools.js';
 import { run } from '../util/exec.js';
@@ -71,6 +73,36 @@ async function checkTool(name: ToolName): Promise<ToolCheck> {
   }
 }
 
+/**
+ * bubblewrap, and whether a sandbox really starts here (the same namespaces a run uses). Without it the App refuses
+ * to plan and apply, unless the operator set INFRA_AGENT_UNSANDBOXED=1 (then it is reported, loudly, as such).
+ */
+async function checkSandbox(): Promise<ToolCheck> {
+  const status = await sandboxStatus();
+  const path = bwrapPath();
+  const check: ToolCheck = { name: 'bubblewrap', status: 'ok' };
+  if (path) {
+    check.path = path;
+    try {
+      const res = await run(path, ['--version'], { timeoutMs: 10_000 });
+      const version = /(\d+\.\d+(?:\.\d+)?)/.exec(res.stdout)?.[1];
+      if (version) check.version = version;
+    } catch {
+      // reported through the status below
+    }
+  }
+  if (status.mode === 'sandboxed') {
+    check.note = 'sandbox starts (pid/net/ipc/uts/mount namespaces)';
+  } else if (status.mode === 'unsandboxed') {
+    check.status = 'unsupported';
+    check.note = `UNSANDBOXED: ${UNSANDBOXED_ENV}=1 is set — repository code runs without isolation, every report says so`;
+  } else {
+    check.status = path ? 'broken' : 'missing';
+    check.note = `the sandbox could not start: ${status.reason}. Plans and applies are refused.`;
+  }
+  return check;
+}
+
 /** Providers in the offline filesystem mirror: host/namespace/type/version/platform. */
 function mirrorProviders(): string[] {
   const root = join(toolsDir(), 'providers');
@@ -101,7 +133,7 @@ export async function main(args: string[]): Promise<number> {
     options: { format: { type: 'string', default: 'text' } },
     allowPositionals: false,
   });
-  const checks = await Promise.all(TOOLS.map(checkTool));
+  const checks = await Promise.all([...TOOLS.map(checkTool), checkSandbox()]);
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
   const nodeOk = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
   const node: ToolCheck = {

@@ -1,11 +1,14 @@
 // `infra-agent serve [--role web|worker|all] [--port N] [--host H]`: run the GitHub App. Configuration comes from the
 // environment (Probot's names where they exist); see README "Configuration reference". Holds no logic: it reads the
 // environment and starts src/github/server.ts.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startAppServer } from '../github/server.js';
+import { realAgentRunner } from '../pipeline/wiring.js';
 import { DEFAULT_GIT_URL_TEMPLATE } from '../pipeline/workspace.js';
 import type { Role } from '../queue/runtime.js';
+import { STATE_DIRS_ENV } from '../sandbox/policy.js';
+import { takeAppSecrets } from '../sandbox/secrets.js';
+import { UNSANDBOXED_ENV } from '../sandbox/status.js';
 
 const USAGE = `usage: infra-agent serve [--role web|worker|all] [--port N] [--host H]
 
@@ -19,6 +22,10 @@ environment:
   INFRA_AGENT_GIT_AUTHOR_NAME, INFRA_AGENT_GIT_AUTHOR_EMAIL   author of the app's commits
   INFRA_AGENT_WORKER_CONCURRENCY                              jobs at once per worker (default 2)
   PORT, HOST                                                  default 3000, 0.0.0.0
+  ${UNSANDBOXED_ENV}=1                                   run tools WITHOUT the sandbox (every report says so)
+  ${STATE_DIRS_ENV}                              dirs (:-separated) terraform may use for local state
+
+The secrets above are read once at start and removed from the process environment.
 `;
 
 function required(name: string): string {
@@ -46,9 +53,11 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(`infra-agent serve: --role must be web, worker or all\n\n${USAGE}`);
     return 2;
   }
-  const keyPath = process.env['PRIVATE_KEY_PATH'];
-  const privateKey = process.env['PRIVATE_KEY'] ?? (keyPath ? readFileSync(keyPath, 'utf8') : required('PRIVATE_KEY'));
-  if ((role as Role) !== 'web' && !process.env['ANTHROPIC_API_KEY'] && !process.env['ANTHROPIC_AUTH_TOKEN']) {
+  // Read once, then gone from process.env: nothing the App starts (or reads /proc for) finds them there.
+  const secrets = takeAppSecrets();
+  const privateKey = secrets.privateKey ?? required('PRIVATE_KEY');
+  const webhookSecret = secrets.webhookSecret ?? required('WEBHOOK_SECRET');
+  if ((role as Role) !== 'web' && !secrets.anthropicApiKey && !secrets.anthropicAuthToken) {
     throw new Error(`ANTHROPIC_API_KEY is not set (workers call the model)\n\n${USAGE}`);
   }
   const port = Number(values.port ?? process.env['PORT'] ?? 3000);
@@ -56,7 +65,14 @@ export async function main(args: string[]): Promise<number> {
   const server = await startAppServer({
     appId: required('APP_ID'),
     privateKey,
-    webhookSecret: required('WEBHOOK_SECRET'),
+    webhookSecret,
+    ...(secrets.databaseUrl ? { databaseUrl: secrets.databaseUrl } : {}),
+    ...(secrets.planKey ? { planKey: secrets.planKey } : {}),
+    agent: realAgentRunner({
+      ...(secrets.anthropicApiKey ? { apiKey: secrets.anthropicApiKey } : {}),
+      ...(secrets.anthropicAuthToken ? { authToken: secrets.anthropicAuthToken } : {}),
+      ...(process.env['ANTHROPIC_BASE_URL'] ? { baseURL: process.env['ANTHROPIC_BASE_URL'] } : {}),
+    }),
     role,
     port,
     ...((values.host ?? process.env['HOST']) ? { host: values.host ?? process.env['HOST'] ?? '0.0.0.0' } : {}),

@@ -17,6 +17,7 @@ import { createJobHandler } from '../pipeline/worker.js';
 import { DEFAULT_GIT_URL_TEMPLATE, type GitIdentity } from '../pipeline/workspace.js';
 import { recoverInterruptedRuns } from '../queue/recovery.js';
 import { createRuntime, type Role, type Runtime } from '../queue/runtime.js';
+import { refusalMessage, sandboxStatus } from '../sandbox/status.js';
 import type { RunRecord } from '../store/types.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
@@ -127,6 +128,11 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
   );
 
   if (opts.role !== 'web') {
+    // Said once at start, loudly: a worker without a sandbox refuses every plan and apply (or runs them unsandboxed
+    // when the operator switched it off).
+    const sandbox = await sandboxStatus();
+    if (sandbox.mode === 'unavailable') log.error({ sandbox: sandbox.reason }, refusalMessage(sandbox.reason));
+    else if (sandbox.mode === 'unsandboxed') log.warn({ sandbox: sandbox.reason }, 'running tools UNSANDBOXED');
     const deps: WorkerDeps = {
       store: runtime.store,
       installation: async (installationId) => {

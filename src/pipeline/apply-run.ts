@@ -14,6 +14,7 @@ import { invalidConfigReply } from '../github/replies.js';
 import { type PlanRequestContext, requestPlanRun } from '../github/request-plan.js';
 import { metrics } from '../observability/metrics.js';
 import { beginRunAttempt, endRunAttempt } from '../queue/recovery.js';
+import { refusalMessage, sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
 import type { Store } from '../store/types.js';
 import { redact } from '../util/redact.js';
 import type { WorkerDeps } from './deps.js';
@@ -88,6 +89,14 @@ export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: Abo
       metrics.recordRun('apply', 'failed');
       return;
     }
+    // No sandbox, no untrusted code: an apply runs the PR's providers and code, so it refuses too.
+    const sandbox = await sandboxStatus();
+    if (sandbox.mode === 'unavailable') {
+      await port.comment(prNumber, sandboxRefusal(sandbox.reason));
+      await endRunAttempt(deps.store, job.runId, { status: 'failed', error: refusalMessage(sandbox.reason) });
+      metrics.recordRun('apply', 'failed');
+      return;
+    }
     // The PR's head branch and the clone, read/made once, on first use (a refusal needs neither).
     let headRefRead: Promise<string> | undefined;
     const headRef = (): Promise<string> => {
@@ -126,7 +135,7 @@ export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: Abo
         const ws = await workspace();
         const head = await headRef();
         if (!(await ws.fetchBranch(head))) throw new Error(`the branch ${head} no longer exists`);
-        await ws.exec(['checkout', '--quiet', '--detach', sha]);
+        await ws.checkoutDetached(sha);
         return { root: ws.dir, cleanup: async () => {} };
       },
       requestPlan: planRequester(deps, octokit, ctx, `replan:${job.runId}`),

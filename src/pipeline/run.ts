@@ -17,6 +17,7 @@ import { metrics } from '../observability/metrics.js';
 import { type DefaultBranchSnapshot, snapshotDefaultBranch } from '../policy/guard/baseline.js';
 import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../queue/recovery.js';
 import { indexRepo, type RepoIndex } from '../repo/index.js';
+import { sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
 import { redact } from '../util/redact.js';
 import type { WorkerDeps } from './deps.js';
 import type { RunJob } from './job.js';
@@ -314,6 +315,9 @@ export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSig
   try {
     const loaded = await loadRepoConfig(octokit, repo, job.defaultBranch);
     if (!loaded.ok) throw new StopRun(loaded.message);
+    // No sandbox, no untrusted code: refuse before anything of the repository is read.
+    const sandbox = await sandboxStatus();
+    if (sandbox.mode === 'unavailable') throw new StopRun(sandboxRefusal(sandbox.reason));
     const { data: issue } = await octokit.rest.issues.get({ ...repo, issue_number: job.issueNumber });
     ctx = {
       job,

@@ -10,6 +10,7 @@ import type { AgentRunner, Checker, Renderers } from './deps.js';
 export interface ModelEndpoint {
   /** Default: the SDK reads ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL. */
   apiKey?: string;
+  authToken?: string;
   baseURL?: string;
 }
 
@@ -19,6 +20,7 @@ export function realAgentRunner(endpoint: ModelEndpoint = {}): AgentRunner {
       model: resolveModel(task.config.agent.model),
       maxTokens: task.config.agent.max_tokens,
       ...(endpoint.apiKey ? { apiKey: endpoint.apiKey } : {}),
+      ...(endpoint.authToken ? { authToken: endpoint.authToken } : {}),
       ...(endpoint.baseURL ? { baseURL: endpoint.baseURL } : {}),
     });
     const env = createAgentEnvironment({

@@ -5,6 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cleanCheckout, forgetCheckout, type WorkspaceHazard } from '../sandbox/clean.js';
 import { requireTool } from '../toolchain/tools.js';
 import { ExecError, run } from '../util/exec.js';
 import { Redactor } from '../util/redact.js';
@@ -120,6 +121,28 @@ export class Workspace {
 
   async checkoutNew(branch: string, from = 'HEAD'): Promise<void> {
     await this.exec(['checkout', '--quiet', '-B', branch, from]);
+    await this.clean();
+  }
+
+  /** Check out a commit (detached) and clean it, for the apply. */
+  async checkoutDetached(sha: string): Promise<void> {
+    await this.exec(['checkout', '--quiet', '--detach', sha]);
+    await this.clean();
+  }
+
+  /**
+   * A clean workspace before anything runs (sandbox/clean.ts): committed `.terraform/`, state, CLI config and
+   * outward symlinks are removed from the working tree. Git is told to leave them be (skip-worktree), so the
+   * removal never turns into a deletion in the App's own commit; the checks report them as PRE-WORKSPACE-001.
+   */
+  async clean(): Promise<WorkspaceHazard[]> {
+    const hazards = await cleanCheckout(this.dir);
+    if (hazards.length === 0) return hazards;
+    const tracked = (await this.exec(['ls-files', '-z', '--', ...hazards.map((h) => h.path)]))
+      .split('\0')
+      .filter(Boolean);
+    if (tracked.length > 0) await this.exec(['update-index', '--skip-worktree', '--', ...tracked]);
+    return hazards;
   }
 
   /** Paths changed in the working tree (staged or not, untracked included), excluded files left out. */
@@ -161,6 +184,7 @@ export class Workspace {
   }
 
   async remove(): Promise<void> {
+    await forgetCheckout(this.dir);
     await rm(join(this.dir, '..'), { recursive: true, force: true });
   }
 }

@@ -89,7 +89,11 @@ export function renderSarif(verdict: Verdict, opts: { toolVersion?: string } = {
               .map((s) => ({ level: 'error', message: { text: redact(`${s.name} ${s.status}: ${s.reason ?? ''}`) } })),
           },
         ],
-        properties: { verdict: verdict.status, knownRules: RULES.length },
+        properties: {
+          verdict: verdict.status,
+          knownRules: RULES.length,
+          ...(verdict.unsandboxed ? { unsandboxed: true } : {}),
+        },
       },
     ],
   };

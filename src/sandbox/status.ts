@@ -74,3 +74,11 @@ export async function sandboxStatus(env: NodeJS.ProcessEnv = process.env): Promi
 export function refusalMessage(reason: string): string {
   return `the sandbox could not start: ${reason}`;
 }
+
+/** A run's answer in its thread when bubblewrap cannot start (plan, revise, apply alike). */
+export function sandboxRefusal(reason: string): string {
+  return (
+    `${refusalMessage(reason)}. Nothing was planned or applied: infra-agent runs repository code only inside its ` +
+    'sandbox. The operator of this App must fix the worker (`infra-agent doctor` says what is missing).'
+  );
+}

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { type GitHubStandin, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
 import { type AppServer, type AppServerOptions, startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { realAgentRunner } from '../../src/pipeline/wiring.js';
 import { createGitRemote, type GitRemote } from './git-remote.js';
 import {
@@ -34,6 +34,8 @@ export interface AppWorldOptions {
   repo?: string;
   installationId?: number;
   secret?: string;
+  /** The App's logger (default: fatal only, to keep the output readable). */
+  log?: Logger;
 }
 
 export interface AppWorld {
@@ -104,7 +106,7 @@ export async function startAppWorld(opts: AppWorldOptions): Promise<AppWorld> {
       agent: realAgentRunner({ apiKey: SCRIPTED_MODEL_KEY, baseURL: model.url }),
       ...opts.server,
       // Probot logs a forged delivery at error level with the whole payload: keep the output readable.
-      log: createLogger({ level: 'fatal' }),
+      log: opts.log ?? createLogger({ level: 'fatal' }),
     });
     closers.push(() => server.close());
     const webhookUrl = `${server.url}${WEBHOOK_PATH}`;
