@@ -99,28 +99,85 @@ async function measure(base: string, label: string, resources: number): Promise<
   return { cold: passes.cold as Pass, warm: passes.warm as Pass };
 }
 
+/** The same runChecks, sandboxed (bubblewrap) and unsandboxed (INFRA_AGENT_UNSANDBOXED=1), alternated. */
+export interface SandboxCost {
+  runs: number;
+  sandboxedMs: number[];
+  unsandboxedMs: number[];
+  sandboxedMedianMs: number;
+  unsandboxedMedianMs: number;
+  /** sandboxed ÷ unsandboxed median. */
+  ratio: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : Math.round(((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2);
+}
+
+/**
+ * The sandbox's price: runChecks on the same module, alternating sandboxed and unsandboxed passes (S U S U …) so
+ * machine drift hits both alike. Each pass is a fresh checkout, as every run is.
+ */
+async function measureSandbox(base: string, resources: number, runs: number): Promise<SandboxCost> {
+  const saved = process.env['INFRA_AGENT_UNSANDBOXED'];
+  const sandboxedMs: number[] = [];
+  const unsandboxedMs: number[] = [];
+  try {
+    for (let i = 0; i < runs * 2; i++) {
+      const sandboxed = i % 2 === 0;
+      if (sandboxed) delete process.env['INFRA_AGENT_UNSANDBOXED'];
+      else process.env['INFRA_AGENT_UNSANDBOXED'] = '1';
+      const dir = await freshCheckout(base, `sandbox-${i}`, resources);
+      const t = performance.now();
+      const r = await runChecks({ repoRoot: dir, project, config: defaultRepoConfig() });
+      const ms = Math.round(performance.now() - t);
+      if (!r.plan) throw new Error(`bench module did not plan: ${JSON.stringify(r.stages)}`);
+      if ((r.verdict.unsandboxed === true) === sandboxed) throw new Error('the pass did not run in the mode asked');
+      (sandboxed ? sandboxedMs : unsandboxedMs).push(ms);
+    }
+  } finally {
+    if (saved === undefined) delete process.env['INFRA_AGENT_UNSANDBOXED'];
+    else process.env['INFRA_AGENT_UNSANDBOXED'] = saved;
+  }
+  const s = median(sandboxedMs);
+  const u = median(unsandboxedMs);
+  return {
+    runs,
+    sandboxedMs,
+    unsandboxedMs,
+    sandboxedMedianMs: s,
+    unsandboxedMedianMs: u,
+    ratio: Math.round((s / u) * 1000) / 1000,
+  };
+}
+
 export interface ChecksBenchResult {
   resources: number;
   cold: Pass & { ratio: number };
   warm: Pass & { ratio: number };
+  sandbox: SandboxCost;
   cpus: number;
   loadAvg1m: number;
   node: string;
   date: string;
 }
 
-export async function benchChecks(opts: { resources?: number } = {}): Promise<ChecksBenchResult> {
+export async function benchChecks(opts: { resources?: number; sandboxRuns?: number } = {}): Promise<ChecksBenchResult> {
   const resources = opts.resources ?? 15;
   const load = loadavg()[0] ?? 0;
   const base = await mkdtemp(join(tmpdir(), 'infra-agent-bench-checks-'));
   const savedCache = process.env['TF_PLUGIN_CACHE_DIR'];
   try {
     const { cold, warm } = await measure(base, 'm', resources);
+    const sandbox = await measureSandbox(base, resources, opts.sandboxRuns ?? 3);
     const ratio = (p: Pass) => Math.round((p.parallelMs / p.serialMs) * 100) / 100;
     return {
       resources: resources * 3,
       cold: { ...cold, ratio: ratio(cold) },
       warm: { ...warm, ratio: ratio(warm) },
+      sandbox,
       cpus: cpus().length,
       loadAvg1m: Math.round(load * 100) / 100,
       node: process.version,
@@ -145,6 +202,10 @@ export function renderChecksTable(r: ChecksBenchResult): string {
     '|---|---|---|---|---|',
     row('cold (fresh checkout, empty plugin cache)', r.cold),
     row('warm (reused .terraform and cache)', r.warm),
+    '',
+    `Sandboxed vs unsandboxed runChecks, alternated, ${r.sandbox.runs} each: sandboxed ${r.sandbox.sandboxedMs.join(', ')} ms ` +
+      `(median ${r.sandbox.sandboxedMedianMs}); unsandboxed ${r.sandbox.unsandboxedMs.join(', ')} ms ` +
+      `(median ${r.sandbox.unsandboxedMedianMs}); ratio ${r.sandbox.ratio}`,
   ].join('\n');
 }
 

@@ -16,6 +16,7 @@ import { createWebhookSender } from '../devtools/webhooks.js';
 import { startAppServer, WEBHOOK_PATH } from '../github/server.js';
 import { createLogger } from '../observability/logger.js';
 import { realAgentRunner } from '../pipeline/wiring.js';
+import { STATE_DIRS_ENV } from '../sandbox/policy.js';
 import type { RunRecord } from '../store/types.js';
 import { projectRoot } from '../toolchain/tools.js';
 
@@ -69,6 +70,9 @@ export async function main(_args: string[]): Promise<number> {
   });
   const stateDir = await mkdtemp(join(tmpdir(), 'infra-agent-demo-state-'));
   const statePath = join(stateDir, 'terraform.tfstate');
+  // The demo is the operator here: it lets the sandboxed terraform use its local backend's dir (a repository or PR
+  // can never set this; real deployments use a remote backend).
+  process.env[STATE_DIRS_ENV] = [process.env[STATE_DIRS_ENV], stateDir].filter(Boolean).join(':');
   const remote = await createGitRemote({ files: await demoFiles(statePath), owner: OWNER, repo: REPO });
   standin.addInstallation({ id: 1, account: OWNER, accountType: 'Organization' });
   standin.addRepo({

@@ -21,6 +21,7 @@ import { APPLY_LABELS } from '../../src/apply/port.js';
 import { type RepoConfig, RepoConfigSchema } from '../../src/config/schema.js';
 import type { ChecksResult, Project } from '../../src/core/types.js';
 import { runChecks } from '../../src/pipeline/checks.js';
+import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { SqlStore } from '../../src/store/sql-store.js';
 import { type CallOptions, Terraform } from '../../src/terraform/engine.js';
@@ -123,6 +124,12 @@ async function scenario(names: { name: string; dependsOn?: string[] }[]): Promis
     );
     projects.push({ name: n.name, dir: n.name, workspace: 'default', dependsOn: n.dependsOn ?? [] });
   }
+  // The operator's setting for state (and this test's output files) outside the checkout: the sandbox binds them.
+  await mkdir(join(root, 'state'), { recursive: true });
+  await mkdir(join(root, 'out'), { recursive: true });
+  process.env[STATE_DIRS_ENV] = [process.env[STATE_DIRS_ENV], join(root, 'state'), join(root, 'out')]
+    .filter(Boolean)
+    .join(':');
 
   // Plan in a checkout of its own, as the plan run does; its plan files are deleted afterwards.
   const planCheckout = join(root, 'plan-checkout');

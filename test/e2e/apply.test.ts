@@ -16,6 +16,7 @@ import { DEMO_FILE, DEMO_REQUEST, demoModelScript } from '../../src/devtools/dem
 import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
 import { readMarkers } from '../../src/github/markers.js';
 import { type AppServer, WEBHOOK_PATH } from '../../src/github/server.js';
+import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import type { RunRecord } from '../../src/store/types.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
@@ -106,6 +107,8 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'approve → 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'infra-agent-e2e-state-'));
     statePath = join(stateDir, 'terraform.tfstate');
+    // The operator's setting for a local backend outside the checkout (as the demo does).
+    process.env[STATE_DIRS_ENV] = stateDir;
     world = await startAppWorld({
       files: await repoFiles(statePath),
       permissions: { mona: 'write', octo: 'write', octocat: 'write', guest: 'read' },

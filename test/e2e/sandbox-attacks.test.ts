@@ -1,9 +1,8 @@
-// The attacks of issue #11 against the App, end to end: the scripted model writes Terraform that reads the App's
-// environment through /proc, its key file, the provider credentials handed to terraform and other projects' state,
-// and echoes them through outputs and a precondition's error message; a repository carries a committed `.terraform/`
-// (a provider binary, a modules.json redirect, a workspace switch) and a symlink out of the checkout. The App runs
-// with fake secrets in its environment and a key file on disk. No byte of any secret — raw, base64 or hex — may
-// reach GitHub (any request body the stand-in received) or the App's logs.
+// The committed-checkout attacks of issue #11 against the App, end to end (the /proc, key-file and state attacks run
+// against a real `serve` process in sandbox-serve-attacks.test.ts): a repository carries a committed `.terraform/`
+// (a provider binary matching the lock file, a modules.json redirect, a workspace switch) and a symlink out of the
+// checkout. The App runs with fake secrets in its environment and a key file on disk; no byte of any secret — raw,
+// base64 or hex — may reach GitHub (any request body the stand-in received) or the App's logs.
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -27,7 +26,6 @@ import { encodedForms } from '../../src/util/redact.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { describeWithTools } from '../helpers/tools.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'sandbox-attacks');
 const OWNER = 'acme';
 const REPO = 'infra';
 
@@ -112,13 +110,6 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'sandbox atta
     // The App's environment: its own secrets, the key file's path, a provider credential it passes through.
     Object.assign(process.env, SECRETS, { PRIVATE_KEY_PATH: keyFile });
 
-    const fill = (text: string) =>
-      text
-        .replaceAll('__KEY_PATH__', keyFile)
-        .replaceAll('__STATE_ROOT__', stateRoot)
-        .replaceAll('__STATE_PATH__', statePath);
-    const outputs = fill(readFileSync(join(FIXTURES, 'leak-outputs.tf'), 'utf8'));
-    const precondition = fill(readFileSync(join(FIXTURES, 'leak-precondition.tf'), 'utf8'));
     const sink = new Writable({
       write(chunk, _enc, done) {
         logLines.push(String(chunk));
@@ -131,11 +122,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'sandbox atta
         '.github/infra-agent.yml': 'terraform:\n  env_passthrough: [AWS_SECRET_ACCESS_KEY]\n',
       },
       permissions: { mona: 'write' },
-      script: [
-        ...attackRun('leak_outputs.tf', outputs),
-        ...attackRun('leak_precondition.tf', precondition),
-        ...attackRun('benign.tf', 'resource "terraform_data" "benign" {\n  input = "y"\n}\n'),
-      ],
+      script: attackRun('benign.tf', 'resource "terraform_data" "benign" {\n  input = "y"\n}\n'),
       owner: OWNER,
       repo: REPO,
       secret: SECRETS.WEBHOOK_SECRET,
@@ -197,19 +184,6 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'sandbox atta
       expect(hit === undefined, `secret form ${needle.slice(0, 6)}… reached GitHub or the logs`).toBe(true);
     }
   }
-
-  it("outputs that base64encode the App's /proc environ, its key file, passed-through credentials and other state leak nothing", async () => {
-    const { body, comments } = await generate('Add outputs');
-    // The attack ran (its outputs are in the plan) and found nothing of the App.
-    expect(body + comments).toMatch(/leak_env|leak_outputs/);
-    assertNothingLeaked();
-  }, 400_000);
-
-  it("a precondition's error message and terraform_remote_state with a local backend leak nothing", async () => {
-    const { body, comments } = await generate('Add a check');
-    expect(body + comments).toMatch(/leak_precondition|Unable to find remote state|precondition/i);
-    assertNothingLeaked();
-  }, 400_000);
 
   it('a committed .terraform/ and an outward symlink are removed, never used, and reported as PRE-WORKSPACE-001', async () => {
     const w = world;
