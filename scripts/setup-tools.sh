@@ -3,7 +3,8 @@
 #   terraform (the one on PATH when it is in the supported range, else built with `go install`),
 #   tfsec and opa (`go install`), checkov (pip, in a venv), the test providers hashicorp/random and
 #   hashicorp/local (built with `go install` into a filesystem mirror) and a Terraform CLI config that makes
-#   `terraform init` work without the registry. PostgreSQL comes from Debian's packages when missing.
+#   `terraform init` work without the registry. PostgreSQL and bubblewrap (the sandbox every tool that reads repository
+#   code runs in) come from Debian's packages when missing and this runs as root; otherwise it says what to install.
 # Every step is skipped when its stamp says the pinned version is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,6 +8,8 @@ export type ProvidersSchemaLookup =
   | { ok: false; reason: string };
 
 export interface AgentEnvironment {
+  /** Frees what the environment made (terraform's data dirs); called once the agent is done. */
+  close?(): void;
   /** The repo index as bounded text (files, resources, modules, providers, variables) — never whole files. */
   repoSummary(maxChars: number, signal?: AbortSignal): Promise<string>;
   /** The redacted state inventory as bounded text; `filter` narrows it to addresses containing the text. */

@@ -80,6 +80,10 @@ export function createAgentEnvironment(opts: RealEnvironmentOptions): AgentEnvir
   };
 
   return {
+    close() {
+      // Only a Terraform this environment made: an injected one belongs to its owner.
+      if (tf && !opts.terraform) tf.dispose();
+    },
     async repoSummary(maxChars, signal) {
       return summarizeIndex(await getIndex(signal), { maxChars });
     },

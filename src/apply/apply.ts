@@ -379,9 +379,10 @@ async function executeApplyRun(
   let failure: Failure | undefined;
   const planDir = await mkdtemp(join(tmpdir(), 'infra-agent-apply-'));
   let checkout: { root: string; cleanup: () => Promise<void> } | undefined;
+  let tf: Terraform | undefined;
   try {
     checkout = await deps.checkout(pr.headSha);
-    const tf = (deps.terraform ?? terraformForRepo)(req.config);
+    tf = (deps.terraform ?? terraformForRepo)(req.config);
     for (const [i, p] of ctx.ordered.entries()) {
       const report = reports[i];
       if (!report) continue;
@@ -417,6 +418,8 @@ async function executeApplyRun(
       unexpected: true,
     };
   } finally {
+    // The TF data dirs of this apply (outside the checkout) go with it.
+    tf?.dispose?.();
     await rm(planDir, { recursive: true, force: true });
     await checkout?.cleanup().catch(() => {});
   }

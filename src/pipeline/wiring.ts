@@ -29,16 +29,20 @@ export function realAgentRunner(endpoint: ModelEndpoint = {}): AgentRunner {
       config: task.config,
       checks: task.checks,
     });
-    return runAgent({
-      repoRoot: task.repoRoot,
-      request: task.request,
-      env,
-      client,
-      agentConfig: task.config.agent,
-      projectDir: task.project.dir,
-      ...(task.revision ? { revision: task.revision } : {}),
-      ...(task.signal ? { signal: task.signal } : {}),
-    });
+    try {
+      return await runAgent({
+        repoRoot: task.repoRoot,
+        request: task.request,
+        env,
+        client,
+        agentConfig: task.config.agent,
+        projectDir: task.project.dir,
+        ...(task.revision ? { revision: task.revision } : {}),
+        ...(task.signal ? { signal: task.signal } : {}),
+      });
+    } finally {
+      env.close?.();
+    }
   };
 }
 

@@ -210,7 +210,9 @@ export async function run(command: string, args: readonly string[], options: Exe
         inner = [node, [...rest, command, ...argv]];
       }
       try {
-        spawnArgs = bwrapArgs(options.sandbox, inner[0], inner[1], proxy ? { netDir: proxy.dir } : {});
+        // Inside, the process starts where the caller asked (the project dir), not at the policy's default.
+        const policy = options.cwd === undefined ? options.sandbox : { ...options.sandbox, cwd: options.cwd };
+        spawnArgs = bwrapArgs(policy, inner[0], inner[1], proxy ? { netDir: proxy.dir } : {});
       } catch (err) {
         await proxy?.close();
         throw refuse(refusalMessage(err instanceof Error ? err.message : String(err)));

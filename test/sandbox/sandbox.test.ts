@@ -135,6 +135,13 @@ sandboxSuite('the sandbox (real bubblewrap)', () => {
     expect(() => readFileSync('/tmp/leak.txt')).toThrow();
   });
 
+  it('starts where the caller asks (a project dir inside the checkout), not at the checkout root', async () => {
+    const project = join(checkout, 'envs', 'prod');
+    mkdirSync(project, { recursive: true });
+    const r = await run(SH, ['-c', 'pwd'], { cwd: project, sandbox: tfPolicy() });
+    expect(r.stdout.trim()).toBe(project);
+  });
+
   it("keeps the checkout's .git read-only (the App's git trusts its config and hooks)", async () => {
     mkdirSync(join(checkout, '.git', 'hooks'), { recursive: true });
     const r = await run(SH, ['-c', `echo evil > '${join(checkout, '.git', 'hooks', 'post-checkout')}'; echo "rc=$?"`], {
