@@ -361,7 +361,7 @@ describeWithTools(['terraform'], 'applyReviewedPlan (real terraform, real store)
   it('a terraform failure keeps the lock and the PR open and says what to do next', async () => {
     const s = await scenario([{ name: 'network' }]);
     // The directory local_file writes into becomes a file after the plan: apply fails for real.
-    await mkdir(join(s.files['network'] ?? '', '..', '..'), { recursive: true });
+    await rm(join(s.files['network'] ?? '', '..'), { recursive: true, force: true });
     await writeFile(join(s.files['network'] ?? '', '..'), 'not a directory');
 
     const out = await approve(s, 'alice', 7);
