@@ -19,9 +19,9 @@ import { type DefaultBranchSnapshot, snapshotDefaultBranch } from '../policy/gua
 import { renderJson } from '../report/policy-json.js';
 import { renderPolicyMarkdown } from '../report/policy-markdown.js';
 import { renderSarif } from '../report/sarif.js';
+import { sandboxStatus } from '../sandbox/status.js';
 import { requireTool } from '../toolchain/tools.js';
 import { run } from '../util/exec.js';
-import { sandboxStatus } from '../sandbox/status.js';
 import { redact } from '../util/redact.js';
 
 const USAGE =
