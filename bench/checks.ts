@@ -209,7 +209,32 @@ export function renderChecksTable(r: ChecksBenchResult): string {
   ].join('\n');
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** Only the sandboxed-vs-unsandboxed row (`npx tsx bench/checks.ts --sandbox-only`), for a quick figure. */
+export async function benchSandboxCost(opts: { resources?: number; runs?: number } = {}): Promise<SandboxCost> {
+  const base = await mkdtemp(join(tmpdir(), 'infra-agent-bench-sandbox-'));
+  try {
+    return await measureSandbox(base, opts.resources ?? 15, opts.runs ?? 3);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+if (
+  process.argv[1] &&
+  import.meta.url === pathToFileURL(process.argv[1]).href &&
+  process.argv.includes('--sandbox-only')
+) {
+  const result = {
+    ...(await benchSandboxCost()),
+    cpus: cpus().length,
+    loadAvg1m: loadavg()[0] ?? 0,
+    date: new Date().toISOString(),
+  };
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'checks-sandbox.json');
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const result = await benchChecks();
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'checks.json');
   await mkdir(dirname(out), { recursive: true });
