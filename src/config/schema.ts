@@ -102,6 +102,35 @@ export const ApplyConfigSchema = z
   })
   .strict();
 
+const usd = z.number().nonnegative().max(10_000_000);
+
+export const CostConfigSchema = z
+  .object({
+    /** Estimate the monthly cost of every plan (PR table, check run, JSON/SARIF, the agent's feedback). */
+    enabled: z.boolean().default(true),
+    /** `auto`: Infracost when the App has INFRACOST_API_KEY and the binary, else the built-in table. */
+    engine: z.enum(['auto', 'built-in', 'infracost']).default('auto'),
+    /**
+     * A soft finding (COST-BUDGET-001) when the plan raises the monthly cost by more than this: one number for every
+     * project and the PR as a whole, or `{ per_project, per_pr }`.
+     */
+    max_monthly_increase_usd: z
+      .union([usd, z.object({ per_project: usd.optional(), per_pr: usd.optional() }).strict()])
+      .optional(),
+    /** Cost-allocation tags every taggable resource must carry: added to policy.required_tags (rule OPS-TAG-001). */
+    require_tags: z.array(z.string().min(1)).default([]),
+    /** Infracost usage file (version 0.1) for usage-priced resources, relative to the project directory. */
+    usage_file: relativeDir.default('infracost-usage.yml'),
+    /** A flat monthly price per resource of a type the built-in table lacks (or to use your own rate). */
+    custom_prices: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9_]*$/, 'a Terraform resource type'),
+        z.object({ monthly_usd: usd, note: z.string().max(100).optional() }).strict(),
+      )
+      .default({}),
+  })
+  .strict();
+
 export const RepoConfigSchema = z
   .object({
     version: z.literal(1).default(1),
@@ -116,6 +145,7 @@ export const RepoConfigSchema = z
     agent: AgentConfigSchema.default(AgentConfigSchema.parse({})),
     policy: PolicyConfigSchema.default(PolicyConfigSchema.parse({})),
     apply: ApplyConfigSchema.default(ApplyConfigSchema.parse({})),
+    cost: CostConfigSchema.default(CostConfigSchema.parse({})),
     terraform: z
       .object({
         /** Environment variables passed through to terraform (provider credentials), by name. */
@@ -140,6 +170,7 @@ export type ProjectConfig = z.infer<typeof ProjectConfigSchema>;
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 export type PolicyConfig = z.infer<typeof PolicyConfigSchema>;
 export type ApplyConfig = z.infer<typeof ApplyConfigSchema>;
+export type CostConfig = z.infer<typeof CostConfigSchema>;
 
 export function defaultRepoConfig(): RepoConfig {
   return RepoConfigSchema.parse({});
