@@ -17,6 +17,10 @@ const COMMANDS: Record<
     summary: 'check <dir> [--plan plan.json] [--format markdown|json|sarif] [--config file]: the policy gate',
     load: () => import('./cli/check.js'),
   },
+  cost: {
+    summary: 'cost <dir> [--plan plan.json] [--format markdown|json]: the monthly cost of a plan, before and after',
+    load: () => import('./cli/cost.js'),
+  },
   generate: {
     summary: 'generate --repo DIR (--request TEXT | --request-file F): let the agent write a change',
     load: () => import('./cli/generate.js'),

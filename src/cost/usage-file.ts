@@ -13,9 +13,28 @@ export const USAGE_FILE_NAME = 'infracost-usage.yml';
 export type UsageValue = number | { [k: string]: UsageValue };
 export type UsageEntry = Record<string, UsageValue>;
 
-const UsageValueSchema: z.ZodType<UsageValue> = z.lazy(() =>
-  z.union([z.number().finite().nonnegative(), z.record(z.string(), UsageValueSchema)]),
-);
+/** Numbers (≥ 0) or maps of them, checked by hand so the error names the exact key. */
+const UsageValueSchema = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    const walk = (v: unknown, path: (string | number)[]): void => {
+      if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return;
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+        for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+        return;
+      }
+      ctx.addIssue({ code: 'custom', path, message: 'expected a number (≥ 0) or a map of numbers' });
+    };
+    walk(value, []);
+  })
+  .transform(toUsageValue);
+
+/** The checked value, rebuilt with its type (anything else was refused above). */
+function toUsageValue(v: unknown): UsageValue {
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'object' || v === null) return 0;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toUsageValue(x)]));
+}
 const EntrySchema = z.record(z.string().min(1), UsageValueSchema);
 
 const UsageFileSchema = z
@@ -61,10 +80,7 @@ export function parseUsageFile(text: string, file: string): UsageFile {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    const message =
-      issue?.code === 'invalid_union' && key !== 'version'
-        ? 'expected a number (≥ 0) or a map of numbers'
-        : (issue?.message ?? 'invalid');
+    const message = issue?.message ?? 'invalid';
     throw new UsageFileError(`malformed usage file ${file}: ${key}: ${message}`);
   }
   const clean = (r: Record<string, UsageEntry | null> | null | undefined): Record<string, UsageEntry> =>

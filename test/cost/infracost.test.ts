@@ -168,7 +168,7 @@ describe('choosing the engine', () => {
     const opts = { planJson, projectDir: dir, projectPath: 'envs/prod', config: CostConfigSchema.parse({}), env: {} };
     const cost = await estimateProjectCost(opts);
     expect(cost.warnings).toEqual([
-      'malformed usage file envs/prod/infracost-usage.yml: resource_usage.aws_nat_gateway.nat.monthly_data_processed_gb: Too small: expected number to be >=0; usage-priced resources are not estimated',
+      'malformed usage file envs/prod/infracost-usage.yml: resource_usage.aws_nat_gateway.nat.monthly_data_processed_gb: expected a number (≥ 0) or a map of numbers; usage-priced resources are not estimated',
     ]);
     await expect(estimateProjectCost({ ...opts, strict: true })).rejects.toThrow(UsageFileError);
   });

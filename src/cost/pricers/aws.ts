@@ -114,12 +114,12 @@ const loadBalancer: Pricer = (m, a) => {
   const key = kind === 'application' ? 'alb' : kind === 'network' ? 'nlb' : kind === 'gateway' ? 'gwlb' : undefined;
   if (!key) throw new NotPriced(`load_balancer_type ${kind} is not in the table`);
   m.hourly(`Load balancer (${kind})`, 'aws_network_hourly', key);
-  m.notEstimated.push(`${kind === 'application' ? 'LCU' : 'NLCU/GLCU'} hours (usage-based)`);
+  m.notEstimated.push(`${kind === 'application' ? 'LCU' : 'NLCU/GLCU'} hours`);
 };
 
 const classicElb: Pricer = (m) => {
   m.hourly('Classic load balancer', 'aws_network_hourly', 'elb_classic');
-  m.notEstimated.push('data processed (usage-based)');
+  m.notEstimated.push('data processed');
 };
 
 const eksCluster: Pricer = (m) => m.hourly('EKS control plane', 'aws_network_hourly', 'eks_cluster');

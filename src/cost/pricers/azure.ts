@@ -112,7 +112,7 @@ const lb: Pricer = (m, a) => {
   }
   if (sku !== 'Standard') throw new NotPriced(`load balancer sku ${sku} is not in the table`);
   m.hourly('Load balancer (Standard, first 5 rules)', 'azure_hourly', 'lb_standard');
-  m.notEstimated.push('data processed (usage-based)');
+  m.notEstimated.push('data processed');
 };
 
 const appGateway: Pricer = (m, a) => {
@@ -121,7 +121,7 @@ const appGateway: Pricer = (m, a) => {
   if (!key)
     throw new NotPriced(`application gateway tier ${tier ?? '(unset)'} is not in the table (Standard_v2, WAF_v2 are)`);
   m.hourly(`Application gateway (${tier}, fixed part)`, 'azure_hourly', key);
-  m.notEstimated.push('capacity units (usage-based)');
+  m.notEstimated.push('capacity units');
 };
 
 const publicIp: Pricer = (m, a) => {

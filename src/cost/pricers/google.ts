@@ -87,7 +87,7 @@ const redis: Pricer = (m, a) => {
 const gke: Pricer = (m, a) => {
   m.hourly('Cluster management fee', 'google_hourly', 'gke_cluster');
   m.assume('the GKE free tier credit (one zonal or Autopilot cluster per billing account) is not applied');
-  if (a.bool('enable_autopilot')) m.notEstimated.push('Autopilot pod resources (usage-based)');
+  if (a.bool('enable_autopilot')) m.notEstimated.push('Autopilot pod resources');
   else if (a.bool('remove_default_node_pool') !== true) {
     const n = a.num('initial_node_count') ?? 3;
     const type = a.block('node_config')?.str('machine_type') ?? 'e2-medium';

@@ -1,0 +1,112 @@
+// `infra-agent cost <dir> [--plan plan.json] [--format markdown|json] [--config file]`: what a plan costs per month,
+// before and after, per resource. Without --plan it plans the directory itself (after the pre-plan guard allows it).
+// Exit 0 with the estimate, 2 on an error (bad arguments, malformed plan, config, usage file or price table).
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CONFIG_PATH, parseRepoConfig } from '../config/load.js';
+import { defaultRepoConfig, type RepoConfig } from '../config/schema.js';
+import { estimateProjectCost } from '../cost/project-cost.js';
+import { runPregate } from '../policy/gate.js';
+import { renderCostMarkdown } from '../report/cost-markdown.js';
+import { redact } from '../util/redact.js';
+import { readPlanJson } from './check.js';
+
+const USAGE = 'usage: infra-agent cost <dir> [--plan plan.json] [--format markdown|json] [--config file]';
+
+class UsageError extends Error {}
+
+function findRepoRoot(dir: string): string {
+  let d = dir;
+  for (;;) {
+    if (existsSync(join(d, '.git'))) return d;
+    const up = dirname(d);
+    if (up === d) return dir;
+    d = up;
+  }
+}
+
+async function loadConfig(file: string | undefined, repoRoot: string): Promise<RepoConfig> {
+  const path = file ?? join(repoRoot, CONFIG_PATH);
+  if (!file && !existsSync(path)) return defaultRepoConfig();
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read config ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const parsed = parseRepoConfig(text);
+  if (!parsed.ok) throw new UsageError(`invalid config ${path}:\n${parsed.problems.map((p) => `  ${p}`).join('\n')}`);
+  return parsed.config;
+}
+
+async function planDirectory(dir: string, repoRoot: string, config: RepoConfig): Promise<unknown> {
+  const guard = await runPregate(dir, repoRoot, config.policy);
+  if (guard.status !== 'ok' || guard.findings.some((f) => f.level === 'hard')) {
+    throw new UsageError('the pre-plan guard blocks this code, so it is not planned here: pass --plan plan.json');
+  }
+  const { Terraform } = await import('../terraform/engine.js');
+  const work = await mkdtemp(join(tmpdir(), 'infra-agent-cost-'));
+  try {
+    const tf = new Terraform();
+    await tf.init(dir);
+    const out = join(work, 'plan.tfplan');
+    await tf.plan(dir, { out });
+    return await tf.showPlanJson(dir, out);
+  } catch (err) {
+    throw new UsageError(
+      `could not plan ${dir} (${err instanceof Error ? err.message.split('\n').slice(0, 3).join(' ') : String(err)}): pass --plan plan.json`,
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export async function main(args: string[]): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        plan: { type: 'string' },
+        format: { type: 'string', default: 'markdown' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (positionals.length !== 1 || !positionals[0]) throw new UsageError(USAGE);
+    const format = values.format ?? 'markdown';
+    if (format !== 'markdown' && format !== 'json') throw new UsageError('--format must be one of markdown, json');
+    const dir = resolve(positionals[0]);
+    if (!existsSync(dir)) throw new UsageError(`${positionals[0]}: no such directory`);
+    const repoRoot = findRepoRoot(dir);
+    const config = await loadConfig(values.config, repoRoot);
+    const planJson = values.plan
+      ? await readPlanJson(resolve(values.plan))
+      : await planDirectory(dir, repoRoot, config);
+    const cost = await estimateProjectCost({
+      planJson,
+      projectDir: dir,
+      projectPath: relative(repoRoot, dir) || '.',
+      config: config.cost,
+      strict: true,
+    });
+    for (const w of cost.warnings) process.stderr.write(`infra-agent cost: warning: ${redact(w)}\n`);
+    const text =
+      format === 'json'
+        ? JSON.stringify({ project: positionals[0], ...cost }, null, 2)
+        : renderCostMarkdown(cost, { title: `Cost / month: ${positionals[0]}` });
+    process.stdout.write(`${text.trimEnd()}\n`);
+    return 0;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`infra-agent cost: ${redact(message)}\n`);
+    return 2;
+  }
+}
