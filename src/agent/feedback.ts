@@ -2,6 +2,8 @@
 // errors at file:line, findings with their remediation, scanners that did not run, plan counts), capped in size.
 // The full result stays with the harness; the model does not need passing stages or advisory noise.
 import type { ChecksResult, Finding } from '../core/types.js';
+import type { ProjectCost } from '../cost/types.js';
+import { costLine, signedUsd, topCostLines, usd } from '../report/cost-markdown.js';
 
 export const FEEDBACK_MAX_CHARS = 6_000;
 
@@ -21,7 +23,32 @@ function findingLine(f: Finding): string {
   return `- [${f.level}] ${f.ruleId}${loc ? ` ${loc}` : ''}: ${clip(f.message, 300)}.${fix}`;
 }
 
-export function formatChecksFeedback(r: ChecksResult, maxChars = FEEDBACK_MAX_CHARS): string {
+/** The cost of the change as the model reads it: totals, top lines, what is not priced, and the budget verdict. */
+export function formatCostFeedback(cost: ProjectCost, budgetUsd?: number, top = 5): string {
+  const out = [costLine(cost)];
+  for (const r of topCostLines(cost, top)) {
+    const was = r.before !== undefined ? `${usd(r.before)} → ` : '';
+    out.push(
+      `  ${r.action} ${r.address}: ${was}${r.after !== undefined ? usd(r.after) : 'gone'} (${signedUsd(r.delta)})`,
+    );
+    const parts = r.components.slice(0, 4).map((c) => `${c.name} ${usd(c.monthlyUsd)}`);
+    if (parts.length > 0) out.push(`    ${parts.join('; ')}`);
+  }
+  for (const r of cost.resources.filter((x) => x.status === 'not-priced' || x.status === 'usage-based').slice(0, 10)) {
+    out.push(`  ${r.status}: ${r.address}${r.reason ? ` (${clip(r.reason, 160)})` : ''}`);
+  }
+  for (const w of cost.warnings) out.push(`  warning: ${clip(w, 200)}`);
+  if (budgetUsd !== undefined) {
+    out.push(
+      cost.delta <= budgetUsd
+        ? `budget: the request allows ${usd(budgetUsd)} a month; this change adds ${signedUsd(cost.delta)}: within budget`
+        : `budget: OVER BUDGET — the request allows ${usd(budgetUsd)} a month and this change adds ${signedUsd(cost.delta)}. Choose cheaper options (smaller sizes, fewer nodes, no Multi-AZ unless asked) or explain in cost_notes why it cannot fit.`,
+    );
+  }
+  return out.join('\n');
+}
+
+export function formatChecksFeedback(r: ChecksResult, maxChars = FEEDBACK_MAX_CHARS, budgetUsd?: number): string {
   const out: string[] = [];
   out.push(r.ok ? 'CHECKS PASSED' : `CHECKS FAILED (verdict: ${r.verdict.status})`);
   const stages = r.stages.map((s) => `${s.name} ${s.status}`).join(' · ');
@@ -66,6 +93,7 @@ export function formatChecksFeedback(r: ChecksResult, maxChars = FEEDBACK_MAX_CH
     const destructive = r.plan.summary.resources.filter((x) => x.action === 'delete' || x.action === 'replace');
     for (const x of destructive.slice(0, 10)) out.push(`  ${x.action}: ${x.address}`);
   }
+  if (r.cost) out.push(formatCostFeedback(r.cost, budgetUsd, 3));
   const text = out.join('\n');
   return text.length > maxChars ? `${text.slice(0, maxChars)}\n[… feedback cut]` : text;
 }

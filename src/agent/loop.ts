@@ -14,6 +14,8 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages/messages';
 import { type AgentConfig, AgentConfigSchema } from '../config/schema.js';
 import type { ChecksResult, ModelUsage } from '../core/types.js';
+import { parseBudget } from '../cost/budget.js';
+import type { ProjectCost } from '../cost/types.js';
 import { PathSandbox } from '../repo/sandbox.js';
 import { processRedactor, type Redactor } from '../util/redact.js';
 import { type AgentBudgets, budgetsFromConfig, UsageMeter } from './budget.js';
@@ -62,6 +64,13 @@ export interface AgentResult {
   title: string;
   summary: string;
   notes: string;
+  /** What the agent chose and why, when a cheaper option was possible (its finish call's cost_notes). */
+  costNotes: string;
+  /** The monthly budget the request (or, when revising, the reviewer) stated. */
+  budgetUsd?: number;
+  /** The agent's last estimate_cost answer, and how many times it asked. */
+  costEstimate?: ProjectCost;
+  costEstimates: number;
   /** Paths (relative to repoRoot) whose content differs from before the run, created and deleted included. */
   filesChanged: string[];
   /** The harness's own checks after the loop (absent only when the run was cancelled or they could not run). */
@@ -222,7 +231,10 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentResult> {
     redactor,
   );
   const tools = toolDefinitions();
-  const first = buildFirstMessage(opts.request, redactor, opts.revision);
+  // A budget the reviewer states when revising replaces the request's.
+  const budgetUsd = (opts.revision ? parseBudget(opts.revision.feedback) : undefined) ?? parseBudget(opts.request);
+  session.budgetUsd = budgetUsd;
+  const first = buildFirstMessage(opts.request, redactor, opts.revision, budgetUsd);
   const messages: MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: first.text }] }];
   transcript.add({
     kind: 'prompt',
@@ -388,6 +400,10 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentResult> {
       finished?.summary ??
       `The agent stopped before it finished (${reason}). The files it changed so far are kept for a human to continue.`,
     notes: finished?.notes ?? '',
+    costNotes: finished?.costNotes ?? '',
+    ...(budgetUsd !== undefined ? { budgetUsd } : {}),
+    ...(session.lastEstimate ? { costEstimate: session.lastEstimate } : {}),
+    costEstimates: session.estimates,
     filesChanged,
     ...(finalChecks ? { finalChecks } : {}),
     ...(finalChecksError ? { finalChecksError } : {}),

@@ -54,8 +54,8 @@ const PlanSetSchema = z.object({
 
 const FindingSchema = z.object({
   ruleId: z.string(),
-  source: z.enum(['tfsec', 'checkov', 'opa', 'pregate']),
-  sources: z.array(z.enum(['tfsec', 'checkov', 'opa', 'pregate'])),
+  source: z.enum(['tfsec', 'checkov', 'opa', 'pregate', 'cost']),
+  sources: z.array(z.enum(['tfsec', 'checkov', 'opa', 'pregate', 'cost'])),
   sourceIds: z.array(z.string()),
   severity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
   level: z.enum(['hard', 'soft', 'advisory']),
@@ -68,7 +68,7 @@ const FindingSchema = z.object({
 });
 
 const ScannerRunSchema = z.object({
-  name: z.enum(['pregate', 'tfsec', 'checkov', 'opa']),
+  name: z.enum(['pregate', 'tfsec', 'checkov', 'opa', 'cost']),
   status: z.enum(['ok', 'not-run', 'failed']),
   version: z.string().optional(),
   durationMs: z.number(),

@@ -11,11 +11,16 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { type PolicyConfig, PolicyConfigSchema, RepoConfigSchema } from '../config/schema.js';
+import { type PolicyConfig, PolicyConfigSchema, type RepoConfig, RepoConfigSchema } from '../config/schema.js';
 import type { ScannerRun } from '../core/types.js';
+import { costPolicyRun, hasBudget, policyWithCostTags } from '../cost/policy.js';
+import { estimateProjectCost } from '../cost/project-cost.js';
+import type { ProjectCost } from '../cost/types.js';
 import { applyLevels } from '../policy/findings.js';
 import { runGate, runPregate } from '../policy/gate.js';
 import { type DefaultBranchSnapshot, snapshotDefaultBranch } from '../policy/guard/baseline.js';
+import { SCANNERS } from '../policy/scanners/index.js';
+import { renderCostMarkdown } from '../report/cost-markdown.js';
 import { renderJson } from '../report/policy-json.js';
 import { renderPolicyMarkdown } from '../report/policy-markdown.js';
 import { renderSarif } from '../report/sarif.js';
@@ -61,8 +66,14 @@ export async function readPlanJson(path: string): Promise<unknown> {
 }
 
 export async function loadPolicyConfig(file: string | undefined, repoRoot: string): Promise<PolicyConfig> {
+  const config = await loadCheckConfig(file, repoRoot);
+  return config ? policyWithCostTags(config.policy, config.cost) : PolicyConfigSchema.parse({});
+}
+
+/** The whole repo config of `check` (undefined when there is no file): the policy, plus cost budgets and tags. */
+async function loadCheckConfig(file: string | undefined, repoRoot: string): Promise<RepoConfig | undefined> {
   const path = file ?? join(repoRoot, '.github', 'infra-agent.yml');
-  if (!file && !existsSync(path)) return PolicyConfigSchema.parse({});
+  if (!file && !existsSync(path)) return undefined;
   let raw: unknown;
   try {
     raw = parseYaml(await readFile(path, 'utf8')) ?? {};
@@ -74,7 +85,7 @@ export async function loadPolicyConfig(file: string | undefined, repoRoot: strin
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new UsageError(`invalid config ${path}:\n${lines.join('\n')}`);
   }
-  return parsed.data.policy;
+  return parsed.data;
 }
 
 function findRepoRoot(dir: string): string {
@@ -175,7 +186,9 @@ export async function main(args: string[]): Promise<number> {
         `no Terraform in ${positionals[0]}: looked for *.tf and *.tf.json files directly in that directory (Terraform does not read subdirectories); point check at a root module`,
       );
     const repoRoot = resolve(values['repo-root'] ?? findRepoRoot(dir));
+    const repoConfig = await loadCheckConfig(values.config, repoRoot);
     const config = await loadPolicyConfig(values.config, repoRoot);
+    const costConfig = (repoConfig ?? RepoConfigSchema.parse({})).cost;
     const base = values.base ? await snapshotBase(repoRoot, values.base, config) : undefined;
     const trusted = base
       ? {
@@ -213,11 +226,28 @@ export async function main(args: string[]): Promise<number> {
         }
       }
 
+      // The plan's monthly cost; with a budget, the cost policy runs beside the scanners.
+      let cost: ProjectCost | undefined;
+      if (planJson !== undefined && costConfig.enabled) {
+        cost = await estimateProjectCost({ planJson, projectDir: dir, config: costConfig, strict: true });
+        for (const w of cost.warnings) process.stderr.write(`infra-agent: cost: ${redact(w)}\n`);
+      }
+      const priced = cost;
+      const costScanners =
+        priced && hasBudget(costConfig)
+          ? [
+              {
+                name: 'cost' as const,
+                run: async () => costPolicyRun([{ name: positionals[0] ?? dir, cost: priced }], costConfig),
+              },
+            ]
+          : [];
       const verdict = await runGate({
         dir,
         repoRoot,
         config,
         ...trusted,
+        ...(costScanners.length > 0 ? { scanners: [...SCANNERS, ...costScanners] } : {}),
         ...(dataDir ? { dataDir } : {}),
         ...(planJson === undefined ? {} : { planJson }),
         ...(planJsonPath ? { planJsonPath } : {}),
@@ -227,10 +257,10 @@ export async function main(args: string[]): Promise<number> {
       const f = format as Format;
       const text =
         f === 'json'
-          ? JSON.stringify(renderJson(verdict), null, 2)
+          ? JSON.stringify(renderJson(verdict, cost ? { cost } : {}), null, 2)
           : f === 'sarif'
-            ? JSON.stringify(renderSarif(verdict), null, 2)
-            : renderPolicyMarkdown(verdict, { title: `Policy check: ${positionals[0]}` });
+            ? JSON.stringify(renderSarif(verdict, cost ? { cost } : {}), null, 2)
+            : `${renderPolicyMarkdown(verdict, { title: `Policy check: ${positionals[0]}` })}${cost ? `\n\n${renderCostMarkdown(cost)}` : ''}`;
       process.stdout.write(`${text}\n`);
       return verdict.status === 'pass' ? 0 : 1;
     } finally {

@@ -1,6 +1,8 @@
 // The words the whole code base uses. Every module speaks these types; each type's fields are the contract between
 // the terraform engine, the gate, the agent, the store and the GitHub layer.
 
+import type { ProjectCost } from '../cost/types.js';
+
 // ---- Projects and runs ------------------------------------------------------------------------------------------
 
 /** A Terraform root module dir (relative to the repo root, posix separators, '.' for the root) + workspace. */
@@ -78,7 +80,7 @@ export interface PlanSummary {
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 export type Level = 'hard' | 'soft' | 'advisory';
-export type FindingSource = 'tfsec' | 'trivy' | 'checkov' | 'opa' | 'pregate';
+export type FindingSource = 'tfsec' | 'trivy' | 'checkov' | 'opa' | 'pregate' | 'cost';
 
 export interface Finding {
   /** Our rule id (e.g. SEC-NET-001) when the concern maps to one; else the scanner's own id (CKV_AWS_123). */
@@ -99,7 +101,8 @@ export interface Finding {
   notVerified?: boolean;
 }
 
-export type ScannerName = 'pregate' | 'tfsec' | 'trivy' | 'checkov' | 'opa';
+/** `cost` is the cost policy (cost.max_monthly_increase_usd), run beside the scanners when a budget is set. */
+export type ScannerName = 'pregate' | 'tfsec' | 'trivy' | 'checkov' | 'opa' | 'cost';
 export type ScannerStatus = 'ok' | 'not-run' | 'failed';
 
 export interface ScannerRun {
@@ -179,6 +182,8 @@ export interface ChecksResult {
   formatted: string[];
   diagnostics: Diagnostic[];
   plan?: SavedPlan;
+  /** The plan's monthly cost (absent without a plan, or with `cost.enabled: false`). */
+  cost?: ProjectCost;
   verdict: Verdict;
   durationMs: number;
 }

@@ -4,6 +4,7 @@
 // model, terraform or a scanner is redacted, and anything that looks like our markers is neutralised.
 import { createHash } from 'node:crypto';
 import type { ChecksResult, ModelUsage } from '../core/types.js';
+import { costCell, renderCostMarkdown, signedUsd, usd } from '../report/cost-markdown.js';
 import { redact } from '../util/redact.js';
 import { type Markers, readMarkers, renderMarkers } from './markers.js';
 import { fenceFor, GITHUB_BODY_LIMIT } from './split-comment.js';
@@ -32,6 +33,12 @@ export interface PrBodyInput {
   planOutputInComments?: number;
   /** Extra lines shown above the summary (e.g. "re-planned after a push by @x"). */
   notice?: string;
+  /** The agent's word on cost: what it chose and why, when a cheaper option was possible (model output). */
+  costNotes?: string;
+  /** The monthly budget the request stated ("under $200 a month"), checked against the PR's cost increase. */
+  budgetUsd?: number;
+  /** The agent's own estimate_cost answers during the run: how many, and the last one. */
+  agentEstimate?: { calls: number; before: number; after: number; delta: number };
 }
 
 /** Untrusted text into our body: redacted, bounded, and unable to forge our markers or close our details. */
@@ -57,10 +64,10 @@ function planRow(r: ProjectReport): string {
   if (!plan) {
     const failed = r.checks.stages.find((s) => s.status === 'failed');
     const why = failed ? `: ${failed.name} failed${failed.message ? ` (${neutralise(failed.message, 200)})` : ''}` : '';
-    return `| ${name} | — | — | — | — | — | ❌ no plan${cell(why)} |`;
+    return `| ${name} | — | — | — | — | — | — | ❌ no plan${cell(why)} |`;
   }
   const c = plan.summary.counts;
-  return `| ${name} | ${c.add} | ${c.change} | ${c.destroy} | ${c.replace} | ${c.import} | ${VERDICT_LABEL[r.checks.verdict.status]} |`;
+  return `| ${name} | ${c.add} | ${c.change} | ${c.destroy} | ${c.replace} | ${c.import} | ${costCell(r.checks.cost)} | ${VERDICT_LABEL[r.checks.verdict.status]} |`;
 }
 
 function warnings(projects: ProjectReport[]): string[] {
@@ -74,6 +81,36 @@ function warnings(projects: ProjectReport[]): string[] {
     lines.push(`> **${cell(r.checks.project.name)}:** ${list.slice(0, 20).join(', ')}${list.length > 20 ? ', …' : ''}`);
   }
   return lines.length > 0 ? ['> [!CAUTION]', '> This plan destroys or replaces resources.', ...lines, ''] : [];
+}
+
+/** The cost section: the agent's choice, the request's budget, and per project the top cost lines. */
+function costSection(input: PrBodyInput): string[] {
+  const costed = input.projects.filter((r) => r.checks.cost);
+  if (costed.length === 0 && !input.costNotes?.trim() && !input.agentEstimate?.calls) return [];
+  const out = ['## Cost', ''];
+  if (input.budgetUsd !== undefined && costed.length > 0) {
+    const delta = costed.reduce((a, r) => a + (r.checks.cost?.delta ?? 0), 0);
+    const ok = delta <= input.budgetUsd;
+    out.push(
+      `${ok ? '✅' : '⛔'} **Budget from the request: ${usd(input.budgetUsd)} a month** — this change: ${signedUsd(delta)} a month${ok ? '' : ' (over budget)'}`,
+      '',
+    );
+  }
+  if (input.agentEstimate && input.agentEstimate.calls > 0) {
+    const e = input.agentEstimate;
+    out.push(
+      `The agent priced its change with \`estimate_cost\` (${e.calls}×) before finishing: ${usd(e.before)} → ${usd(e.after)} (${signedUsd(e.delta)}) a month.`,
+      '',
+    );
+  }
+  if (input.costNotes?.trim()) out.push(`**The agent's cost choice:** ${neutralise(input.costNotes, 2_000)}`, '');
+  for (const r of costed) {
+    const cost = r.checks.cost;
+    if (!cost) continue;
+    const title = input.projects.length > 1 ? `Cost / month: ${r.checks.project.name}` : 'Cost / month';
+    out.push(redact(renderCostMarkdown(cost, { title, top: 5, maxListed: 10 })), '');
+  }
+  return out;
 }
 
 function usageLine(u: ModelUsage): string {
@@ -114,11 +151,12 @@ export function renderPrBody(input: PrBodyInput): RenderedBody {
   top.push(neutralise(input.summary), '');
   if (input.notes?.trim()) top.push(`**Notes:** ${neutralise(input.notes, 2_000)}`, '');
   top.push(
-    '| Project | Add | Change | Destroy | Replace | Import | Policy |',
-    '|---|---:|---:|---:|---:|---:|---|',
+    '| Project | Add | Change | Destroy | Replace | Import | Cost / month | Policy |',
+    '|---|---:|---:|---:|---:|---:|---|---|',
     ...input.projects.map(planRow),
     '',
     ...warnings(input.projects),
+    ...costSection(input),
   );
   const policy = input.projects.map((r) =>
     input.projects.length > 1 ? `### Policy: ${cell(r.checks.project.name)}\n\n${r.policyMarkdown}` : r.policyMarkdown,

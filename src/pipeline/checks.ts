@@ -23,6 +23,9 @@ import type {
   StageName,
   StageResult,
 } from '../core/types.js';
+import { costPolicyRun, hasBudget, policyWithCostTags } from '../cost/policy.js';
+import { estimateProjectCost } from '../cost/project-cost.js';
+import type { ProjectCost } from '../cost/types.js';
 import { applyLevels } from '../policy/findings.js';
 import type { DefaultBranchSnapshot } from '../policy/guard/baseline.js';
 import { checkovScanner } from '../policy/scanners/checkov.js';
@@ -214,12 +217,14 @@ async function checksIn(ctx: {
   const scanInput: ScanInput = {
     dir,
     repoRoot: root,
-    config: config.policy,
+    // Cost-allocation tags (cost.require_tags) are checked by the tag rule with the other required tags.
+    config: policyWithCostTags(config.policy, config.cost),
     ...(signal ? { signal } : {}),
     ...(opts.defaultBranch?.baseline ? { baseline: opts.defaultBranch.baseline } : {}),
     ...(opts.defaultBranch?.customPolicies ? { customPolicies: opts.defaultBranch.customPolicies } : {}),
   };
   let scannerRuns: ScannerRun[];
+  let cost: ProjectCost | undefined;
 
   if (guardBlocked) {
     const why = 'skipped: the pre-plan guard blocked before init';
@@ -323,12 +328,43 @@ async function checksIn(ctx: {
       ...(planJsonPath ? { planJsonPath, planOnly: true } : {}),
     };
     const planScanners = scanners.plan.filter((s) => planJson !== undefined || !scanners.static.includes(s));
-    const [staticRuns, planRuns] = await Promise.all([
+    // The plan's monthly cost, beside the plan scanners; a budget makes it a policy run of its own.
+    const tc = Date.now();
+    const costing =
+      planJson !== undefined && config.cost.enabled
+        ? estimateProjectCost({
+            planJson,
+            projectDir: dir,
+            projectPath: project.dir,
+            config: config.cost,
+            ...sig,
+          }).then(
+            (c): ProjectCost | string => c,
+            (err: unknown) => `the cost estimate failed: ${messageOf(err)}`,
+          )
+        : Promise.resolve(undefined);
+    const [staticRuns, planRuns, costed] = await Promise.all([
       staticScan,
       Promise.all(planScanners.map((s) => runScanner(s, planInput))),
+      costing,
     ]);
     if (planJsonPath) await rm(planJsonPath, { force: true });
-    scannerRuns = mergeRuns([pregate, ...staticRuns, ...planRuns]);
+    const costRuns: ScannerRun[] = [];
+    if (typeof costed === 'object') cost = { ...costed, project: project.name };
+    if (plan && config.cost.enabled && hasBudget(config.cost)) {
+      costRuns.push(
+        cost
+          ? costPolicyRun([{ name: project.name, cost }], config.cost, Date.now() - tc)
+          : {
+              name: 'cost',
+              status: 'failed',
+              durationMs: Date.now() - tc,
+              reason: typeof costed === 'string' ? costed : 'no cost estimate',
+              findings: [],
+            },
+      );
+    }
+    scannerRuns = mergeRuns([pregate, ...staticRuns, ...planRuns, ...costRuns]);
     const broken = scannerRuns.filter((r) => r.status !== 'ok');
     stages.push({
       name: 'scan',
@@ -371,6 +407,7 @@ async function checksIn(ctx: {
     formatted,
     diagnostics: masked,
     ...(plan ? { plan } : {}),
+    ...(cost ? { cost } : {}),
     verdict,
     durationMs: Date.now() - started,
   };

@@ -13,6 +13,7 @@ import { type Annotation, publishCheckRun } from '../github/check-runs.js';
 import { postPlanOutput } from '../github/plan-comments.js';
 import { bodyUnchanged, neutralise, renderPrBody } from '../github/pr-body.js';
 import { renderCheckRunOutput } from '../report/check-run.js';
+import { costLine } from '../report/cost-markdown.js';
 import { sideEffectOnce } from '../store/idempotency.js';
 import { planHeadline } from '../terraform/plan-summary.js';
 import type { RunContext } from './run.js';
@@ -94,6 +95,18 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
     title: ctx.issue.title,
     summary: ctx.agent?.summary || (ctx.pr ? bodySummary(ctx.pr.body) : ctx.issue.title),
     ...(ctx.agent?.notes ? { notes: ctx.agent.notes } : {}),
+    ...(ctx.agent?.costNotes ? { costNotes: ctx.agent.costNotes } : {}),
+    ...(ctx.agent?.budgetUsd !== undefined ? { budgetUsd: ctx.agent.budgetUsd } : {}),
+    ...(ctx.agent?.costEstimate
+      ? {
+          agentEstimate: {
+            calls: ctx.agent.costEstimates,
+            before: ctx.agent.costEstimate.before,
+            after: ctx.agent.costEstimate.after,
+            delta: ctx.agent.costEstimate.delta,
+          },
+        }
+      : {}),
     projects: [{ checks, policyMarkdown: deps.renderers.policyMarkdown(checks.verdict) }],
     ...(ctx.agent ? { usage: ctx.agent.usage } : {}),
     ...(job.trigger === 'human-push'
@@ -153,7 +166,12 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
     conclusion: plan && !failedStage ? 'success' : 'failure',
     title: plan ? planHeadline(plan.summary) : `No plan: ${failedStage?.name ?? 'checks'} failed`,
     summary: plan
-      ? `Project \`${checks.project.name}\` · plan hash \`${plan.hash.slice(0, 12)}\``
+      ? [
+          `Project \`${checks.project.name}\` · plan hash \`${plan.hash.slice(0, 12)}\``,
+          ...(checks.cost
+            ? ['', costLine(checks.cost), ...checks.cost.warnings.map((w) => `> ⚠️ ${neutralise(w, 500)}`)]
+            : []),
+        ].join('\n')
       : neutralise(failedStage?.message ?? 'the plan did not run', 2000),
     ...(plan ? { text: `\`\`\`\n${neutralise(plan.text, 60_000)}\n\`\`\`` } : {}),
     annotations: diagnosticAnnotations(checks),
@@ -182,7 +200,7 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
   const headline = plan ? planHeadline(plan.summary) : 'No plan.';
   const verb = job.kind === 'revise' ? 'Revised' : job.kind === 'plan' ? 'Re-planned' : 'Opened';
   const resultMarkdown = [
-    `**${verb} #${pr.number}** at \`${headSha.slice(0, 7)}\`: ${headline} Policy: **${verdict.status}**.`,
+    `**${verb} #${pr.number}** at \`${headSha.slice(0, 7)}\`: ${headline} Policy: **${verdict.status}**.${checks.cost ? ` ${costLine(checks.cost)}` : ''}`,
     ...(lock === 'blocked'
       ? [
           '',

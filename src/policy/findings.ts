@@ -10,7 +10,7 @@ import { findRule, mapCheckovId, mapTfsecId, SCANNER_LEVEL_CAPS, type ScannerMap
 export const LEVEL_RANK: Record<Level, number> = { hard: 3, soft: 2, advisory: 1 };
 export const SEVERITY_RANK: Record<Severity, number> = { critical: 5, high: 4, medium: 3, low: 2, info: 1 };
 /** Whose message and first `source` win when several scanners agree: our own rules say it most precisely. */
-const SOURCE_ORDER: FindingSource[] = ['pregate', 'opa', 'checkov', 'trivy', 'tfsec'];
+const SOURCE_ORDER: FindingSource[] = ['pregate', 'opa', 'checkov', 'trivy', 'tfsec', 'cost'];
 /** Scanners whose own severity decides the level of a finding no rule of ours maps. */
 const SEVERITY_SOURCES = new Set<FindingSource>(['tfsec', 'trivy', 'checkov']);
 

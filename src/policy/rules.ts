@@ -167,6 +167,14 @@ export const RULES: readonly RuleDef[] = [
     remediation: 'Add the required tags, or set them once in the provider `default_tags`.',
   },
   {
+    id: 'COST-BUDGET-001',
+    title: 'Monthly cost increase over the budget',
+    level: 'soft',
+    severity: 'medium',
+    remediation:
+      'Choose smaller or cheaper resources (instance sizes, Multi-AZ, node counts), or ask a policy owner to `/infra override COST-BUDGET-001 <reason>` if the increase is intended; budgets are `cost.max_monthly_increase_usd` in `.github/infra-agent.yml`.',
+  },
+  {
     id: 'OPS-DEL-001',
     title: 'Delete or replace of a stateful resource',
     level: 'soft',

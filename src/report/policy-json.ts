@@ -1,7 +1,9 @@
 // The verdict as the JSON contract of `infra-agent check --format json`:
 // {"verdict", "findings": [{"ruleId","source","severity","level","address","file","line","message"}],
 //  "scanners": [{"name","status","version","durationMs"}]} — plus a few extra keys consumers may ignore.
+
 import type { Verdict } from '../core/types.js';
+import type { ProjectCost } from '../cost/types.js';
 import { redact } from '../util/redact.js';
 
 export interface PolicyJson {
@@ -25,10 +27,13 @@ export interface PolicyJson {
   scanners: { name: string; status: string; version: string | null; durationMs: number; reason: string | null }[];
   reasons: string[];
   overrides: { ruleId: string; by: string; at: string; reason: string }[];
+  /** The plan's monthly cost (USD), when there was a plan to price. */
+  cost?: ProjectCost;
 }
 
-export function renderJson(verdict: Verdict): PolicyJson {
+export function renderJson(verdict: Verdict, opts: { cost?: ProjectCost } = {}): PolicyJson {
   return {
+    ...(opts.cost ? { cost: { ...opts.cost, warnings: opts.cost.warnings.map(redact) } } : {}),
     verdict: verdict.status,
     ...(verdict.unsandboxed ? { unsandboxed: true as const } : {}),
     findings: verdict.findings.map((f) => ({

@@ -1,6 +1,7 @@
 // The verdict as SARIF 2.1.0 (GitHub code scanning and other viewers): one run, our rules and the scanner-native
 // ids as tool.driver.rules, one result per finding.
 import type { Finding, Verdict } from '../core/types.js';
+import type { ProjectCost } from '../cost/types.js';
 import { findRule, RULES } from '../policy/rules.js';
 import { redact } from '../util/redact.js';
 
@@ -18,7 +19,10 @@ const SECURITY_SEVERITY: Record<Finding['severity'], string> = {
   info: '1.0',
 };
 
-export function renderSarif(verdict: Verdict, opts: { toolVersion?: string } = {}): Record<string, unknown> {
+export function renderSarif(
+  verdict: Verdict,
+  opts: { toolVersion?: string; cost?: ProjectCost } = {},
+): Record<string, unknown> {
   const ruleIds = [...new Set(verdict.findings.map((f) => f.ruleId))].sort();
   const rules = ruleIds.map((id) => {
     const def = findRule(id);
@@ -93,6 +97,29 @@ export function renderSarif(verdict: Verdict, opts: { toolVersion?: string } = {
           verdict: verdict.status,
           knownRules: RULES.length,
           ...(verdict.unsandboxed ? { unsandboxed: true } : {}),
+          // The plan's monthly cost (USD): totals, and per resource before/after/delta/status.
+          ...(opts.cost
+            ? {
+                cost: {
+                  source: opts.cost.source,
+                  asOf: opts.cost.asOf,
+                  before: opts.cost.before,
+                  after: opts.cost.after,
+                  delta: opts.cost.delta,
+                  counts: opts.cost.counts,
+                  resources: opts.cost.resources.map((r) => ({
+                    address: r.address,
+                    action: r.action,
+                    status: r.status,
+                    before: r.before ?? null,
+                    after: r.after ?? null,
+                    delta: r.delta,
+                    ...(r.reason ? { reason: redact(r.reason) } : {}),
+                  })),
+                  warnings: opts.cost.warnings.map(redact),
+                },
+              }
+            : {}),
         },
       },
     ],

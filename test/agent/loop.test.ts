@@ -151,6 +151,7 @@ describe('agent loop', () => {
       'write_file',
       'delete_file',
       'run_checks',
+      'estimate_cost',
       'finish',
     ]);
     expect(tools.at(-1)?.cache_control).toEqual({ type: 'ephemeral' });

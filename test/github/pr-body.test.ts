@@ -79,7 +79,7 @@ describe('renderPrBody', () => {
     });
     const lines = r.body.split('\n');
     expect(lines[0]).toBe('Closes #12');
-    expect(r.body).toContain('| network (infra/network) | 1 | 0 | 1 | 1 | 0 | ✅ pass |');
+    expect(r.body).toContain('| network (infra/network) | 1 | 0 | 1 | 1 | 0 | — | ✅ pass |');
     expect(r.body.indexOf('[!CAUTION]')).toBeLessThan(r.body.indexOf('POLICY'));
     expect(r.body).toContain('destroys `random_pet.old`, replaces `random_pet.swap`');
     expect(readMarkers(r.body)).toMatchObject({

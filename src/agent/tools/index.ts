@@ -1,6 +1,7 @@
 // The agent's tools, registered in one list: the order is the order the model sees them in.
 import { deleteFileTool } from './delete-file.js';
 import { describeResourceSchemaTool } from './describe-resource-schema.js';
+import { estimateCostTool } from './estimate-cost.js';
 import { finishTool } from './finish.js';
 import { listFilesTool } from './list-files.js';
 import { readFileTool } from './read-file.js';
@@ -19,6 +20,7 @@ export const AGENT_TOOLS: readonly AgentTool[] = [
   writeFileTool,
   deleteFileTool,
   runChecksTool,
+  estimateCostTool,
   finishTool,
 ];
 

@@ -17,6 +17,6 @@ export const runChecksTool = defineTool({
     ctx.session.noteChecks(result);
     ctx.session.checksRuns += 1;
     ctx.session.checkedAtSerial = ctx.session.writeSerial;
-    return ctx.redactor.redact(formatChecksFeedback(result));
+    return ctx.redactor.redact(formatChecksFeedback(result, undefined, ctx.session.budgetUsd));
   },
 });

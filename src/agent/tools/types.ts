@@ -5,6 +5,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import type { ChecksResult } from '../../core/types.js';
+import type { ProjectCost } from '../../cost/types.js';
 import type { PathSandbox } from '../../repo/sandbox.js';
 import { SandboxError } from '../../repo/sandbox.js';
 import type { Redactor } from '../../util/redact.js';
@@ -19,6 +20,8 @@ export interface FinishFields {
   title: string;
   summary: string;
   notes: string;
+  /** What the agent chose and why, when a cheaper option was possible. */
+  costNotes: string;
 }
 
 /** What a run's tools share: the files touched (with their original content), checks, the finish call. */
@@ -35,6 +38,12 @@ export class AgentSession {
   /** Files `terraform fmt` rewrote during checks (repo-relative): changed by the run, though not by a tool call. */
   readonly formatted = new Set<string>();
   schema: Promise<ProvidersSchemaLookup> | undefined;
+  /** The monthly budget the request (or the reviewer) stated, USD: the most the change may add. */
+  budgetUsd: number | undefined;
+  /** The last estimate_cost answer, and how many times the agent asked. */
+  lastEstimate: ProjectCost | undefined;
+  estimates = 0;
+  budgetRefusals = 0;
 
   noteChecks(r: ChecksResult): void {
     for (const f of r.formatted) this.formatted.add(posix.normalize(posix.join(r.project.dir, f)));
