@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchChecks, type ChecksBenchResult, renderChecksTable } from './checks.js';
+import { benchCost, type CostBenchResult } from './cost.js';
 import { benchE2E, type E2EBenchResult, renderE2E } from './e2e.js';
 import { benchGate, type GateBenchResult } from './gate.js';
 import { benchIndex, type IndexBenchResult } from './index.js';
@@ -17,7 +18,7 @@ import { benchPrompt, type PromptBenchResult } from './prompt.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results');
-const ALL = ['index', 'prompt', 'gate', 'checks', 'ingest', 'e2e', 'memory'] as const;
+const ALL = ['index', 'prompt', 'gate', 'cost', 'checks', 'ingest', 'e2e', 'memory'] as const;
 type Name = (typeof ALL)[number];
 
 export interface Row {
@@ -76,6 +77,18 @@ function gateRows(r: GateBenchResult): Row[] {
       baseline: `sum of the scanners' own times: ${s(r.medianSumMs)}`,
       ratio: `${round(r.medianWallMs / r.medianSumMs, 2)}`,
       note: `scanners run concurrently (${r.overlap}× overlap); wall ≈ checkov, the slowest, on 2 cores`,
+    },
+  ];
+}
+
+function costRows(r: CostBenchResult): Row[] {
+  return [
+    {
+      figure: `Cost estimate of a ${r.resources.toLocaleString('en-US')}-resource plan (built-in prices)`,
+      ours: `${r.medianCostOnlyMs} ms (median of ${r.runs}); parse + summary + cost ${r.medianWithCostMs} ms`,
+      baseline: `parsing the plan JSON + PlanSummary: ${r.medianBaselineMs} ms`,
+      ratio: `${round(r.medianWithCostMs / r.medianBaselineMs, 2)}`,
+      note: 'goal: well under a second; the estimate reads each resource once, each side priced from its own attributes',
     },
   ];
 }
@@ -227,6 +240,7 @@ export async function runAll(names: readonly Name[] = ALL): Promise<{ rows: Row[
   await step('index', () => benchIndex(), indexRows);
   await step('prompt', () => benchPrompt({ write: false, print: false }), promptRows);
   await step('gate', () => benchGate(), gateRows);
+  await step('cost', () => benchCost(), costRows);
   await step('checks', () => benchChecks(), checksRows, renderChecksTable);
   await step('ingest', () => benchIngest(), ingestRows, renderIngest);
   const e2e = await step('e2e', () => benchE2E(), e2eRows, renderE2E);

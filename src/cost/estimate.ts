@@ -204,7 +204,7 @@ export function estimatePlanCost(planJson: unknown, opts: EstimateOptions = {}):
     const ok = counted(beforeSide) && counted(afterSide);
     const b = beforeSide?.monthlyUsd ?? 0;
     const a = afterSide?.monthlyUsd ?? 0;
-    const notOk = [beforeSide, afterSide].find((s) => s && !counted(s));
+    const notOk = [afterSide, beforeSide].find((s) => s && !counted(s));
     const status: CostStatus = notOk ? 'not-priced' : main.status;
     counts[status] += 1;
     if (ok) {

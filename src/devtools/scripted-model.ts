@@ -136,7 +136,7 @@ export function text(
 
 /** The agent's `finish` tool call. */
 export function finish(
-  fields: { title?: string; summary?: string; notes_for_reviewer?: string } = {},
+  fields: { title?: string; summary?: string; notes_for_reviewer?: string; cost_notes?: string } = {},
   opts: { usage?: UsageOverride } = {},
 ): StepResponse {
   return toolUse(
@@ -145,6 +145,7 @@ export function finish(
       title: fields.title ?? 'Scripted change',
       summary: fields.summary ?? 'A change written by the scripted model.',
       notes_for_reviewer: fields.notes_for_reviewer ?? '',
+      ...(fields.cost_notes !== undefined ? { cost_notes: fields.cost_notes } : {}),
     },
     opts,
   );

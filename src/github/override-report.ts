@@ -35,7 +35,7 @@ export function rewritePolicySection(
   for (const v of verdicts) {
     const name = v.project.replace(/\|/g, '\\|');
     head = head.replace(
-      new RegExp(`^(\\| ${escapeRegExp(name)}(?: \\([^|]*\\))? \\|(?:[^|\\n]*\\|){5}) [^|\\n]* \\|$`, 'm'),
+      new RegExp(`^(\\| ${escapeRegExp(name)}(?: \\([^|]*\\))? \\|(?:[^|\\n]*\\|){5,6}) [^|\\n]* \\|$`, 'm'),
       `$1 ${VERDICT_LABEL[v.verdict.status]} |`,
     );
   }

@@ -34,8 +34,13 @@ export const STATE_LABELS = {
   failed: 'infra-agent:checks-failed',
 } as const;
 
+/** A stage that failed to run; the verdict stage "fails" for any verdict but pass, which the labels tell apart. */
+function failedStageOf(checks: ChecksResult) {
+  return checks.stages.find((s) => s.status === 'failed' && s.name !== 'verdict');
+}
+
 function stateOf(checks: ChecksResult): keyof typeof STATE_LABELS {
-  if (!checks.plan || checks.stages.some((s) => s.status === 'failed')) {
+  if (!checks.plan || failedStageOf(checks)) {
     return checks.verdict.status === 'blocked' ? 'blocked' : 'failed';
   }
   if (checks.verdict.status === 'blocked') return 'blocked';
@@ -158,7 +163,7 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
 
   // Check runs on the head commit.
   const plan = checks.plan;
-  const failedStage = checks.stages.find((s) => s.status === 'failed');
+  const failedStage = failedStageOf(checks);
   const planRun = await publishCheckRun(octokit, deps.store, repo, {
     name: 'infra-agent/plan',
     headSha,
