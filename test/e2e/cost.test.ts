@@ -116,10 +116,17 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'cost through
     expect((await sender.send(hook.event, hook.payload)).status).toBeLessThan(300);
     return settled(n);
   };
+  /** A command comment; done when the App has answered it in the thread. */
   const comment = async (pr: number, user: string, body: string, n: number) => {
+    const before = botReplies(pr).length;
     const c = standin.addComment({ owner: OWNER, repo: REPO, issueNumber: pr, user, body });
     const hook = standinWebhooks(standin).issueCommentCreated(OWNER, REPO, c.id);
     expect((await sender.send(hook.event, hook.payload)).status).toBeLessThan(300);
+    const until = Date.now() + 300_000;
+    while (botReplies(pr).length === before) {
+      if (Date.now() > until) throw new Error(`no answer to ${body}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     return settled(n);
   };
 
