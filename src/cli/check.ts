@@ -88,7 +88,8 @@ async function loadCheckConfig(file: string | undefined, repoRoot: string): Prom
   return parsed.data;
 }
 
-function findRepoRoot(dir: string): string {
+/** The nearest directory up from `dir` holding `.git` (else `dir`). */
+export function findRepoRoot(dir: string): string {
   let d = dir;
   for (;;) {
     if (existsSync(join(d, '.git'))) return d;

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONFIG_PATH, parseRepoConfig } from '../config/load.js';
 import { defaultRepoConfig, type RepoConfig } from '../config/schema.js';
@@ -12,21 +12,11 @@ import { estimateProjectCost } from '../cost/project-cost.js';
 import { runPregate } from '../policy/gate.js';
 import { renderCostMarkdown } from '../report/cost-markdown.js';
 import { redact } from '../util/redact.js';
-import { readPlanJson } from './check.js';
+import { findRepoRoot, readPlanJson } from './check.js';
 
 const USAGE = 'usage: infra-agent cost <dir> [--plan plan.json] [--format markdown|json] [--config file]';
 
 class UsageError extends Error {}
-
-function findRepoRoot(dir: string): string {
-  let d = dir;
-  for (;;) {
-    if (existsSync(join(d, '.git'))) return d;
-    const up = dirname(d);
-    if (up === d) return dir;
-    d = up;
-  }
-}
 
 async function loadConfig(file: string | undefined, repoRoot: string): Promise<RepoConfig> {
   const path = file ?? join(repoRoot, CONFIG_PATH);

@@ -3,12 +3,11 @@
 // costComponents[], subresources[]}, totalMonthlyCost, pastTotalMonthlyCost, diffTotalMonthlyCost, summary) mapped
 // onto the same ProjectCost the built-in table produces, so the report and the policy do not care which priced it.
 // Money is a decimal string (or null when usage-based with no usage). Actions come from the plan itself.
-import { accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ResourceAction } from '../core/types.js';
 import { toAction } from '../terraform/plan-summary.js';
-import { toolsDir } from '../toolchain/tools.js';
+import { isExecutable, toolsDir } from '../toolchain/tools.js';
 import { ExecError, run } from '../util/exec.js';
 import { type CostComponent, type CostStatus, cents, type ProjectCost, type ResourceCost } from './types.js';
 
@@ -222,15 +221,6 @@ export function infracostToProjectCost(output: unknown, planJson: unknown): Proj
     counts,
     warnings: [],
   };
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The Infracost binary: INFRA_AGENT_INFRACOST_BIN, else .tools/bin/infracost, else PATH. */

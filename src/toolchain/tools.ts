@@ -31,7 +31,7 @@ export function toolsDir(): string {
   return process.env['INFRA_AGENT_TOOLS_DIR'] ?? join(projectRoot(), '.tools');
 }
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;

@@ -7,18 +7,9 @@ import { runAgent } from '../../src/agent/loop.js';
 import { createAgentEnvironment } from '../../src/agent/real-environment.js';
 import { RepoConfigSchema } from '../../src/config/schema.js';
 import { runChecks } from '../../src/pipeline/checks.js';
-import {
-  finish,
-  lastToolResults,
-  type MessagesRequest,
-  requestText,
-  type ScriptedModel,
-  type ScriptStep,
-  startScriptedModel,
-  toolUse,
-} from '../helpers/scripted-model.js';
+import { finish, requestText, type ScriptedModel, startScriptedModel, toolUse } from '../helpers/scripted-model.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { copyFixture, ROOT_PROJECT, scriptedClient } from './helpers.js';
+import { captureResult, copyFixture, ROOT_PROJECT, scriptedClient } from './helpers.js';
 
 let server: ScriptedModel | undefined;
 const cleanups: (() => Promise<void>)[] = [];
@@ -28,12 +19,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-function capture(into: string[], next: ScriptStep): ScriptStep {
-  return async (req: MessagesRequest, i: number) => {
-    into.push(lastToolResults(req)[0]?.text ?? '');
-    return typeof next === 'function' ? next(req, i) : next;
-  };
-}
+const capture = captureResult;
 
 const workers = (n: number) =>
   `resource "terraform_data" "worker" {\n  count = ${n}\n  input = "worker-\${count.index}"\n}\n`;

@@ -9,17 +9,9 @@ import { createAgentEnvironment } from '../../src/agent/real-environment.js';
 import { defaultRepoConfig } from '../../src/config/schema.js';
 import type { ChecksResult } from '../../src/core/types.js';
 import { runChecks } from '../../src/pipeline/checks.js';
-import {
-  finish,
-  lastToolResults,
-  type MessagesRequest,
-  type ScriptedModel,
-  type ScriptStep,
-  startScriptedModel,
-  toolUse,
-} from '../helpers/scripted-model.js';
+import { finish, type ScriptedModel, startScriptedModel, toolUse } from '../helpers/scripted-model.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { copyFixture, ROOT_PROJECT, scriptedClient } from './helpers.js';
+import { captureResult, copyFixture, ROOT_PROJECT, scriptedClient } from './helpers.js';
 
 let server: ScriptedModel | undefined;
 const cleanups: (() => Promise<void>)[] = [];
@@ -48,13 +40,7 @@ async function realRun(fixture: string) {
   return { ...fx, env, runs };
 }
 
-/** A step that records the tool result it was sent, then answers with `next`. */
-function capture(into: string[], next: ScriptStep): ScriptStep {
-  return async (req: MessagesRequest, i: number) => {
-    into.push(lastToolResults(req)[0]?.text ?? '');
-    return typeof next === 'function' ? next(req, i) : next;
-  };
-}
+const capture = captureResult;
 
 const stage = (r: ChecksResult | undefined, name: string) => r?.stages.find((s) => s.name === name)?.status;
 const ruleIds = (r: ChecksResult | undefined) => (r?.verdict.findings ?? []).map((f) => f.ruleId);

@@ -6,6 +6,15 @@ import { join } from 'node:path';
 import type { AgentEnvironment, ProvidersSchemaLookup } from '../../src/agent/environment.js';
 import { createModelClient, type ModelClient, type RetryPolicy } from '../../src/agent/model-client.js';
 import type { ChecksResult, Project } from '../../src/core/types.js';
+import { lastToolResults, type MessagesRequest, type ScriptStep } from '../helpers/scripted-model.js';
+
+/** A step that records the tool result it was sent, then answers with `next`. */
+export function captureResult(into: string[], next: ScriptStep): ScriptStep {
+  return async (req: MessagesRequest, i: number) => {
+    into.push(lastToolResults(req)[0]?.text ?? '');
+    return typeof next === 'function' ? next(req, i) : next;
+  };
+}
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'agent');
 

@@ -3,31 +3,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as cost } from '../../src/cli/cost.js';
 import { Terraform } from '../../src/terraform/engine.js';
+import { captureOutput } from '../helpers/capture-output.js';
 import { describeWithTools } from '../helpers/tools.js';
 
 const PLANS = join(import.meta.dirname, '..', 'fixtures', 'cost', 'plans');
 
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const capture = captureOutput;
 
 describe('infra-agent cost --plan', () => {
   let dir: string;

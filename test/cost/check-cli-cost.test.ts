@@ -4,29 +4,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { main } from '../../src/cli/check.js';
+import { captureOutput } from '../helpers/capture-output.js';
 import { describeWithTools } from '../helpers/tools.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/policy');
 
 async function check(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    stdout += String(c);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    stderr += String(c);
-    return true;
-  });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+  const r = await captureOutput(() => main(args));
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 describeWithTools(['tfsec', 'checkov', 'opa'], 'check with cost', () => {
