@@ -193,6 +193,12 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'cost through
     expect(botReplies(pr.number).at(-1)).toContain(
       'Override of **COST-BUDGET-001** recorded by @olga for this plan only',
     );
+    // The reply comes first; the PR's policy report is rewritten right after it.
+    const until = Date.now() + 120_000;
+    while (!(standin.pull(OWNER, REPO, pr.number)?.body ?? '').includes('COST-BUDGET-001 overridden by @olga')) {
+      if (Date.now() > until) throw new Error('the policy report was not refreshed after the override');
+      await new Promise((r) => setTimeout(r, 200));
+    }
     const overridden = standin.pull(OWNER, REPO, pr.number)?.body ?? '';
     expect(overridden).toMatch(/\| \$0\.00 → \$80\.00 \(\+\$80\.00\) \| ✅ pass \|/);
     expect(overridden).toContain('COST-BUDGET-001 overridden by @olga');
