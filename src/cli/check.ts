@@ -215,8 +215,11 @@ export async function main(args: string[]): Promise<number> {
           );
         } else {
           const planned = await planDirectory(dir, async (d) => {
-            const after = await runPregate(dir, repoRoot, config, { ...trusted, dataDir: d });
-            return blocked(after) ? 'the pre-plan guard blocks a module that init downloaded' : undefined;
+            const after = await runPregate(dir, repoRoot, config, { ...trusted, dataDir: d, requireInstalled: true });
+            if (!blocked(after)) return undefined;
+            return after.status === 'ok'
+              ? 'the pre-plan guard blocks a module that init downloaded'
+              : `the pre-plan guard failed on what init downloaded: ${after.reason ?? 'unknown error'}`;
           });
           dataDir = planned.dataDir;
           if ('planJson' in planned) planJson = planned.planJson;

@@ -248,7 +248,11 @@ async function checksIn(ctx: {
     let modulesOk = false;
     if (inited) {
       const t3 = Date.now();
-      const after = await runGuard(dir, root, config.policy, { ...guardOpts, dataDir: tf.dataDir(dir) });
+      const after = await runGuard(dir, root, config.policy, {
+        ...guardOpts,
+        dataDir: tf.dataDir(dir),
+        requireInstalled: true,
+      });
       for (const secret of after.secrets) masker.add(secret);
       pregate = {
         ...after.run,

@@ -257,7 +257,49 @@ describe('soft findings (runGate with the guard)', () => {
   });
 });
 
-describeWithTools(['terraform', 'tfsec', 'checkov', 'opa'], 'infra-agent check', () => {
+describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'infra-agent check', () => {
+  it('does not plan when a module init downloaded holds a local-exec, and reports it', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'guard-cli-module-'));
+    dirs.push(repo);
+    await cp(join(FIXTURES, 'downloaded-module', 'nested'), repo, { recursive: true });
+    const git = requireTool('git');
+    const env = {
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.com',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.com',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+    };
+    for (const args of [
+      ['init', '-q', '-b', 'main'],
+      ['add', '-A'],
+      ['commit', '-q', '-m', 'module'],
+      ['tag', 'v1.0.0'],
+    ])
+      await run(git, args, { cwd: repo, env, timeoutMs: 30_000 });
+    const root = await mkdtemp(join(tmpdir(), 'guard-cli-root-'));
+    dirs.push(root);
+    await writeFile(join(root, 'main.tf'), `module "app" {\n  source = "git::file://${repo}?ref=v1.0.0"\n}\n`);
+    await writeFile(join(root, 'infra-agent.yml'), 'policy:\n  allowed_module_sources: ["git::file://"]\n');
+    const r = await check([root, '--repo-root', root, '--config', join(root, 'infra-agent.yml'), '--format', 'json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not planned: .*blocks a module that init downloaded/);
+    const json = JSON.parse(r.stdout) as {
+      verdict: string;
+      findings: { ruleId: string; address?: string; file?: string }[];
+    };
+    expect(json.verdict).toBe('blocked');
+    expect(json.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          ruleId: 'PRE-EXEC-001',
+          address: 'module.app.module.inner.terraform_data.inner',
+          file: '.terraform/modules/app/inner/main.tf',
+        }),
+      ]),
+    );
+  });
+
   it('a provisioner in a removed {} block is blocked by the guard even with allow_missing_scanners: [tfsec]', async () => {
     const { root } = await copyFixture('removed-provisioner');
     const r = await check([root, '--repo-root', root, '--format', 'json']);

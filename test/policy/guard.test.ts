@@ -170,6 +170,18 @@ resource "terraform_data" "f" {
   });
 });
 
+it('after init, a module the guard cannot find installed fails closed (code it did not read is never planned)', async () => {
+  const root = await tree({
+    'main.tf': 'module "vpc" {\n  source  = "terraform-aws-modules/vpc/aws"\n  version = "5.8.1"\n}\n',
+    '.data/modules/modules.json': '{"Modules": [{"Key": "", "Source": "", "Dir": "."}]}',
+  });
+  const r = await runGuard(root, root, defaults, { dataDir: join(root, '.data'), requireInstalled: true });
+  expect(r.run.status).toBe('failed');
+  expect(r.run.reason).toContain('main.tf:1: module.vpc (source "terraform-aws-modules/vpc/aws")');
+  // Before init the same call is simply not followed yet.
+  expect((await runGuard(root, root, defaults)).run.status).toBe('ok');
+});
+
 describe('PRE-SOURCE-001: sources outside the allow-list are soft, not an unfixable block', () => {
   it('a ~>-pinned registry module is a soft finding that a policy owner can override', async () => {
     const config = { ...defaults, allowed_module_sources: ['terraform-aws-modules/'] };

@@ -126,6 +126,11 @@ export interface GuardOptions {
   dataDir?: string;
   /** An already loaded tree (without downloaded modules), to parse files once. */
   tree?: ModuleTree;
+  /**
+   * After init: every non-local module must be found installed in the data dir. A module the guard cannot find
+   * there is code it did not read, so the run fails closed instead of planning it.
+   */
+  requireInstalled?: boolean;
 }
 
 export interface GuardResult {
@@ -190,6 +195,19 @@ export async function runGuard(
         ? opts.tree
         : await loadModuleTree(dir, repoRoot, opts.dataDir ? { dataDir: opts.dataDir } : {});
     const { findings, secrets } = await checkModuleTree(t, dir, config, opts.baseline);
+    if (opts.requireInstalled && opts.dataDir && t.remote.length > 0) {
+      const list = t.remote.map((r) => `${r.file}:${r.line}: ${r.address} (source "${r.source}")`).join('\n');
+      return {
+        run: {
+          name: 'pregate',
+          status: 'failed',
+          durationMs: Date.now() - started,
+          reason: `the guard could not find these modules where init installs them (${opts.dataDir}/modules/modules.json), so it could not read their code:\n${list}`,
+          findings,
+        },
+        secrets,
+      };
+    }
     if (t.parseErrors.length > 0) {
       // Code we cannot read is code we cannot vouch for.
       const list = t.parseErrors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n');
