@@ -332,11 +332,11 @@ EOT
     expect(ids(findings)).toEqual(['PRE-FILE-001@main.tf.json:4']);
   });
 
-  it('fires on terraform_remote_state with the local backend, a local backend path and local_file paths', async () => {
+  it('fires on terraform_remote_state with the local backend and local_file reads, not on a backend path', async () => {
     const { findings } = await guard({
       'main.tf': `terraform {
   backend "local" {
-    path = "/var/lib/infra-agent/other/terraform.tfstate"
+    path = "/var/lib/infra-agent/this-project/terraform.tfstate"
   }
 }
 
@@ -359,9 +359,19 @@ data "terraform_remote_state" "net" {
 data "local_file" "key" {
   filename = "/home/app/.ssh/id_rsa"
 }
+
+resource "local_file" "copy" {
+  source   = "/proc/self/environ"
+  filename = "\${path.module}/env.txt"
+}
+
+resource "local_file" "out" {
+  filename = "/var/lib/infra-agent/out/settings.json"
+  content  = "{}"
+}
 `,
     });
-    expect(ids(findings)).toEqual(['PRE-FILE-001@main.tf:24', 'PRE-FILE-001@main.tf:3', 'PRE-FILE-001@main.tf:8']);
+    expect(ids(findings)).toEqual(['PRE-FILE-001@main.tf:24', 'PRE-FILE-001@main.tf:28', 'PRE-FILE-001@main.tf:8']);
   });
 });
 

@@ -3,7 +3,7 @@
 // Flagged: a file function whose path is absolute, starts at `~`, climbs out with `..`, names /proc, /dev or /sys,
 // or is not anchored at `path.module`/`path.root` (a variable, a local, `format()`, `join()`, a decoding function:
 // anything that can build an absolute path); `data "terraform_remote_state"` with the local backend (it reads
-// another project's state file on the worker); a local backend whose path leaves the module; `local_file` paths.
+// another project's state file on the worker); `local_file` reading outside the module.
 import type { Finding } from '../../core/types.js';
 import { makeFinding } from '../findings.js';
 import type { TreeFile, TreeModule } from '../module-tree.js';
@@ -153,29 +153,11 @@ export function checkFileAccess(mod: TreeModule, file: TreeFile): Finding[] {
         );
       }
     }
-    // terraform { backend "local" { path = … } } that leaves the module.
-    if (ref.kind === 'terraform') {
-      for (const backend of bodies(ref.body['backend'])) {
-        for (const local of bodies(backend['local'])) {
-          for (const attr of ['path', 'workspace_dir']) {
-            const v = local[attr];
-            if (typeof v !== 'string') continue;
-            const why = judgePath(JSON.stringify(v).replace(/\\"/g, '"'));
-            if (why)
-              add(
-                `${mod.prefix || ''}terraform.backend.local`.replace(/^\./, ''),
-                attributeLine(file, node, attr) ?? node?.line,
-                `the local backend's ${attr} ${why}: state would be read and written outside the module`,
-                'Use a remote backend for shared state, or leave the local backend at its default path.',
-              );
-          }
-        }
-      }
-    }
-    // local_file and friends: a path on the plan/apply host.
+    // local_file and friends read a file of the plan host: the data sources' `filename`, the resources' `source`.
+    // (Where a resource *writes* is the sandbox's business: operators legitimately write outside the module.)
     const localTypes = new Set(['local_file', 'local_sensitive_file']);
     if ((ref.kind === 'resource' || ref.kind === 'data') && localTypes.has(ref.labels[0] ?? '')) {
-      for (const attr of ['filename', 'source']) {
+      for (const attr of ref.kind === 'data' ? ['filename'] : ['source']) {
         const v = ref.body[attr];
         if (typeof v !== 'string') continue;
         const lit = literalString(v);
@@ -185,7 +167,7 @@ export function checkFileAccess(mod: TreeModule, file: TreeFile): Finding[] {
           add(
             address,
             attributeLine(file, node, attr) ?? node?.line,
-            `${ref.labels[0]}.${attr} ${why}: it ${ref.kind === 'data' || attr === 'source' ? 'reads' : 'writes'} a file on the plan/apply host`,
+            `${ref.labels[0]}.${attr} ${why}: it reads a file on the plan/apply host`,
             "Keep local files under `${path.module}`; use your cloud's storage or secrets service for anything else.",
           );
       }
