@@ -60,7 +60,7 @@ afterAll(async () => {
 
 const config: RepoConfig = RepoConfigSchema.parse({});
 
-function moduleText(opts: { statePath: string; file: string; content: string }): string {
+function moduleText(opts: { statePath: string; file: string; content: string; extra?: string }): string {
   return `terraform {
   required_providers {
     random = { source = "hashicorp/random" }
@@ -83,7 +83,7 @@ resource "local_file" "hello" {
   filename = "${opts.file}"
   content  = "${opts.content}"
 }
-`;
+${opts.extra ?? ''}`;
 }
 
 interface Scenario {
@@ -101,10 +101,15 @@ interface Scenario {
   tf: RecordingTerraform;
   deps: ApplyDeps;
   results: ChecksResult[];
+  config: RepoConfig;
 }
 
 /** A repo with the given projects, planned by the real checks stage and recorded as the plan run does. */
-async function scenario(names: { name: string; dependsOn?: string[] }[]): Promise<Scenario> {
+async function scenario(
+  names: { name: string; dependsOn?: string[] }[],
+  opts: { extra?: string; config?: RepoConfig } = {},
+): Promise<Scenario> {
+  const cfg = opts.config ?? config;
   const pr = ++prCounter;
   const issue = pr + 1000;
   const repo = `acme/infra-${pr}`;
@@ -120,7 +125,12 @@ async function scenario(names: { name: string; dependsOn?: string[] }[]): Promis
     files[n.name] = join(root, 'out', `${n.name}.txt`);
     await writeFile(
       join(dir, 'main.tf'),
-      moduleText({ statePath: statePaths[n.name] ?? '', file: files[n.name] ?? '', content: `reviewed ${n.name}` }),
+      moduleText({
+        statePath: statePaths[n.name] ?? '',
+        file: files[n.name] ?? '',
+        content: `reviewed ${n.name}`,
+        ...(opts.extra ? { extra: opts.extra } : {}),
+      }),
     );
     projects.push({ name: n.name, dir: n.name, workspace: 'default', dependsOn: n.dependsOn ?? [] });
   }
@@ -137,7 +147,13 @@ async function scenario(names: { name: string; dependsOn?: string[] }[]): Promis
   const results: ChecksResult[] = [];
   for (const project of projects) {
     const planDir = await mkdtemp(join(root, 'plan-'));
-    const r = await runChecks({ repoRoot: planCheckout, project, config, planDir, scanners: { static: [], plan: [] } });
+    const r = await runChecks({
+      repoRoot: planCheckout,
+      project,
+      config: cfg,
+      planDir,
+      scanners: { static: [], plan: [] },
+    });
     expect(r.stages.filter((s) => s.status === 'failed')).toEqual([]);
     expect(r.plan?.summary.counts.add).toBe(3);
     results.push(r);
@@ -182,7 +198,7 @@ async function scenario(names: { name: string; dependsOn?: string[] }[]): Promis
     },
     terraform: () => tf,
   };
-  return { repo, pr, issue, source, projects, statePaths, files, port, planned, tf, deps, results };
+  return { repo, pr, issue, source, projects, statePaths, files, port, planned, tf, deps, results, config: cfg };
 }
 
 async function lockProjectsForPlanOk(repo: string, pr: number, projects: Project[]): Promise<void> {
@@ -198,7 +214,7 @@ function approve(s: Scenario, login: string, reviewId: number, commitId = H1) {
   return applyReviewedPlan(s.deps, {
     pr: s.pr,
     review: { id: reviewId, login, userType: 'User', state: 'APPROVED', commitId },
-    config,
+    config: s.config,
   });
 }
 
@@ -292,6 +308,22 @@ describeWithTools(['terraform'], 'applyReviewedPlan (real terraform, real store)
     ).toEqual({ outcome: 'duplicate' });
     expect(s.tf.applied.length).toBe(2);
     expect(s.port.comments.length).toBe(comments);
+  });
+
+  it('masks the literal secrets of the code in the apply output it posts (when a repo lowered SEC-SECRET-001)', async () => {
+    const secret = 'Pr0d-DB-Passw0rd!';
+    const lowered = RepoConfigSchema.parse({ policy: { levels: { 'SEC-SECRET-001': 'advisory' } } });
+    const s = await scenario([{ name: 'app' }], {
+      config: lowered,
+      extra: `\nvariable "db_password" {\n  type    = string\n  default = "${secret}"\n}\n\noutput "db" {\n  value = var.db_password\n}\n`,
+    });
+    expect(s.results[0]?.plan?.text).not.toContain(secret);
+    const out = await approve(s, 'alice', 1);
+    expect(out.outcome).toBe('applied');
+    const posted = JSON.stringify({ comments: s.port.comments, checkRuns: s.port.checks });
+    expect(posted).toContain('Apply complete');
+    expect(posted).not.toContain(secret);
+    expect(posted).toContain('[REDACTED]');
   });
 
   it('a push after the plan makes the approval re-plan: nothing applied, state unchanged', async () => {
