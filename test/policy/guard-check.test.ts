@@ -102,35 +102,38 @@ describeWithTools(['terraform'], 'the guard blocks each attack repo before init 
   });
 });
 
-describeWithTools(['terraform', 'opa'], 'after init, before validate/plan (runChecks)', () => {
-  /** A git repository on disk holding `dir`, for a `git::file://` module source that init really downloads. */
-  async function gitModule(dir: string): Promise<string> {
-    const repo = await mkdtemp(join(tmpdir(), 'guard-module-repo-'));
-    dirs.push(repo);
-    await cp(dir, repo, { recursive: true });
-    const git = requireTool('git');
-    const env = {
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@example.com',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@example.com',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-    };
-    for (const args of [
-      ['init', '-q', '-b', 'main'],
-      ['add', '-A'],
-      ['commit', '-q', '-m', 'module'],
-      ['tag', 'v1.0.0'],
-    ])
-      await run(git, args, { cwd: repo, env, timeoutMs: 30_000 });
-    return repo;
-  }
+/**
+ * A git repository holding `dir`, for a `git::file://` module source that init really downloads. It lives under the
+ * checkout (`vendor/app.git`): the sandboxed init sees the checkout and nothing else of the disk. The guard does not
+ * read it before init (no local source calls it), only the copy init installs in the data dir.
+ */
+async function gitModule(dir: string, checkout: string): Promise<string> {
+  const repo = join(checkout, 'vendor', 'app.git');
+  await cp(dir, repo, { recursive: true });
+  const git = requireTool('git');
+  const env = {
+    GIT_AUTHOR_NAME: 't',
+    GIT_AUTHOR_EMAIL: 't@example.com',
+    GIT_COMMITTER_NAME: 't',
+    GIT_COMMITTER_EMAIL: 't@example.com',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+  };
+  for (const args of [
+    ['init', '-q', '-b', 'main'],
+    ['add', '-A'],
+    ['commit', '-q', '-m', 'module'],
+    ['tag', 'v1.0.0'],
+  ])
+    await run(git, args, { cwd: repo, env, timeoutMs: 30_000 });
+  return repo;
+}
 
+describeWithTools(['terraform', 'opa'], 'after init, before validate/plan (runChecks)', () => {
   for (const variant of ['module', 'nested'] as const) {
     it(`a downloaded module with local-exec (${variant === 'module' ? 'in the module itself' : 'in a local module it calls'}) is blocked before validate and plan`, async () => {
-      const repo = await gitModule(join(FIXTURES, 'downloaded-module', variant));
       const root = await mkdtemp(join(tmpdir(), 'guard-root-'));
       dirs.push(root);
+      const repo = await gitModule(join(FIXTURES, 'downloaded-module', variant), root);
       const source = `git::file://${repo}?ref=v1.0.0`;
       await writeFile(
         join(root, 'main.tf'),
@@ -259,26 +262,9 @@ describe('soft findings (runGate with the guard)', () => {
 
 describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'infra-agent check', () => {
   it('does not plan when a module init downloaded holds a local-exec, and reports it', async () => {
-    const repo = await mkdtemp(join(tmpdir(), 'guard-cli-module-'));
-    dirs.push(repo);
-    await cp(join(FIXTURES, 'downloaded-module', 'nested'), repo, { recursive: true });
-    const git = requireTool('git');
-    const env = {
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@example.com',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@example.com',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-    };
-    for (const args of [
-      ['init', '-q', '-b', 'main'],
-      ['add', '-A'],
-      ['commit', '-q', '-m', 'module'],
-      ['tag', 'v1.0.0'],
-    ])
-      await run(git, args, { cwd: repo, env, timeoutMs: 30_000 });
     const root = await mkdtemp(join(tmpdir(), 'guard-cli-root-'));
     dirs.push(root);
+    const repo = await gitModule(join(FIXTURES, 'downloaded-module', 'nested'), root);
     await writeFile(join(root, 'main.tf'), `module "app" {\n  source = "git::file://${repo}?ref=v1.0.0"\n}\n`);
     await writeFile(join(root, 'infra-agent.yml'), 'policy:\n  allowed_module_sources: ["git::file://"]\n');
     const r = await check([root, '--repo-root', root, '--config', join(root, 'infra-agent.yml'), '--format', 'json']);
