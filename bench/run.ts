@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark in one run, each figure beside its baseline measured in the same run. Writes
 // bench/results/<name>.json per benchmark and bench/results/summary.md (the table, plus the machine: CPUs, load
 // average at start, node version, date), and prints the table. Anything slower than its baseline carries a line
-// saying why. `npx tsx bench/run.ts [name…]` runs only the named ones (index, prompt, gate, checks, ingest, e2e,
+// saying why. `npx tsx bench/run.ts [name…]` runs only the named ones (index, prompt, gate, cost, checks, ingest, e2e,
 // memory; memory shares e2e's concurrent run when both are chosen).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

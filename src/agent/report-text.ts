@@ -14,6 +14,8 @@ export function formatAgentReport(r: AgentResult): string {
   out.push(`# ${r.title}`, '', `Outcome: ${outcome}`, '');
   out.push(r.summary.trim(), '');
   if (r.notes.trim()) out.push('Notes for the reviewer:', r.notes.trim(), '');
+  if (r.costNotes.trim()) out.push('Cost choice:', r.costNotes.trim(), '');
+  if (r.budgetUsd !== undefined) out.push(`Budget stated in the request: $${r.budgetUsd.toFixed(2)} a month`, '');
   out.push(`Files changed (${r.filesChanged.length}):`);
   for (const f of r.filesChanged) out.push(`  ${f}`);
   out.push('');
