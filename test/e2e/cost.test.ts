@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
 import type { AppServer } from '../../src/github/server.js';
+import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import type { RunRecord } from '../../src/store/types.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { lastToolResults, type MessagesRequest, type ScriptStep } from '../helpers/scripted-model.js';
@@ -21,9 +22,14 @@ import type { WebhookSender } from '../helpers/webhooks.js';
 const OWNER = 'acme';
 const REPO = 'infra';
 
+// State must outlive each run's checkout, so it is a local backend at an absolute path (the sandbox allows it through
+// INFRA_AGENT_SANDBOX_STATE_DIRS); the pre-plan guard's PRE-FILE-001 refuses such a path by default, so this repo's
+// owners lower it — the only way a test without a remote backend service can share state between plan and apply.
 const CONFIG = [
   'policy:',
   '  policy_owners: [olga]',
+  '  levels:',
+  '    PRE-FILE-001: advisory',
   'cost:',
   '  max_monthly_increase_usd: 50',
   '  custom_prices:',
@@ -73,6 +79,8 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'cost through
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'infra-agent-e2e-cost-'));
     statePath = join(stateDir, 'terraform.tfstate');
+    // The operator's setting for a local backend outside the checkout (as the demo and the apply e2e do).
+    process.env[STATE_DIRS_ENV] = stateDir;
     world = await startAppWorld({
       files: {
         'main.tf': 'resource "random_pet" "queue" {\n  length = 2\n}\n',
