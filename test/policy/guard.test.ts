@@ -324,6 +324,42 @@ EOT
     expect(ids(findings)).toEqual(['PRE-FILE-001@main.tf:2', 'PRE-FILE-001@main.tf:7']);
   });
 
+  it('an anchored path that takes a variable or local whose value climbs out is a finding too', async () => {
+    const { findings } = await guard({
+      'main.tf': `variable "name" {
+  default = "../../../../proc/self/environ"
+}
+
+variable "tpl" {
+  default = "app.tpl"
+}
+
+locals {
+  where = "/etc"
+}
+
+output "a" {
+  value = file("\${path.module}/\${var.name}")
+}
+
+output "b" {
+  value = templatefile("\${path.module}/templates/\${var.tpl}", {})
+}
+
+output "c" {
+  value = fileset("\${path.module}/\${local.where}", "*")
+}
+
+output "d" {
+  value = file("\${path.module}/files/\${var.env}.json")
+}
+`,
+      'terraform.tfvars': 'env = "../../../../root/.ssh/id_rsa"\n',
+    });
+    expect(ids(findings)).toEqual(['PRE-FILE-001@main.tf:14', 'PRE-FILE-001@main.tf:22', 'PRE-FILE-001@main.tf:26']);
+    expect(findings.find((f) => f.line === 14)?.message).toContain('takes `var.name`');
+  });
+
   it('fires in JSON syntax too', async () => {
     const { findings } = await guard({
       'main.tf.json':

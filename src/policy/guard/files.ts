@@ -101,12 +101,41 @@ export function fileCalls(value: string): { fn: string; args: string }[] {
   return out;
 }
 
-function judgeCall(fn: string, args: string): string | undefined {
+/** Literal values a module's variables (defaults, variables files) and locals can take: `var.x` → ["…"]. */
+type KnownValues = Map<string, string[]>;
+const knownCache = new WeakMap<TreeModule, KnownValues>();
+
+function knownValues(mod: TreeModule): KnownValues {
+  const cached = knownCache.get(mod);
+  if (cached) return cached;
+  const known: KnownValues = new Map();
+  const add = (key: string, v: unknown) => {
+    const lit = literalString(v);
+    if (lit !== undefined) known.set(key, [...(known.get(key) ?? []), lit]);
+  };
+  for (const f of mod.files) {
+    for (const ref of eachBlock(f.parsed.body)) {
+      if (ref.kind === 'variable' && ref.labels[0]) add(`var.${ref.labels[0]}`, ref.body['default']);
+      if (ref.kind === 'locals') for (const [k, v] of Object.entries(ref.body)) add(`local.${k}`, v);
+    }
+  }
+  for (const f of mod.varFiles) for (const [k, v] of Object.entries(f.parsed.body)) add(`var.${k}`, v);
+  knownCache.set(mod, known);
+  return known;
+}
+
+function judgeCall(fn: string, args: string, known: KnownValues): string | undefined {
   const parts = splitArgs(args);
   const path = parts[0] ?? '';
-  const why = judgePath(path);
+  const why = judgePath(path) ?? (fn === 'fileset' ? judgePath(parts[1] ?? '', { pattern: true }) : undefined);
   if (why) return why;
-  if (fn === 'fileset') return judgePath(parts[1] ?? '', { pattern: true });
+  // `"${path.module}/${var.name}"` is anchored, but the variable's value may climb out: judge what it can be.
+  for (const m of args.matchAll(/\b((?:var|local)\.[A-Za-z0-9_-]+)/g)) {
+    for (const value of known.get(m[1] ?? '') ?? []) {
+      const bad = judgePath(JSON.stringify(value), { pattern: true });
+      if (bad) return `takes \`${m[1]}\`, whose value ${JSON.stringify(value.slice(0, 60))} ${bad}`;
+    }
+  }
   return undefined;
 }
 
@@ -123,7 +152,7 @@ export function checkFileAccess(mod: TreeModule, file: TreeFile): Finding[] {
     // A check block's nested data sources are yielded as blocks of their own.
     for (const { value } of stringsIn(ref.kind === 'check' ? { ...ref.body, data: undefined } : ref.body)) {
       for (const call of fileCalls(value)) {
-        const why = judgeCall(call.fn, call.args);
+        const why = judgeCall(call.fn, call.args, knownValues(mod));
         const key = `${call.fn}(${call.args})`;
         if (!why || seen.has(key)) continue;
         seen.add(key);
