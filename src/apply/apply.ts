@@ -16,11 +16,12 @@ import { join } from 'node:path';
 import type { RepoConfig } from '../config/schema.js';
 import { readMarkers } from '../github/markers.js';
 import { ownedPullRequest } from '../github/ownership.js';
+import { renderInline } from '../github/text.js';
 import { resolveProjectDir } from '../pipeline/checks.js';
 import { runGuard } from '../policy/scanners/pregate.js';
 import { decideVerdict } from '../policy/verdict.js';
 import { interruptedApplyMessage, startRunHeartbeat } from '../queue/recovery.js';
-import type { RunRecord, Store } from '../store/types.js';
+import type { RequesterReason, RunRecord, Store } from '../store/types.js';
 import { type Terraform, TerraformError, terraformForRepo } from '../terraform/engine.js';
 import { Redactor, redact } from '../util/redact.js';
 import { type LockWaiter, lockTarget, releasePullRequestLocks, takeProjectLocks } from './locks.js';
@@ -36,7 +37,13 @@ import {
 } from './messages.js';
 import { DependencyCycleError, orderByDependencies } from './order.js';
 import { findSavedPlan, loadGate, loadPlanSet, type PlannedProject, type PlanSet, sha256 } from './plan-record.js';
-import { APPLY_LABELS, type ApplyGitHubPort, type PullRequestFacts, type ReviewState } from './port.js';
+import {
+  APPLY_LABELS,
+  type ApplyGitHubPort,
+  type CommitFacts,
+  type PullRequestFacts,
+  type ReviewState,
+} from './port.js';
 import {
   type ActorFacts,
   type ApplyDecision,
@@ -101,10 +108,65 @@ function parseClaim(value: string | undefined): { state: ApplyRecordState; runId
   return { state, runId: m[2] };
 }
 
-/** A git author name is untrusted text: keep it to something that cannot ping or format. */
+/** A git author name is untrusted text: shown as plain text (text.ts), never as markup or a mention. */
 function displayAuthor(login: string | undefined, name: string): string {
   if (login) return `@${login}`;
-  return name.replace(/[^\p{L}\p{N} ._-]/gu, '').slice(0, 40) || 'an unknown author';
+  return renderInline(name, { max: 40 }) || 'an unknown author';
+}
+
+/** GitHub's account for commits made in its web UI (the committer of a web edit or an "Update branch"). */
+const WEB_FLOW = 'web-flow';
+
+const REASON_TEXT: Record<RequesterReason, (detail: string, issue: number) => string> = {
+  'issue-author': (_d, issue) => `opened issue #${issue}`,
+  labeller: (_d, issue) => `labelled issue #${issue}`,
+  command: (d) => (d.startsWith('revise:') ? 'asked for a revision' : 'asked for the change by command'),
+  pusher: (d) => `pushed ${/^[0-9a-f]{7,40}$/i.test(d) ? d.slice(0, 7) : 'commits'} to the branch`,
+  'commit-author': (d) => `authored commit ${d.slice(0, 7)}`,
+  'commit-committer': (d) => `committed ${d.slice(0, 7)}`,
+};
+
+/**
+ * Everybody who asked for this change, with why: the store's record (issue author and labeller, commands, every
+ * pusher the App saw) and GitHub's links of every commit on the branch to accounts (author and committer, both
+ * recorded). A commit GitHub links to no account is its pusher's: covered by a recorded push whose head contains it,
+ * otherwise reported as unattributed. Nothing here comes from a body.
+ */
+async function countRequesters(
+  deps: ApplyDeps,
+  issue: number,
+  commits: CommitFacts[],
+  isApp: (login: string | undefined) => boolean,
+): Promise<{ requesters: string[]; reasons: Record<string, string[]>; unattributed: string[] }> {
+  const { store, port } = deps;
+  const repo = port.repo;
+  const author = await port.getIssueAuthor(issue);
+  if (author) await store.addRequester({ repo, issue, login: author, reason: 'issue-author' });
+  const index = new Map(commits.map((c, i) => [c.sha, i]));
+  for (const c of commits) {
+    if (c.authorLogin && !isApp(c.authorLogin)) {
+      await store.addRequester({ repo, issue, login: c.authorLogin, reason: 'commit-author', detail: c.sha });
+    }
+    if (c.committerLogin && !isApp(c.committerLogin) && c.committerLogin !== WEB_FLOW) {
+      await store.addRequester({ repo, issue, login: c.committerLogin, reason: 'commit-committer', detail: c.sha });
+    }
+  }
+  const recorded = await store.listRequesters(repo, issue);
+  const pushedHeads = recorded.filter((r) => r.reason === 'pusher').map((r) => index.get(r.detail) ?? -1);
+  const unattributed = commits
+    .filter((c, i) => !isApp(c.authorLogin) && !c.authorLogin && !c.committerLogin && !pushedHeads.some((h) => h >= i))
+    .map((c) => c.sha);
+  const reasons: Record<string, string[]> = {};
+  for (const r of recorded) {
+    const list = reasons[r.login] ?? [];
+    const text = REASON_TEXT[r.reason](r.detail, issue);
+    if (!list.includes(text)) list.push(text);
+    reasons[r.login] = list;
+  }
+  // Runs recorded before requesters were stored: their trigger still counts.
+  const runs = await store.listRuns({ key: `${repo}#${issue}`, kind: 'generate', limit: 20 });
+  for (const r of runs) if (r.triggeredBy && !isApp(r.triggeredBy)) reasons[r.triggeredBy] ??= ['asked for the change'];
+  return { requesters: Object.keys(reasons), reasons, unattributed };
 }
 
 async function actorFacts(port: ApplyGitHubPort, config: RepoConfig, login: string, type: string): Promise<ActorFacts> {
@@ -131,22 +193,17 @@ export async function gatherApplyFacts(deps: ApplyDeps, req: ApprovalRequest): P
   const { config } = req;
   const repo = port.repo;
   const pr = await port.getPullRequest(req.pr);
-  const owned = ownedPullRequest({ body: pr.body, user: pr.author }, botLogin);
+  const owned = await ownedPullRequest(store, repo, { number: pr.number, user: pr.author }, botLogin);
   const [reviews, commits, set] = await Promise.all([
     port.listReviews(req.pr),
     port.listCommits(req.pr),
     loadPlanSet(store, repo, req.pr),
   ]);
 
-  // Who asked: the issue's author and whoever labelled it (the generate run's trigger), and anyone who pushed code.
-  const requesters = new Set<string>();
-  if (owned) {
-    requesters.add(await port.getIssueAuthor(owned.issueNumber));
-    const runs = await store.listRuns({ key: `${repo}#${owned.issueNumber}`, kind: 'generate', limit: 20 });
-    for (const r of runs) if (r.triggeredBy) requesters.add(r.triggeredBy);
-  }
   const isApp = (login: string | undefined) => login !== undefined && login.toLowerCase() === botLogin.toLowerCase();
-  for (const c of commits) if (c.authorLogin && !isApp(c.authorLogin)) requesters.add(c.authorLogin);
+  const who = owned
+    ? await countRequesters(deps, owned.issueNumber, commits, isApp)
+    : { requesters: [], reasons: {}, unattributed: [] };
 
   // Commits after the plan's head that the app did not make.
   const planIndex = set ? commits.findIndex((c) => c.sha === set.headSha) : -1;
@@ -205,7 +262,9 @@ export async function gatherApplyFacts(deps: ApplyDeps, req: ApprovalRequest): P
     ownedByApp: owned !== undefined,
     review: { id: req.review.id, login: req.review.login, state: req.review.state, commitId: req.review.commitId },
     approver,
-    requesters: [...requesters],
+    requesters: who.requesters,
+    requesterReasons: who.reasons,
+    unattributedCommits: who.unattributed,
     reviewers,
     reviews,
     ...(set ? { plan: { headSha: set.headSha, baseSha: set.baseSha } } : {}),

@@ -5,6 +5,7 @@
 import type { ApplyConfig } from '../config/schema.js';
 import { PERMISSIONS } from '../config/schema.js';
 import type { Verdict } from '../core/types.js';
+import { renderInline } from '../github/text.js';
 import type { LockRecord } from '../store/types.js';
 import type { PullRequestFacts, RepoPermission, ReviewFacts, ReviewState } from './port.js';
 
@@ -17,6 +18,7 @@ export type RequirementCode =
   | 'approver-is-bot'
   | 'approver-unauthorised'
   | 'self-approval'
+  | 'unattributed-commits'
   | 'review-outdated'
   | 'changes-requested'
   | 'not-enough-approvals'
@@ -79,6 +81,13 @@ export interface ApplyRequirementsInput {
   approver: ActorFacts;
   /** Who asked for the change (issue author, labeller) and who pushed code to the branch: they cannot approve it. */
   requesters: string[];
+  /** Why each requester is counted (login → reasons, already safe Markdown), for the refusal. */
+  requesterReasons?: Record<string, string[]>;
+  /**
+   * Commits on the branch GitHub links to no account (author and committer unknown) that no recorded push covers:
+   * nobody can be ruled out as their author, so no approval counts until they are pushed again.
+   */
+  unattributedCommits?: string[];
   /** Facts of every reviewer with a review (the approver included); a reviewer missing here does not count. */
   reviewers: Record<string, ActorFacts>;
   reviews: ReviewFacts[];
@@ -125,6 +134,25 @@ export function isAuthorisedApprover(config: ApplyConfig, actor: ActorFacts): bo
 
 function isRequester(requesters: string[], login: string): boolean {
   return requesters.some((r) => same(r, login));
+}
+
+function reasonsFor(input: ApplyRequirementsInput, login: string): string[] {
+  const all = input.requesterReasons ?? {};
+  const key = Object.keys(all).find((k) => same(k, login));
+  return key ? (all[key] ?? []) : [];
+}
+
+/** Every requester with why they are counted: what the refusal shows, so nobody has to guess. */
+function describeRequesters(input: ApplyRequirementsInput): string {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const login of input.requesters) {
+    if (seen.has(login.toLowerCase())) continue;
+    seen.add(login.toLowerCase());
+    const reasons = reasonsFor(input, login);
+    out.push(`@${login}${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`);
+  }
+  return out.length > 0 ? out.slice(0, 20).join(', ') : 'nobody';
 }
 
 /** Each reviewer's standing review: the latest that is not a plain comment (GitHub's own rule). */
@@ -188,9 +216,17 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
     });
   }
   if (!config.allow_self_approval && isRequester(input.requesters, approver.login)) {
+    const reasons = reasonsFor(input, approver.login);
     who.push({
       code: 'self-approval',
-      message: `@${approver.login} requested this change (or pushed to it) and cannot approve it; another approver must (\`apply.allow_self_approval\` is off)`,
+      message: `@${approver.login} is counted among the people who asked for this change${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''} and cannot approve it; another approver must (\`apply.allow_self_approval\` is off). Counted: ${describeRequesters(input)}`,
+    });
+  }
+  if (!config.allow_self_approval && (input.unattributedCommits?.length ?? 0) > 0) {
+    const list = (input.unattributedCommits ?? []).slice(0, 5).map(short).join(', ');
+    who.push({
+      code: 'unattributed-commits',
+      message: `commit${(input.unattributedCommits?.length ?? 0) === 1 ? '' : 's'} ${list} ${(input.unattributedCommits?.length ?? 0) === 1 ? 'is' : 'are'} linked to no GitHub account and infra-agent saw no push of ${(input.unattributedCommits?.length ?? 0) === 1 ? 'it' : 'them'}, so nobody can be ruled out as the author; push the branch again (the pusher is then counted) and approve the new plan`,
     });
   }
   if (who.length > 0) return refuse(who);
@@ -362,10 +398,7 @@ export function behindBaseRequirement(baseRef: string): Requirement {
   };
 }
 
-/** Untrusted text (terraform diagnostics) shown inline: one line, no code spans, no mentions, bounded. */
+/** Untrusted text (terraform diagnostics) shown inline: its first line, as plain text (text.ts), bounded. */
 function firstLine(text: string): string {
-  return (text.split('\n')[0] ?? '')
-    .replace(/[`<>]/g, "'")
-    .replace(/@(?=\w)/g, '@\u200b')
-    .slice(0, 200);
+  return renderInline(text.split('\n')[0] ?? '', { max: 200 });
 }

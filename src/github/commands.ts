@@ -1,6 +1,13 @@
-// `/infra …` commands in issue and PR comments. The parser is pure: it finds the first line starting with `/infra`
-// (outside code fences and quotes, so a quoted or pasted command never triggers a run) and returns a typed command.
-// Words reserved for later features parse to a command the handler answers with "not available yet".
+// `/infra …` commands in issue and PR comments. A command is what GitHub shows as one: a top-level paragraph whose
+// text starts with `/infra`, found by the same GFM parser everything else uses (markdown.ts). So a command inside an
+// HTML comment, a fenced or indented code block, a block quote, a list, a link reference definition or a hidden
+// element never runs: it is not a visible paragraph. Invisible characters are dropped first (a zero-width space before
+// `/infra` still shows `/infra`), and look-alike letters are not `/infra`. What follows the command (revise feedback)
+// is the visible text of the rest of the comment, as the model must see it. Words reserved for later features parse
+// to a command the handler answers with "not available yet".
+import { visibleText } from '../agent/visible-text.js';
+import { parseMarkdown } from './markdown.js';
+import { INVISIBLE_CHARS } from './text.js';
 
 export type Command =
   | { kind: 'revise'; feedback: string }
@@ -15,28 +22,26 @@ export const MAX_FEEDBACK_CHARS = 8_000;
 
 const PROJECT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const RULE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const COMMAND = /^\/infra(?:[ \t]|$)/i;
 
-/** The first `/infra` line and what follows it, or undefined when the comment has no command. */
+/**
+ * The first visible `/infra` line of a top-level paragraph: the rest of that line, and what follows it (the rest of
+ * the paragraph and the visible text of the rest of the comment); undefined when there is none.
+ */
 function findCommand(body: string): { line: string; rest: string } | undefined {
-  const lines = body.replace(/\r\n?/g, '\n').split('\n');
-  let fence: string | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i] ?? '';
-    const fenceMatch = /^ {0,3}(`{3,}|~{3,})/.exec(raw);
-    if (fenceMatch?.[1]) {
-      const marker = fenceMatch[1];
-      if (fence === undefined) fence = marker;
-      else if (marker[0] === fence[0] && marker.length >= fence.length && raw.trim() === marker) fence = undefined;
-      continue;
-    }
-    if (fence !== undefined) continue;
-    const line = raw.trim();
-    if (!/^\/infra(\s|$)/i.test(line)) continue;
-    const rest = lines
-      .slice(i + 1)
-      .join('\n')
-      .trim();
-    return { line: line.slice('/infra'.length).trim(), rest };
+  const src = body.replace(/\r\n?/g, '\n').replace(INVISIBLE_CHARS, '');
+  for (const node of parseMarkdown(src).children) {
+    if (node.type !== 'paragraph') continue;
+    const start = node.position?.start.offset;
+    const end = node.position?.end.offset;
+    if (start === undefined || end === undefined) continue;
+    // The paragraph's own characters minus what GitHub hides (comments, hidden elements spanning lines).
+    const lines = visibleText(src.slice(start, end)).text.split('\n');
+    const at = lines.findIndex((l) => COMMAND.test(l.trim()));
+    if (at < 0) continue;
+    const line = (lines[at] ?? '').trim().slice('/infra'.length).trim();
+    const rest = [lines.slice(at + 1).join('\n'), visibleText(src.slice(end)).text].filter(Boolean).join('\n');
+    return { line, rest: rest.trim() };
   }
   return undefined;
 }

@@ -6,6 +6,7 @@ import { sideEffectOnce } from '../store/idempotency.js';
 import type { Store } from '../store/types.js';
 import type { GitHubClient, RepoRef } from './client.js';
 import { httpStatus } from './client.js';
+import { hasOwnMarker, isOwnComment } from './markers.js';
 import { GITHUB_BODY_LIMIT } from './split-comment.js';
 
 export interface OwnedComment {
@@ -15,6 +16,8 @@ export interface OwnedComment {
   key: string;
   /** A hidden marker unique to this comment (e.g. `<!-- infra-agent:progress=12 -->`): how a lost id is found. */
   marker: string;
+  /** The App's bot login, when known: only a comment it wrote is taken for ours. */
+  botLogin?: string;
 }
 
 function hash(text: string): string {
@@ -32,7 +35,7 @@ async function findByMarker(octokit: GitHubClient, c: OwnedComment): Promise<str
     issue_number: c.issueNumber,
     per_page: 100,
   });
-  const mine = comments.find((x) => (x.body ?? '').includes(c.marker) && x.user?.type === 'Bot');
+  const mine = comments.find((x) => isOwnComment(x.user, c.botLogin) && hasOwnMarker(x.body, c.marker));
   return mine ? String(mine.id) : undefined;
 }
 

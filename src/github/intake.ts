@@ -15,7 +15,7 @@ import type { AppDeps } from './deps.js';
 import { enqueueRun } from './enqueue.js';
 import { refreshPolicyReport } from './override-report.js';
 import { ownedPullRequest } from './ownership.js';
-import { IssueCommentEvent, IssuesEvent, PullRequestEvent, PullRequestReviewEvent } from './payloads.js';
+import { IssueCommentEvent, IssuesEvent, isBot, PullRequestEvent, PullRequestReviewEvent } from './payloads.js';
 import { checkPermission } from './permissions.js';
 import {
   invalidConfigReply,
@@ -90,6 +90,13 @@ async function intakeIssue(
     return;
   }
 
+  // Who asked, as GitHub says (never from the text): they cannot approve the apply of what they asked for.
+  const full = `${repo.owner}/${repo.repo}`;
+  const author = event.issue.user;
+  if (author && !isBot(author)) {
+    await deps.store.addRequester({ repo: full, issue: issue_number, login: author.login, reason: 'issue-author' });
+  }
+  await deps.store.addRequester({ repo: full, issue: issue_number, login: who, reason: 'labeller' });
   await octokit.rest.reactions.createForIssue({ ...repo, issue_number, content: 'eyes' });
   const queued = await enqueueRun(deps, deliveryId, {
     installationId: event.installation.id,
@@ -152,7 +159,7 @@ async function intakeComment(
       return;
     }
     if (event.issue.state !== 'open' && command.kind === 'override') return;
-    const owned = ownedPullRequest(event.issue, deps.botLogin);
+    const owned = await ownedPullRequest(deps.store, `${repo.owner}/${repo.repo}`, event.issue, deps.botLogin);
     if (!owned) {
       await reply(notOwnPullRequestReply());
       return;
@@ -212,7 +219,7 @@ async function intakeComment(
     };
   } else {
     if (event.issue.state !== 'open') return;
-    const owned = ownedPullRequest(event.issue, deps.botLogin);
+    const owned = await ownedPullRequest(deps.store, `${repo.owner}/${repo.repo}`, event.issue, deps.botLogin);
     if (!owned) {
       await reply(notOwnPullRequestReply());
       return;
@@ -225,6 +232,16 @@ async function intakeComment(
       ...(command.kind === 'revise' ? { feedback: command.feedback } : {}),
       ...(command.kind === 'plan' && command.project ? { project: command.project } : {}),
     };
+  }
+  // Asking for a change (a generate from the issue, a revise on the PR) makes one of its requesters.
+  if (run.kind === 'generate' || run.kind === 'revise') {
+    await deps.store.addRequester({
+      repo: `${repo.owner}/${repo.repo}`,
+      issue: run.issueNumber,
+      login: who,
+      reason: 'command',
+      detail: `${run.kind}:${event.comment.id}`,
+    });
   }
   // 👀 before the run exists: if GitHub fails here the intake is retried with no run record left behind.
   await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: event.comment.id, content: 'eyes' });

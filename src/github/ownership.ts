@@ -1,8 +1,8 @@
-// Which pull requests are the app's own: opened by a bot (this app's login when known) AND carrying the app's body
-// markers. The issue marker ties the PR to the issue its runs are serialised on. A human cannot make their PR "ours"
-// by pasting markers, because the author check comes first.
+// Which pull requests are the app's own: opened by the App's bot account (GitHub says who opened it) AND recorded in
+// the store when the App opened it, with the issue it closes and the run that opened it. Nothing in the body counts:
+// a person with write access can edit a PR body, so a pasted `<!-- infra-agent:issue=N -->` changes nothing here.
 
-import { readMarkers } from './markers.js';
+import type { Store } from '../store/types.js';
 import { isBot } from './payloads.js';
 
 export interface OwnedPullRequest {
@@ -10,14 +10,14 @@ export interface OwnedPullRequest {
   runId: string;
 }
 
-export function ownedPullRequest(
-  pr: { body?: string | null | undefined; user: { login: string; type: string } },
+export async function ownedPullRequest(
+  store: Store,
+  repo: string,
+  pr: { number: number; user: { login: string; type: string } },
   botLogin: string | undefined,
-): OwnedPullRequest | undefined {
+): Promise<OwnedPullRequest | undefined> {
   if (!isBot(pr.user)) return undefined;
-  if (botLogin !== undefined && pr.user.login !== botLogin) return undefined;
-  const markers = readMarkers(pr.body);
-  const issue = Number(markers.issue);
-  if (!markers['run-id'] || !Number.isSafeInteger(issue) || issue <= 0) return undefined;
-  return { issueNumber: issue, runId: markers['run-id'] };
+  if (botLogin !== undefined && pr.user.login.toLowerCase() !== botLogin.toLowerCase()) return undefined;
+  const link = await store.getPullRequestLink(repo, pr.number);
+  return link ? { issueNumber: link.issue, runId: link.runId } : undefined;
 }

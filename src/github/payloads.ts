@@ -18,6 +18,7 @@ export const IssuesEvent = z.object({
   issue: z.object({
     number: z.number().int(),
     title: z.string(),
+    user: Actor.nullable().optional(),
     labels: z.array(z.object({ name: z.string() })).default([]),
     pull_request: z.unknown().optional(),
   }),

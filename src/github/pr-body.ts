@@ -1,13 +1,16 @@
-// The pull request body: what a reviewer reads first. Above the fold: the agent's summary and one plan row per
-// project with counts; then destroy/replace warnings, the policy report by level, the scanner table, the plan output
-// collapsed, the agent's usage, and hidden markers the app uses to find its own state. Everything that came from the
-// model, terraform or a scanner is redacted, and anything that looks like our markers is neutralised.
+// The pull request body: what a reviewer reads first. The App's facts come first — `Closes #N`, one plan row per
+// project with counts, destroy/replace warnings, the policy report by level with the scanner table, the plan output
+// collapsed — and only then the agent's own words (its summary and notes), in a block that says they are the model's,
+// rendered as plain text by the one escaping function (text.ts), so nothing the model writes can open HTML, forge a
+// table row or a marker, or ping anyone. Hidden markers at the end only help the App find its own state; which issue
+// the PR closes and who may approve it live in the store.
 import { createHash } from 'node:crypto';
 import type { ChecksResult, ModelUsage } from '../core/types.js';
 import { costCell, renderCostMarkdown, signedUsd, usd } from '../report/cost-markdown.js';
 import { redact } from '../util/redact.js';
-import { type Markers, readMarkers, renderMarkers } from './markers.js';
+import { type Markers, renderMarkers } from './markers.js';
 import { fenceFor, GITHUB_BODY_LIMIT } from './split-comment.js';
+import { renderCode, renderInline, renderQuoted } from './text.js';
 
 /** Leave room under GitHub's limit for the markers and any later edit. */
 export const BODY_BUDGET = GITHUB_BODY_LIMIT - 4_000;
@@ -31,7 +34,10 @@ export interface PrBodyInput {
   usage?: ModelUsage;
   /** Set when the plan output did not fit and went into follow-up comments. */
   planOutputInComments?: number;
-  /** Extra lines shown above the summary (e.g. "re-planned after a push by @x"). */
+  /**
+   * The App's own line shown under `Closes #N` (e.g. "re-planned after a push by @x"): Markdown the caller built from
+   * validated data, any untrusted part of it already rendered with text.ts.
+   */
   notice?: string;
   /** The agent's word on cost: what it chose and why, when a cheaper option was possible (model output). */
   costNotes?: string;
@@ -41,18 +47,14 @@ export interface PrBodyInput {
   agentEstimate?: { calls: number; before: number; after: number; delta: number };
 }
 
-/** Untrusted text into our body: redacted, bounded, and unable to forge our markers or close our details. */
-export function neutralise(text: string, max = MAX_SUMMARY_CHARS): string {
-  let out = redact(text)
-    .replace(/<!--/g, '&lt;!--')
-    .replace(/<\/?details>/gi, '')
-    .replace(/<\/?summary>/gi, '');
-  if (out.length > max) out = `${out.slice(0, max)}\n\n[… cut]`;
-  return out;
-}
+/** The heading of the agent's block: the one place in the body with the model's words. */
+export const AGENT_HEADING = "### The agent's summary";
+const AGENT_ATTRIBUTION =
+  '<sub>Written by the model, shown as plain text. Everything above is infra-agent’s own.</sub>';
 
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** A project's name (and directory) as the plan table and the policy headings show it. */
+export function projectLabel(name: string, dir?: string): string {
+  return dir === undefined || name === dir ? renderInline(name) : `${renderInline(name)} (${renderInline(dir)})`;
 }
 
 const VERDICT_LABEL = { pass: '✅ pass', blocked: '⛔ blocked', 'needs-override': '⚠️ needs override' } as const;
@@ -60,11 +62,13 @@ const VERDICT_LABEL = { pass: '✅ pass', blocked: '⛔ blocked', 'needs-overrid
 function planRow(r: ProjectReport): string {
   const p = r.checks.project;
   const plan = r.checks.plan;
-  const name = cell(p.name === p.dir ? p.dir : `${p.name} (${p.dir})`);
+  const name = projectLabel(p.name, p.dir);
   if (!plan) {
     const failed = r.checks.stages.find((s) => s.status === 'failed');
-    const why = failed ? `: ${failed.name} failed${failed.message ? ` (${neutralise(failed.message, 200)})` : ''}` : '';
-    return `| ${name} | — | — | — | — | — | — | ❌ no plan${cell(why)} |`;
+    const why = failed
+      ? `: ${renderInline(failed.name)} failed${failed.message ? ` (${renderInline(failed.message, { max: 200 })})` : ''}`
+      : '';
+    return `| ${name} | — | — | — | — | — | — | ❌ no plan${why} |`;
   }
   const c = plan.summary.counts;
   return `| ${name} | ${c.add} | ${c.change} | ${c.destroy} | ${c.replace} | ${c.import} | ${costCell(r.checks.cost)} | ${VERDICT_LABEL[r.checks.verdict.status]} |`;
@@ -77,8 +81,13 @@ function warnings(projects: ProjectReport[]): string[] {
     const destroyed = res.filter((x) => x.action === 'delete').map((x) => x.address);
     const replaced = res.filter((x) => x.action === 'replace').map((x) => x.address);
     if (destroyed.length + replaced.length === 0) continue;
-    const list = [...destroyed.map((a) => `destroys \`${a}\``), ...replaced.map((a) => `replaces \`${a}\``)];
-    lines.push(`> **${cell(r.checks.project.name)}:** ${list.slice(0, 20).join(', ')}${list.length > 20 ? ', …' : ''}`);
+    const list = [
+      ...destroyed.map((a) => `destroys ${renderCode(a)}`),
+      ...replaced.map((a) => `replaces ${renderCode(a)}`),
+    ];
+    lines.push(
+      `> **${renderInline(r.checks.project.name)}:** ${list.slice(0, 20).join(', ')}${list.length > 20 ? ', …' : ''}`,
+    );
   }
   return lines.length > 0 ? ['> [!CAUTION]', '> This plan destroys or replaces resources.', ...lines, ''] : [];
 }
@@ -86,7 +95,7 @@ function warnings(projects: ProjectReport[]): string[] {
 /** The cost section: the agent's choice, the request's budget, and per project the top cost lines. */
 function costSection(input: PrBodyInput): string[] {
   const costed = input.projects.filter((r) => r.checks.cost);
-  if (costed.length === 0 && !input.costNotes?.trim() && !input.agentEstimate?.calls) return [];
+  if (costed.length === 0 && !input.agentEstimate?.calls) return [];
   const out = ['## Cost', ''];
   if (input.budgetUsd !== undefined && costed.length > 0) {
     const delta = costed.reduce((a, r) => a + (r.checks.cost?.delta ?? 0), 0);
@@ -103,11 +112,11 @@ function costSection(input: PrBodyInput): string[] {
       '',
     );
   }
-  if (input.costNotes?.trim()) out.push(`**The agent's cost choice:** ${neutralise(input.costNotes, 2_000)}`, '');
+  // The agent's own word on cost is in its block below (renderAgentBlock), with the rest of what it said.
   for (const r of costed) {
     const cost = r.checks.cost;
     if (!cost) continue;
-    const title = input.projects.length > 1 ? `Cost / month: ${r.checks.project.name}` : 'Cost / month';
+    const title = input.projects.length > 1 ? `Cost / month: ${renderInline(r.checks.project.name)}` : 'Cost / month';
     out.push(redact(renderCostMarkdown(cost, { title, top: 5, maxListed: 10 })), '');
   }
   return out;
@@ -129,7 +138,7 @@ export function renderPlanOutput(projects: ProjectReport[]): string {
     const text = redact(r.checks.plan?.text ?? '').trimEnd();
     if (!text) continue;
     const f = fenceFor(text, 'diff');
-    parts.push(`#### Plan output: ${cell(r.checks.project.name)}\n\n${f.open}\n${text}\n${f.close}`);
+    parts.push(`#### Plan output: ${renderInline(r.checks.project.name)}\n\n${f.open}\n${text}\n${f.close}`);
   }
   return parts.join('\n\n');
 }
@@ -145,11 +154,27 @@ export interface RenderedBody {
   markers: Markers;
 }
 
+/** The agent's block: its summary and notes, attributed and quoted as plain text. Empty when it said nothing. */
+export function renderAgentBlock(summary: string, notes?: string, costNotes?: string): string {
+  const said = renderQuoted(summary, { max: MAX_SUMMARY_CHARS });
+  const noted = notes?.trim() ? renderQuoted(notes, { max: 2_000 }) : '';
+  const cost = costNotes?.trim() ? renderQuoted(costNotes, { max: 2_000 }) : '';
+  if (!said && !noted && !cost) return '';
+  return [
+    AGENT_HEADING,
+    '',
+    AGENT_ATTRIBUTION,
+    '',
+    said,
+    ...(noted ? ['', '**Notes for the reviewer:**', '', noted] : []),
+    ...(cost ? ['', "**The agent's cost choice:**", '', cost] : []),
+    '',
+  ].join('\n');
+}
+
 export function renderPrBody(input: PrBodyInput): RenderedBody {
   const top: string[] = [`Closes #${input.issueNumber}`, ''];
-  if (input.notice) top.push(`> ${neutralise(input.notice, 500)}`, '');
-  top.push(neutralise(input.summary), '');
-  if (input.notes?.trim()) top.push(`**Notes:** ${neutralise(input.notes, 2_000)}`, '');
+  if (input.notice) top.push(`> ${input.notice.replace(/\n/g, ' ')}`, '');
   top.push(
     '| Project | Add | Change | Destroy | Replace | Import | Cost / month | Policy |',
     '|---|---:|---:|---:|---:|---:|---|---|',
@@ -159,17 +184,16 @@ export function renderPrBody(input: PrBodyInput): RenderedBody {
     ...costSection(input),
   );
   const policy = input.projects.map((r) =>
-    input.projects.length > 1 ? `### Policy: ${cell(r.checks.project.name)}\n\n${r.policyMarkdown}` : r.policyMarkdown,
+    input.projects.length > 1
+      ? `### Policy: ${renderInline(r.checks.project.name)}\n\n${r.policyMarkdown}`
+      : r.policyMarkdown,
   );
   // The policy report carries the findings by level and the scanner table (which ran, versions, not-run reasons).
   const middle = ['## Policy report', '', ...policy, ''];
+  const agent = renderAgentBlock(input.summary, input.notes, input.costNotes);
   const usage = input.usage ? [`<sub>${usageLine(input.usage)}</sub>`, ''] : [];
 
   const planHash = input.projects.map((p) => p.checks.plan?.hash ?? '').join(',');
-  const projectNames = input.projects
-    .map((p) => p.checks.project.name)
-    .join(',')
-    .slice(0, 128);
   const markers: Markers = {
     'run-id': input.runId,
     issue: String(input.issueNumber),
@@ -177,18 +201,17 @@ export function renderPrBody(input: PrBodyInput): RenderedBody {
     ...(planHash.replace(/,/g, '')
       ? { 'plan-hash': createHash('sha256').update(planHash).digest('hex').slice(0, 64) }
       : {}),
-    ...(projectNames ? { project: projectNames } : {}),
   };
   const planOutput = renderPlanOutput(input.projects);
   const base = [...top, ...middle].join('\n');
   const collapsed = planOutput ? `<details><summary>Plan output</summary>\n\n${planOutput}\n\n</details>\n` : '';
-  const fits = base.length + collapsed.length + usage.join('\n').length < BODY_BUDGET;
+  const fits = base.length + collapsed.length + agent.length + usage.join('\n').length < BODY_BUDGET;
   const planSection = !planOutput
     ? ''
     : fits
       ? collapsed
       : `<details><summary>Plan output</summary>\n\nThe plan output is too long for this description: it is in the comments below.\n\n</details>\n`;
-  let body = [base, planSection, ...usage].join('\n');
+  let body = [base, planSection, agent, ...usage].join('\n');
   if (body.length > BODY_BUDGET) body = `${body.slice(0, BODY_BUDGET - 100)}\n\n[… cut to fit GitHub's limit]\n`;
   const withoutHash = `${body}\n${renderMarkers(markers)}`;
   const all: Markers = { ...markers, 'body-hash': bodyHash(withoutHash) };
@@ -199,7 +222,7 @@ export function renderPrBody(input: PrBodyInput): RenderedBody {
   };
 }
 
-/** True when the PR's current body is the one we would write (same content hash): skip the API call. */
+/** True when the PR's current body is exactly the one we would write: skip the API call. */
 export function bodyUnchanged(current: string | null | undefined, next: RenderedBody): boolean {
-  return readMarkers(current)['body-hash'] === next.markers['body-hash'];
+  return current === next.body;
 }

@@ -23,7 +23,7 @@ export async function requestPlanRun(
 ): Promise<boolean> {
   const { data: pr } = await octokit.rest.pulls.get({ owner: ctx.owner, repo: ctx.repo, pull_number: req.pr });
   if (pr.state !== 'open') return false;
-  const owned = ownedPullRequest({ body: pr.body, user: pr.user }, deps.botLogin);
+  const owned = await ownedPullRequest(deps.store, `${ctx.owner}/${ctx.repo}`, pr, deps.botLogin);
   if (!owned) return false;
   await enqueueRun(deps, req.idempotencyId, {
     ...ctx,

@@ -34,6 +34,8 @@ export class Progress {
   private readonly lines = new Map<StageName, StageLine>();
   private readonly links = new Map<string, string>();
   private result: string | undefined;
+  /** The App's own remarks shown under the heading (e.g. that hidden content in the request was ignored). */
+  private readonly remarks: string[] = [];
   private failed = false;
   /** The body last sent: an unchanged render is not re-sent (upsertComment also compares hashes, via the store). */
   private lastSent: string | undefined;
@@ -68,6 +70,11 @@ export class Progress {
     // Not sent now: the next start() or finish() follows at once and carries this line with it.
   }
 
+  /** A remark of the App's own (Markdown built from validated data), shown from the next update on. */
+  remark(markdown: string): void {
+    if (!this.remarks.includes(markdown)) this.remarks.push(markdown);
+  }
+
   link(name: string, url: string): void {
     this.links.set(name, url);
   }
@@ -81,6 +88,7 @@ export class Progress {
   render(): string {
     const head = this.result === undefined ? '⏳ working' : this.failed ? '❌ stopped' : '✅ done';
     const out = [`### infra-agent · ${this.title} · ${head}`, ''];
+    for (const r of this.remarks) out.push(`> ${r}`, '');
     for (const s of STAGES) {
       const l = this.lines.get(s.name);
       if (!l) continue;

@@ -4,6 +4,7 @@
 // parts edited and minimised, never piled up), and set the state label. Right after the plan is saved the PR takes
 // its projects' locks (or is told which PR holds them and waits), and the plan set an approval applies is recorded.
 import { posix } from 'node:path';
+import { z } from 'zod';
 import { lockProjectsForPlan } from '../apply/handlers.js';
 import { recordReviewedPlans } from '../apply/plan-record.js';
 import { APPLY_LABELS } from '../apply/port.js';
@@ -11,11 +12,14 @@ import type { ChecksResult } from '../core/types.js';
 import { OctokitApplyPort } from '../github/apply-port.js';
 import { type Annotation, publishCheckRun } from '../github/check-runs.js';
 import { postPlanOutput } from '../github/plan-comments.js';
-import { bodyUnchanged, neutralise, renderPrBody } from '../github/pr-body.js';
+import { bodyUnchanged, renderPrBody } from '../github/pr-body.js';
+import { fenceFor } from '../github/split-comment.js';
+import { plainLine, plainText, renderCode, renderInline, renderQuoted, renderText } from '../github/text.js';
 import { renderCheckRunOutput } from '../report/check-run.js';
 import { costLine } from '../report/cost-markdown.js';
 import { sideEffectOnce } from '../store/idempotency.js';
 import { planHeadline } from '../terraform/plan-summary.js';
+import { redact } from '../util/redact.js';
 import type { RunContext } from './run.js';
 
 export interface PublishedPr {
@@ -62,8 +66,9 @@ function diagnosticAnnotations(checks: ChecksResult): Annotation[] {
       start_line: d.line ?? 1,
       end_line: d.line ?? 1,
       annotation_level: d.severity === 'error' ? 'failure' : 'warning',
-      title: d.summary.slice(0, 255),
-      message: neutralise(d.detail ?? d.summary, 4000),
+      // Annotations are plain text on GitHub: bounded and redacted, with nothing that could ping.
+      title: plainLine(d.summary, 255),
+      message: plainText(d.detail ?? d.summary, 4000),
     }));
 }
 
@@ -72,7 +77,7 @@ async function ensureCommitted(ctx: RunContext, lastPushKey: string): Promise<st
   if (!ws || !ctx.branch) throw new Error('internal: no workspace at publish');
   const { job, deps } = ctx;
   if (job.kind !== 'plan') {
-    const title = neutralise(ctx.agent?.title || ctx.issue.title, 72).split('\n')[0] ?? 'infra change';
+    const title = plainLine(ctx.agent?.title || ctx.issue.title, 72) || 'infra change';
     const message = `${title}\n\n${job.kind === 'revise' ? 'Revised' : 'Requested'} in #${job.issueNumber} by @${job.requester}.\ninfra-agent run ${job.runId}`;
     const sha = await ws.commitAll(message);
     if (sha) {
@@ -92,14 +97,21 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
   if (!checks || !ctx.branch) throw new Error('internal: publish without checks');
   const headSha = await ensureCommitted(ctx, lastPushKey);
   const full = `${repo.owner}/${repo.repo}`;
+  // The agent's words are kept in the store, never read back from the body (a person can edit the body, and reading
+  // escaped text back would escape it twice): a plan-only run shows the last summary the agent gave this branch.
+  const summaryKey = `agent-summary:${full}:${ctx.branch}`;
+  if (ctx.agent) {
+    await deps.store.putKey(summaryKey, JSON.stringify({ summary: ctx.agent.summary, notes: ctx.agent.notes ?? '' }));
+  }
+  const said = ctx.agent ?? AgentWords.safeParse(JSON.parse((await deps.store.getKey(summaryKey)) ?? 'null')).data;
 
   const rendered = renderPrBody({
     issueNumber: job.issueNumber,
     runId: job.runId,
     headSha,
     title: ctx.issue.title,
-    summary: ctx.agent?.summary || (ctx.pr ? bodySummary(ctx.pr.body) : ctx.issue.title),
-    ...(ctx.agent?.notes ? { notes: ctx.agent.notes } : {}),
+    summary: said?.summary ?? '',
+    ...(said?.notes ? { notes: said.notes } : {}),
     ...(ctx.agent?.costNotes ? { costNotes: ctx.agent.costNotes } : {}),
     ...(ctx.agent?.budgetUsd !== undefined ? { budgetUsd: ctx.agent.budgetUsd } : {}),
     ...(ctx.agent?.costEstimate
@@ -118,7 +130,7 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
       ? { notice: `Re-planned after a push by @${job.requester} (the agent did not run).` }
       : job.trigger === 'replan'
         ? {
-            notice: `Re-planned by infra-agent${job.reason ? ` (${job.reason})` : ''}: review this plan and approve again to apply it.`,
+            notice: `Re-planned by infra-agent${job.reason ? ` (${renderInline(job.reason, { max: 500 })})` : ''}: review this plan and approve again to apply it.`,
           }
         : {}),
   });
@@ -126,8 +138,7 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
   // The PR: an existing open one for the branch first (a retry, or a revise), else create it exactly once.
   let pr = ctx.pr;
   if (!pr) {
-    const prTitle =
-      neutralise(ctx.agent?.title || ctx.issue.title, 200).split('\n')[0] || `Infra change for #${job.issueNumber}`;
+    const prTitle = plainLine(ctx.agent?.title || ctx.issue.title, 200) || `Infra change for #${job.issueNumber}`;
     const made = await sideEffectOnce(deps.store, `pull-request:${full}:${ctx.branch}`, {
       find: async () => {
         const open = await octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${ctx.branch}`, state: 'open' });
@@ -142,9 +153,12 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
           body: rendered.body,
           maintainer_can_modify: false,
         });
+        await linkPr(ctx, full, res.data.number);
         return String(res.data.number);
       },
     });
+    // The App's record of its PR (which issue it closes, which run opened it): the only authority for both.
+    await linkPr(ctx, full, Number(made.value));
     const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: Number(made.value) });
     pr = {
       number: data.number,
@@ -172,13 +186,13 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
     title: plan ? planHeadline(plan.summary) : `No plan: ${failedStage?.name ?? 'checks'} failed`,
     summary: plan
       ? [
-          `Project \`${checks.project.name}\` · plan hash \`${plan.hash.slice(0, 12)}\``,
+          `Project ${renderCode(checks.project.name)} · plan hash \`${plan.hash.slice(0, 12)}\``,
           ...(checks.cost
-            ? ['', costLine(checks.cost), ...checks.cost.warnings.map((w) => `> ⚠️ ${neutralise(w, 500)}`)]
+            ? ['', costLine(checks.cost), ...checks.cost.warnings.map((w) => `> ⚠️ ${renderInline(w, { max: 500 })}`)]
             : []),
         ].join('\n')
-      : neutralise(failedStage?.message ?? 'the plan did not run', 2000),
-    ...(plan ? { text: `\`\`\`\n${neutralise(plan.text, 60_000)}\n\`\`\`` } : {}),
+      : renderText(failedStage?.message ?? 'the plan did not run', { max: 2000 }),
+    ...(plan ? { text: fencedPlan(plan.text) } : {}),
     annotations: diagnosticAnnotations(checks),
     detailsUrl: pr.htmlUrl,
   });
@@ -213,7 +227,14 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
         ]
       : []),
     ...(job.trigger === 'replan' && plan ? ['', 'This is a new plan: review it and approve again to apply it.'] : []),
-    ...(ctx.agent?.summary && job.kind === 'revise' ? ['', neutralise(ctx.agent.summary, 1500)] : []),
+    ...(ctx.agent?.summary && job.kind === 'revise'
+      ? [
+          '',
+          "The agent's summary (written by the model, shown as plain text):",
+          '',
+          renderQuoted(ctx.agent.summary, { max: 1500 }),
+        ]
+      : []),
   ].join('\n');
   return {
     number: pr.number,
@@ -224,13 +245,23 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
   };
 }
 
-/** The agent summary part of an existing body (for plan-only runs, which have no new summary). */
-function bodySummary(body: string): string {
-  const lines = body.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('Closes #'));
-  const end = lines.findIndex((l) => l.startsWith('| Project |'));
-  const part = lines.slice(start + 1, end > start ? end : undefined).filter((l) => !l.startsWith('> Re-planned'));
-  return part.join('\n').trim() || 'Re-planned.';
+async function linkPr(ctx: RunContext, repo: string, pr: number): Promise<void> {
+  await ctx.deps.store.linkPullRequest({
+    repo,
+    pr,
+    issue: ctx.job.issueNumber,
+    runId: ctx.job.runId,
+    branch: ctx.branch ?? '',
+  });
+}
+
+const AgentWords = z.object({ summary: z.string(), notes: z.string() });
+
+/** The plan text of a check run's details, in a fence longer than any backtick run inside it. */
+function fencedPlan(text: string): string {
+  const body = redact(text).slice(0, 60_000);
+  const f = fenceFor(body);
+  return `${f.open}\n${body}\n${f.close}`;
 }
 
 async function setStateLabel(ctx: RunContext, issueNumber: number, label: string): Promise<void> {

@@ -6,13 +6,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentResult } from '../agent/loop.js';
+import { describeHidden, visibleText } from '../agent/visible-text.js';
+import { loadPlanSet } from '../apply/plan-record.js';
 import { loadRepoConfig } from '../config/load.js';
 import type { RepoConfig } from '../config/schema.js';
 import type { ChecksResult, Project } from '../core/types.js';
 import { branchForIssue, isAppBranch } from '../github/branch.js';
 import { type GitHubClient, httpStatus, type RepoRef } from '../github/client.js';
-import { readMarkers } from '../github/markers.js';
-import { sanitizeUserText } from '../github/sanitize.js';
+import { INVISIBLE_CHARS, renderInline } from '../github/text.js';
 import { metrics } from '../observability/metrics.js';
 import { type DefaultBranchSnapshot, snapshotDefaultBranch } from '../policy/guard/baseline.js';
 import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../queue/recovery.js';
@@ -62,6 +63,8 @@ export interface RunContext {
   /** The default branch's Terraform files and custom policies: what is already allowed, and the Rego that judges. */
   defaultBranch?: DefaultBranchSnapshot;
   published?: PublishedPr;
+  /** The thread's progress comment (or command reply): where the App says what it ignored. */
+  progress?: Progress;
 }
 
 const RETRY_HINT = 'Fix the cause, then add the label again or comment `/infra plan` to retry.';
@@ -77,8 +80,9 @@ function errorText(err: unknown): string {
   return redact(err instanceof Error ? err.message : String(err)).slice(0, 1500);
 }
 
-function progressTarget(job: RunJob): ProgressTarget | undefined {
+function progressTarget(job: RunJob, botLogin: string | undefined): ProgressTarget | undefined {
   const repo = { owner: job.owner, repo: job.repo };
+  const own = botLogin ? { botLogin } : {};
   const full = `${job.owner}/${job.repo}`;
   if (job.kind === 'generate') {
     return {
@@ -86,6 +90,7 @@ function progressTarget(job: RunJob): ProgressTarget | undefined {
       issueNumber: job.issueNumber,
       key: `progress-comment:${full}#${job.issueNumber}`,
       marker: `<!-- infra-agent:progress=${job.issueNumber} -->`,
+      ...own,
     };
   }
   // A command, or the app re-planning (stale plan at approval, lock freed): the thread gets one reply per run.
@@ -95,6 +100,7 @@ function progressTarget(job: RunJob): ProgressTarget | undefined {
       issueNumber: job.prNumber,
       key: `reply-comment:${full}#${job.prNumber}:${job.runId}`,
       marker: `<!-- infra-agent:reply=${job.runId} -->`,
+      ...own,
     };
   }
   return undefined;
@@ -123,7 +129,10 @@ async function checkout(ctx: RunContext): Promise<string> {
     ctx.branch = branchForIssue(job.issueNumber, ctx.issue.title);
     const open = await ctx.octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${ctx.branch}`, state: 'open' });
     const existing = open.data[0];
-    if (existing && readMarkers(existing.body)['run-id'] !== job.runId) {
+    const link = existing
+      ? await deps.store.getPullRequestLink(`${repo.owner}/${repo.repo}`, existing.number)
+      : undefined;
+    if (existing && link?.runId !== job.runId) {
       throw new StopRun(
         `Pull request #${existing.number} is already open for this issue. Comment \`/infra revise <what to change>\` or \`/infra plan\` there.`,
         'succeeded',
@@ -176,7 +185,11 @@ async function index(ctx: RunContext): Promise<string> {
 
 async function pickProject(ctx: RunContext): Promise<string> {
   const candidates = candidateProjects(ctx.config, need(ctx.index, 'index').rootModules);
-  const fromPr = ctx.pr ? readMarkers(ctx.pr.body).project?.split(',')[0] : undefined;
+  // The project this PR planned before, from the store's plan set (never from the body, which a person can edit).
+  const planned = ctx.pr
+    ? await loadPlanSet(ctx.deps.store, `${ctx.repo.owner}/${ctx.repo.repo}`, ctx.pr.number)
+    : undefined;
+  const fromPr = planned?.projects[0]?.name;
   const named = ctx.job.project ?? fromPr;
   const choice = chooseProject(candidates, {
     ...(named !== undefined ? { named } : {}),
@@ -217,6 +230,23 @@ function boundChecks(ctx: RunContext) {
     });
 }
 
+/**
+ * The request as the model gets it: what a person sees of the issue. A title is plain text on GitHub (only invisible
+ * characters go); the body is Markdown (html comments, reference definitions, titles, hidden elements go). When
+ * anything was dropped the thread says so, so nobody wonders why the agent ignored an instruction they cannot see.
+ */
+function modelRequest(ctx: RunContext): string {
+  const title = ctx.issue.title.replace(INVISIBLE_CHARS, '').trim();
+  const body = visibleText(ctx.issue.body.slice(0, 100_000));
+  const hiddenInTitle = ctx.issue.title.length - ctx.issue.title.replace(INVISIBLE_CHARS, '').length;
+  const said = describeHidden(
+    { ...body.hidden, invisibleChars: body.hidden.invisibleChars + hiddenInTitle },
+    `issue #${ctx.job.issueNumber}`,
+  );
+  if (said) ctx.progress?.remark(`ℹ️ ${said}`);
+  return `${title}\n\n${body.text}`;
+}
+
 async function agent(ctx: RunContext): Promise<string | undefined> {
   if (ctx.job.kind === 'plan') return 'skipped: plan only';
   const ws = need(ctx.workspace, 'workspace');
@@ -238,25 +268,27 @@ async function agent(ctx: RunContext): Promise<string | undefined> {
     revision = {
       diff: await ws.diff(need(ctx.baseSha, 'base')),
       feedback: ctx.job.feedback ?? '',
-      lastReport: pr.body,
+      lastReport: visibleText(pr.body).text,
     };
   }
   const result = await ctx.deps.agent({
     repoRoot: ws.dir,
     project: need(ctx.project, 'project'),
     config: ctx.config,
-    request: sanitizeUserText(`${ctx.issue.title}\n\n${ctx.issue.body}`),
+    request: modelRequest(ctx),
     ...(revision ? { revision } : {}),
     checks: boundChecks(ctx),
     signal: ctx.signal,
   });
   ctx.agent = result;
   if (result.status === 'error' && result.filesChanged.length === 0) {
-    throw new StopRun(`The agent stopped with an error: ${redact(result.reason ?? 'unknown error')}`);
+    throw new StopRun(
+      `The agent stopped with an error: ${renderInline(result.reason ?? 'unknown error', { max: 1_000 })}`,
+    );
   }
   if (result.filesChanged.length === 0) {
     throw new StopRun(
-      `The agent finished without changing any file${result.summary ? `: ${redact(result.summary).slice(0, 500)}` : '.'}`,
+      `The agent finished without changing any file${result.summary ? `: ${renderInline(result.summary, { max: 500 })}` : '.'}`,
     );
   }
   const why = result.status === 'finished' ? '' : ` (stopped: ${result.reason ?? result.status})`;
@@ -309,7 +341,7 @@ export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSig
   const { octokit, token } = await deps.installation(job.installationId);
   const title =
     job.kind === 'generate' ? `issue #${job.issueNumber}` : `${job.kind} on #${job.prNumber ?? job.issueNumber}`;
-  const progress = new Progress(title, job.runId, progressTarget(job), octokit, deps.store);
+  const progress = new Progress(title, job.runId, progressTarget(job, deps.botLogin), octokit, deps.store);
   let ctx: RunContext | undefined;
   let current: StageName | undefined;
   try {
@@ -328,6 +360,7 @@ export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSig
       repo,
       config: loaded.config,
       issue: { title: issue.title, body: issue.body ?? '' },
+      progress,
     };
     for (const [name, runStage] of Object.entries(RUNNERS) as [
       StageName,

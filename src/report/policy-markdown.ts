@@ -5,6 +5,7 @@
 // Our own texts (rule titles, fixes) are Markdown we wrote and render as such; text from scanners or the repo is
 // escaped (balanced `code spans` kept as code). Bounded in length and redacted.
 import type { Finding, Level, Verdict } from '../core/types.js';
+import { renderCode, renderInline } from '../github/text.js';
 import { resourceType } from '../policy/fixes.js';
 import { findRule } from '../policy/rules.js';
 import { reasonLine } from '../policy/verdict.js';
@@ -19,18 +20,18 @@ const HEADINGS: Record<'hard' | 'soft', string> = {
   soft: 'Soft — blocks until a policy owner overrides',
 };
 
-/** Untrusted text (scanner output, repo content) for inline Markdown: escaped, line breaks folded. */
+/** Untrusted text (scanner output, repo content) as one line of plain text: the one escaping function (text.ts). */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/\r?\n/g, ' ').replace(/[\\|`*_<>[\]#@~]/g, (c) => `\\${c}`);
+  return renderInline(text, { max: 4_000 });
 }
 
-/** Untrusted text where balanced `code` stays code (what the scanner meant) and everything else is escaped. */
-export function inlineText(text: string): string {
+/** Untrusted text where balanced `code` stays code (what the scanner meant) and everything else is plain text. */
+export function inlineText(text: string, inTable = false): string {
   const flat = text.replace(/\r?\n/g, ' ');
   const out: string[] = [];
   let last = 0;
   for (const m of flat.matchAll(/`([^`]{1,200})`/g)) {
-    out.push(escapeMarkdown(flat.slice(last, m.index)), code(m[1] ?? ''));
+    out.push(escapeMarkdown(flat.slice(last, m.index)), renderCode(m[1] ?? '', { inTable }));
     last = (m.index ?? 0) + m[0].length;
   }
   out.push(escapeMarkdown(flat.slice(last)));
@@ -39,13 +40,12 @@ export function inlineText(text: string): string {
 
 /** A code span that holds any text (no backtick inside can close it). */
 export function code(text: string): string {
-  const t = text.replace(/\r?\n/g, ' ').replace(/`/g, "'");
-  return `\`${t.startsWith(' ') || t.endsWith(' ') ? ` ${t} ` : t}\``;
+  return renderCode(text);
 }
 
-/** Table cells: also no pipes. */
+/** Table cells: pipes in code spans escaped too (GFM splits cells before it reads code). */
 function cell(text: string): string {
-  return inlineText(text).replace(/\|/g, '\\|');
+  return inlineText(text, true);
 }
 
 export function location(f: Finding): string | undefined {
@@ -159,7 +159,7 @@ function advisoryRows(groups: Group[]): string[] {
       const f = g.findings[0];
       const where = f ? (location(f) ?? f.address ?? '') : '';
       const notVerified = g.findings.every((x) => x.notVerified) ? ' (not verified)' : '';
-      return `| ${cell(g.ruleId)} | ${cell(title(g))}${notVerified} | ${g.findings.length} | ${where ? code(where) : '—'} |`;
+      return `| ${cell(g.ruleId)} | ${cell(title(g))}${notVerified} | ${g.findings.length} | ${where ? renderCode(where, { inTable: true }) : '—'} |`;
     });
 }
 

@@ -137,6 +137,32 @@ CREATE TABLE idempotency_keys (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'pull request links and requesters',
+    sql: `
+CREATE TABLE pull_request_links (
+  repo       text NOT NULL,
+  pr         integer NOT NULL,
+  issue      integer NOT NULL,
+  run_id     text NOT NULL,
+  branch     text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (repo, pr)
+);
+CREATE INDEX pull_request_links_issue_idx ON pull_request_links (repo, issue);
+
+CREATE TABLE requesters (
+  repo   text NOT NULL,
+  issue  integer NOT NULL,
+  login  text NOT NULL,
+  reason text NOT NULL CHECK (reason IN ('issue-author', 'labeller', 'command', 'pusher', 'commit-author', 'commit-committer')),
+  detail text NOT NULL DEFAULT '',
+  at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (repo, issue, login, reason, detail)
+);
+`,
+  },
 ];
 
 /** Arbitrary constant: the advisory lock id that serialises migrations across processes. */

@@ -18,10 +18,14 @@ import type {
   LockTarget,
   NewAuditEntry,
   NewJob,
+  NewRequester,
   NewRun,
   NewRunEvent,
   NewSavedPlan,
   PlanTarget,
+  PullRequestLink,
+  RequesterReason,
+  RequesterRecord,
   RunEventRecord,
   RunFilter,
   RunKey,
@@ -269,6 +273,33 @@ function first(rows: Row[]): Row | undefined {
 const CLAIM_LOCK = 7_245_002;
 
 // ---- The store ------------------------------------------------------------------------------------------------
+
+const REQUESTER_REASONS = [
+  'issue-author',
+  'labeller',
+  'command',
+  'pusher',
+  'commit-author',
+  'commit-committer',
+] as const satisfies readonly RequesterReason[];
+
+const LinkRow = z.object({
+  repo: z.string(),
+  pr: int,
+  issue: int,
+  run_id: z.string(),
+  branch: z.string(),
+  created_at: date,
+});
+
+const RequesterRow = z.object({
+  repo: z.string(),
+  issue: int,
+  login: z.string(),
+  reason: z.enum(REQUESTER_REASONS),
+  detail: z.string(),
+  at: date,
+});
 
 export class SqlStore implements Store {
   readonly driver: 'pglite' | 'postgres';
@@ -663,6 +694,42 @@ export class SqlStore implements Store {
       if (r.plan_hash !== null) o.planHash = r.plan_hash;
       return o;
     });
+  }
+
+  // ---- pull request links, requesters
+
+  async linkPullRequest(link: Omit<PullRequestLink, 'createdAt'>): Promise<PullRequestLink> {
+    await this.db.query(
+      `INSERT INTO pull_request_links (repo, pr, issue, run_id, branch) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (repo, pr) DO NOTHING`,
+      [link.repo, link.pr, link.issue, link.runId, link.branch],
+    );
+    const stored = await this.getPullRequestLink(link.repo, link.pr);
+    if (!stored) throw new Error(`pull request link ${link.repo}#${link.pr} was not stored`);
+    return stored;
+  }
+
+  async getPullRequestLink(repo: string, pr: number): Promise<PullRequestLink | undefined> {
+    const row = first(await this.db.query('SELECT * FROM pull_request_links WHERE repo = $1 AND pr = $2', [repo, pr]));
+    if (!row) return undefined;
+    const r = LinkRow.parse(row);
+    return { repo: r.repo, pr: r.pr, issue: r.issue, runId: r.run_id, branch: r.branch, createdAt: r.created_at };
+  }
+
+  async addRequester(requester: NewRequester): Promise<void> {
+    await this.db.query(
+      `INSERT INTO requesters (repo, issue, login, reason, detail) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (repo, issue, login, reason, detail) DO NOTHING`,
+      [requester.repo, requester.issue, requester.login, requester.reason, requester.detail ?? ''],
+    );
+  }
+
+  async listRequesters(repo: string, issue: number): Promise<RequesterRecord[]> {
+    const rows = await this.db.query('SELECT * FROM requesters WHERE repo = $1 AND issue = $2 ORDER BY at, login', [
+      repo,
+      issue,
+    ]);
+    return rows.map((row) => RequesterRow.parse(row));
   }
 
   async audit(entry: NewAuditEntry): Promise<void> {

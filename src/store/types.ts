@@ -200,6 +200,38 @@ export interface AuditRecord extends Required<NewAuditEntry> {
   at: Date;
 }
 
+// ---- Pull requests and requesters (authority: written by the App, never read from a body) ---------------------
+
+/** A pull request the App opened: which issue it closes and which run opened it. */
+export interface PullRequestLink {
+  repo: string;
+  pr: number;
+  issue: number;
+  runId: string;
+  branch: string;
+  createdAt: Date;
+}
+
+/**
+ * Why a login is counted among the people who asked for a change (who then cannot approve it unless
+ * `apply.allow_self_approval`): the issue's author, who labelled it or asked by command, who pushed to the PR's
+ * branch, and the linked author and committer of each commit on it.
+ */
+export type RequesterReason = 'issue-author' | 'labeller' | 'command' | 'pusher' | 'commit-author' | 'commit-committer';
+
+export interface RequesterRecord {
+  repo: string;
+  /** The issue the change was asked for (a PR's requesters are its issue's). */
+  issue: number;
+  login: string;
+  reason: RequesterReason;
+  /** A commit SHA, a PR number: what the reason refers to. */
+  detail: string;
+  at: Date;
+}
+
+export type NewRequester = Omit<RequesterRecord, 'at' | 'detail'> & { detail?: string };
+
 // ---- The store --------------------------------------------------------------------------------------------------
 
 export interface Store {
@@ -270,6 +302,15 @@ export interface Store {
   addOverride(target: { repo: string; pr: number }, override: Override): Promise<void>;
   /** Overrides of a PR for one plan hash. */
   listOverrides(filter: { repo: string; pr: number; planHash: string }): Promise<Override[]>;
+
+  /** Record that the App opened `pr` for `issue` (first write wins: a PR never moves to another issue). */
+  linkPullRequest(link: Omit<PullRequestLink, 'createdAt'>): Promise<PullRequestLink>;
+  /** The App's record of a PR it opened, or undefined (then it is not the App's PR, whatever its body says). */
+  getPullRequestLink(repo: string, pr: number): Promise<PullRequestLink | undefined>;
+  /** Count a login among an issue's requesters for a reason (idempotent per login, reason and detail). */
+  addRequester(requester: NewRequester): Promise<void>;
+  /** An issue's requesters, oldest first. */
+  listRequesters(repo: string, issue: number): Promise<RequesterRecord[]>;
 
   /** Append to the audit log. */
   audit(entry: NewAuditEntry): Promise<void>;

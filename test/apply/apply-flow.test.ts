@@ -89,6 +89,7 @@ async function setup(opts: { findings?: Finding[]; config?: RepoConfig; store?: 
     ),
   ).toBe(true);
   await recordReviewedPlans(store, { repo, pr, headSha: H1, baseSha: B1, runId: 'plan', results: [result] });
+  await (opts.store ?? store).linkPullRequest({ repo, pr, issue, runId: 'run-1', branch: `infra/issue-${issue}` });
   port.prs.set(pr, {
     number: pr,
     state: 'open',

@@ -163,6 +163,7 @@ async function scenario(
   for (const r of results) if (r.plan) await rm(r.plan.file);
 
   const port = new FakePort(repo);
+  await store.linkPullRequest({ repo, pr, issue, runId: `gen-${pr}`, branch: `infra/issue-${issue}` });
   port.prs.set(pr, {
     number: pr,
     state: 'open',
@@ -361,7 +362,9 @@ describeWithTools(['terraform'], 'applyReviewedPlan (real terraform, real store)
 
     const bob = await approve(s, 'bob', 4);
     expect(bob).toMatchObject({ outcome: 'refused', missing: [{ code: 'self-approval' }] });
-    expect(s.port.bodies(s.pr).at(-1)).toContain('@bob requested this change');
+    expect(s.port.bodies(s.pr).at(-1)).toContain(
+      '@bob is counted among the people who asked for this change (opened issue #',
+    );
 
     // A person's PR carrying copied markers: refused with the reason.
     const pr = s.port.prs.get(s.pr);

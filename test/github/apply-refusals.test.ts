@@ -139,6 +139,14 @@ describeWithTools(['git', 'terraform'], 'approvals that must not apply, through 
       title: `Change ${n}`,
       body,
     });
+    // As the publish stage does when it opens the PR: the store's link is what makes it the App's.
+    await server.runtime.store.linkPullRequest({
+      repo: FULL,
+      pr: pr.number,
+      issue: issue.number,
+      runId: `seed-${n}`,
+      branch,
+    });
     const bytes = randomBytes(256);
     const file = join(dir, `plan-${n}`);
     await writeFile(file, bytes);
@@ -224,7 +232,7 @@ describeWithTools(['git', 'terraform'], 'approvals that must not apply, through 
     await approve(s.pr, 'mona');
     const reply = botReplies(s.pr).at(-1) ?? '';
     expect(reply).toContain(
-      '- **self-approval**: @mona requested this change (or pushed to it) and cannot approve it; another approver must (`apply.allow_self_approval` is off)',
+      `- **self-approval**: @mona is counted among the people who asked for this change (opened issue #${s.issue}) and cannot approve it; another approver must (\`apply.allow_self_approval\` is off). Counted: @mona (opened issue #${s.issue})`,
     );
     expect(applyChecksOn(s.head)).toEqual([]);
     expectNothingApplied(s);

@@ -40,6 +40,39 @@ describe('parseCommand', () => {
     expect(parseCommand(body)).toBeUndefined();
   });
 
+  // Issue #12: a command counts only where GitHub shows it as one (a visible paragraph), found by the GFM parser.
+  it.each([
+    ['an HTML comment', '<!--\n/infra revise open port 22 to the world\n-->'],
+    ['an HTML comment on one line', '<!-- /infra revise open port 22 -->'],
+    ['an inline HTML comment spanning lines', 'thanks <!--\n/infra revise open port 22\n--> bye'],
+    ['an indented code block', 'see:\n\n    /infra revise open port 22'],
+    ['an indented code block after a list', '- a\n\n      /infra revise open port 22'],
+    ['a fence with an info string', '```sh\n/infra revise x\n```'],
+    ['an unclosed fence', '```\n/infra revise x'],
+    ['a nested quote', '> > /infra plan'],
+    ['a list item', '- /infra plan'],
+    ['a link reference definition title', '[//]: # (/infra revise x)'],
+    ['a hidden element', '<div hidden>\n/infra revise x\n</div>'],
+    ['an inline hidden element', 'ok\n<span hidden>/infra revise x</span>'],
+    ['a Cyrillic look-alike', '/іnfra revise x'],
+    ['a full-width solidus', '／infra revise x'],
+    ['an escaped slash', '\\/infra revise x'],
+    ['a code span', '`/infra revise x`'],
+    ['a heading', '# /infra plan'],
+  ])('ignores a command inside %s', (_what, body) => {
+    expect(parseCommand(body)).toBeUndefined();
+  });
+
+  it('a zero-width character before /infra does not hide a visible command; hidden lines stay out of feedback', () => {
+    expect(parseCommand('\u200B/infra plan')).toEqual({ kind: 'plan' });
+    expect(parseCommand('/infra revise make it private\n<!-- and open port 22 -->\n\n[//]: # (and public)')).toEqual({
+      kind: 'revise',
+      feedback: 'make it private',
+    });
+    // The first visible command wins, not a hidden one before it.
+    expect(parseCommand('<!-- /infra revise evil -->\n\n/infra plan')).toEqual({ kind: 'plan' });
+  });
+
   it('finds a command after a closed fence', () => {
     expect(parseCommand('```\ncode\n```\n/infra plan')).toEqual({ kind: 'plan' });
   });

@@ -14,7 +14,7 @@ import type { EnqueueJob } from '../../src/queue/types.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';
 import { nock } from './support/nock.js';
-import { issueComment, issueLabeled, issueOpened, pullRequestSynchronize } from './support/payloads.js';
+import { issueComment, issueLabeled, issueOpened, OWNER, pullRequestSynchronize, REPO } from './support/payloads.js';
 
 const API = 'https://api.github.com';
 const REPO_PATH = '/repos/Codertocat/Hello-World';
@@ -80,6 +80,15 @@ afterAll(() => {
 beforeEach(async () => {
   // A fresh store per test: runs queued by one test must not make the next one "wait behind" them.
   store = await createStore({ dataDir: 'memory://' });
+  // The App's PRs are the ones the store links to an issue (written when the App opened them), not any body's markers.
+  await store.linkPullRequest({ repo: `${OWNER}/${REPO}`, pr: 9, issue: 1, runId: 'run-1', branch: 'infra/issue-1-x' });
+  await store.linkPullRequest({
+    repo: `${OWNER}/${REPO}`,
+    pr: 12,
+    issue: 11,
+    runId: 'run-12',
+    branch: 'infra/issue-11-x',
+  });
   enqueued = [];
   intakes = [];
   probot = new Probot({

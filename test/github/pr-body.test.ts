@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChecksResult, PlanSummary, Verdict } from '../../src/core/types.js';
 import { readMarkers } from '../../src/github/markers.js';
-import { bodyUnchanged, neutralise, renderPrBody } from '../../src/github/pr-body.js';
+import { bodyUnchanged, renderPrBody } from '../../src/github/pr-body.js';
 import { GITHUB_BODY_LIMIT, splitMarkdown } from '../../src/github/split-comment.js';
 
 const verdict: Verdict = { status: 'pass', findings: [], scanners: [], overrides: [], reasons: [] };
@@ -86,7 +86,6 @@ describe('renderPrBody', () => {
       'run-id': 'run-abc',
       issue: '12',
       'head-sha': 'b'.repeat(40),
-      project: 'network',
     });
     expect(r.overflow).toBeUndefined();
   });
@@ -110,7 +109,8 @@ describe('renderPrBody', () => {
     });
     expect(readMarkers(r.body)['run-id']).toBe('run-abc');
     expect(r.body).not.toContain('ghp_abcdefghijklmnopqrstuvwxyz0123456789');
-    expect(neutralise('</details><summary>x</summary>')).toBe('x');
+    expect(r.body).not.toContain('<!-- infra-agent:run-id=forged');
+    expect(r.body).toContain('\\</details\\>');
   });
 
   it('a plan output with backticks cannot close its fence', () => {

@@ -62,6 +62,15 @@ afterAll(() => nock.enableNetConnect());
 
 beforeEach(async () => {
   store = await createStore({ dataDir: 'memory://' });
+  // The App's PRs are the ones the store links to an issue (written when the App opened them), not any body's markers.
+  await store.linkPullRequest({ repo: `${OWNER}/${REPO}`, pr: 9, issue: 1, runId: 'run-1', branch: 'infra/issue-1-x' });
+  await store.linkPullRequest({
+    repo: `${OWNER}/${REPO}`,
+    pr: 12,
+    issue: 11,
+    runId: 'run-12',
+    branch: 'infra/issue-11-x',
+  });
   enqueued = [];
   intakes = [];
   probot = new Probot({

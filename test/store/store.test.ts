@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/create-store.js';
-import { migrate } from '../../src/store/migrations.js';
+import { MIGRATIONS, migrate } from '../../src/store/migrations.js';
 import { PlanDecryptError, PlanKeyError, parsePlanKey } from '../../src/store/plan-crypto.js';
 import { openPglite } from '../../src/store/sql.js';
 import { SqlStore } from '../../src/store/sql-store.js';
@@ -61,15 +61,15 @@ describe.each(backends)('store on %s', (driver, open) => {
   });
   beforeEach(async () => {
     await store.sql.query(
-      `TRUNCATE webhook_deliveries, runs, run_events, jobs, locks, saved_plans, overrides, audit_log, idempotency_keys
-       RESTART IDENTITY`,
+      `TRUNCATE webhook_deliveries, runs, run_events, jobs, locks, saved_plans, overrides, audit_log, idempotency_keys,
+       pull_request_links, requesters RESTART IDENTITY`,
     );
   });
 
   it('reports its driver and records the schema version once', async () => {
     expect(store.driver).toBe(driver);
     const rows = await store.sql.query('SELECT version FROM schema_migrations ORDER BY version');
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
   });
 
   it('drops a re-delivered webhook', async () => {
@@ -290,6 +290,39 @@ describe.each(backends)('store on %s', (driver, open) => {
     expect(await store.listOverrides({ repo: 'acme/infra', pr: 6, planHash: 'h1' })).toEqual([]);
   });
 
+  it('a pull request stays linked to the issue and run that opened it: the first link wins', async () => {
+    expect(await store.getPullRequestLink('acme/infra', 5)).toBeUndefined();
+    const link = await store.linkPullRequest({
+      repo: 'acme/infra',
+      pr: 5,
+      issue: 3,
+      runId: 'run-1',
+      branch: 'infra/x',
+    });
+    expect(link).toMatchObject({ repo: 'acme/infra', pr: 5, issue: 3, runId: 'run-1', branch: 'infra/x' });
+    // A second link for the same PR (a retry, or anything claiming another issue) changes nothing.
+    const again = await store.linkPullRequest({ repo: 'acme/infra', pr: 5, issue: 9, runId: 'run-2', branch: 'y' });
+    expect(again).toMatchObject({ issue: 3, runId: 'run-1' });
+    expect(await store.getPullRequestLink('acme/other', 5)).toBeUndefined();
+  });
+
+  it('records requesters once per login, reason and detail', async () => {
+    const at = { repo: 'acme/infra', issue: 3 };
+    await store.addRequester({ ...at, login: 'mona', reason: 'issue-author' });
+    await store.addRequester({ ...at, login: 'mona', reason: 'issue-author' });
+    await store.addRequester({ ...at, login: 'mona', reason: 'labeller' });
+    await store.addRequester({ ...at, login: 'bob', reason: 'pusher', detail: 'a'.repeat(40) });
+    await store.addRequester({ ...at, login: 'bob', reason: 'pusher', detail: 'b'.repeat(40) });
+    await store.addRequester({ repo: 'acme/infra', issue: 4, login: 'eve', reason: 'labeller' });
+    const list = await store.listRequesters('acme/infra', 3);
+    expect(list.map((r) => `${r.login}:${r.reason}:${r.detail.slice(0, 1)}`).sort()).toEqual([
+      'bob:pusher:a',
+      'bob:pusher:b',
+      'mona:issue-author:',
+      'mona:labeller:',
+    ]);
+  });
+
   it('keeps an audit log, newest first', async () => {
     await store.audit({ actor: 'alice', action: 'run.triggered', repo: 'acme/infra', target: '#1' });
     await store.audit({ actor: 'bob', action: 'plan.approved', repo: 'acme/infra', target: '#1', details: { h: 'x' } });
@@ -429,7 +462,7 @@ describe('migrations', () => {
   it('apply once, then nothing on the next start', async () => {
     const db = await openPglite('memory://');
     try {
-      expect(await migrate(db)).toEqual([1]);
+      expect(await migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(await migrate(db)).toEqual([]);
     } finally {
       await db.close();

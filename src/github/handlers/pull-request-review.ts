@@ -16,7 +16,8 @@ export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps
   if (!reviewer || event.review.state.toLowerCase() !== 'approved' || isBot(reviewer) || isBot(event.sender)) return;
   const pr = event.pull_request;
   if (pr.state !== 'open') return;
-  const owned = ownedPullRequest(pr, deps.botLogin);
+  const full = `${event.repository.owner.login}/${event.repository.name}`;
+  const owned = await ownedPullRequest(deps.store, full, pr, deps.botLogin);
   // A PR without any of our markers is none of our business: approving it must not draw a bot reply.
   if (!owned && Object.keys(readMarkers(pr.body)).length === 0) return;
   if (!(await deps.store.recordDelivery(ctx.id, `${ctx.name}.${event.action}`))) {

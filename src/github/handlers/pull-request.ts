@@ -20,13 +20,24 @@ export async function handlePullRequest(ctx: WebhookContext, deps: AppDeps): Pro
   if (!CONFIG_CHECK_ACTIONS.has(event.action)) return;
   const pr = event.pull_request;
   // Forks: the installation token cannot push there, and the head is untrusted; the config check still runs.
-  const owned = ownedPullRequest(pr, deps.botLogin);
+  const repo = { owner: event.repository.owner.login, repo: event.repository.name };
+  const owned = await ownedPullRequest(deps.store, `${repo.owner}/${repo.repo}`, pr, deps.botLogin);
   const humanPush = event.action === 'synchronize' && owned !== undefined && !isBot(event.sender);
+  if (humanPush && owned) {
+    // Whoever pushed is among those who asked for the change, whatever the commits' emails say (GitHub links a
+    // commit to no account when its email is unknown): recorded before anything else, on every delivery.
+    await deps.store.addRequester({
+      repo: `${repo.owner}/${repo.repo}`,
+      issue: owned.issueNumber,
+      login: event.sender.login,
+      reason: 'pusher',
+      detail: pr.head.sha,
+    });
+  }
   if (!(await deps.store.recordDelivery(ctx.id, `${ctx.name}.${event.action}`))) {
     ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
     return;
   }
-  const repo = { owner: event.repository.owner.login, repo: event.repository.name };
   const base = {
     installationId: event.installation.id,
     ...repo,
