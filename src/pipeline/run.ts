@@ -189,7 +189,8 @@ async function pickProject(ctx: RunContext): Promise<string> {
   const planned = ctx.pr
     ? await loadPlanSet(ctx.deps.store, `${ctx.repo.owner}/${ctx.repo.repo}`, ctx.pr.number)
     : undefined;
-  const fromPr = planned?.projects[0]?.name;
+  // A hint only: a project renamed or removed since is chosen again like a new one.
+  const fromPr = planned?.projects.map((p) => p.name).find((n) => candidates.some((c) => c.name === n));
   const named = ctx.job.project ?? fromPr;
   const choice = chooseProject(candidates, {
     ...(named !== undefined ? { named } : {}),
