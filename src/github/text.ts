@@ -39,9 +39,10 @@ function escapeLine(line: string): string {
       // (`,` `;` `?` `'` `"` `%` `/`) or only at a line's start: kept bare so the source stays readable. `-`, `+`, `=`
       // start something only there (a list, a thematic break, a setext heading); a `.` only after leading digits
       // (an ordered list) and in `www.`: an autolink started there in the source would swallow the next escape's
-      // backslash (`:` is escaped for `https://`). URLs still end up linked — GFM links them in the resolved text too —
+      // backslash (the `:` of `://` is escaped for `https://`). URLs still end up linked — GFM links them in the resolved text too —
       // and a link's text is the text.
-      .replace(/[!#$&()*:<>@[\\\]^_`{|}~]/g, (c) => `\\${c}`)
+      .replace(/[!#$&()*<>@[\\\]^_`{|}~]/g, (c) => `\\${c}`)
+      .replace(/:(?=\/\/)/g, '\\:')
       .replace(/^[-+=]/, (c) => `\\${c}`)
       .replace(/^(\d{1,9})\.(?=[ \t]|$)/, '$1\\.')
       .replace(/(www)\./gi, '$1\\.')

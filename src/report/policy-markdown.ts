@@ -30,12 +30,15 @@ export function inlineText(text: string, inTable = false): string {
   const flat = text.replace(/\r?\n/g, ' ');
   const out: string[] = [];
   let last = 0;
+  // renderInline trims: the spaces around a code span are put back.
+  const plain = (part: string) =>
+    `${/^\s/.test(part) ? ' ' : ''}${escapeMarkdown(part)}${/\S\s+$/.test(part) ? ' ' : ''}`;
   for (const m of flat.matchAll(/`([^`]{1,200})`/g)) {
-    out.push(escapeMarkdown(flat.slice(last, m.index)), renderCode(m[1] ?? '', { inTable }));
+    out.push(plain(flat.slice(last, m.index)), renderCode(m[1] ?? '', { inTable }));
     last = (m.index ?? 0) + m[0].length;
   }
-  out.push(escapeMarkdown(flat.slice(last)));
-  return out.join('');
+  out.push(plain(flat.slice(last)));
+  return out.join('').trim();
 }
 
 /** A code span that holds any text (no backtick inside can close it). */
@@ -53,11 +56,13 @@ export function location(f: Finding): string | undefined {
   return f.line ? `${f.file}:${f.line}` : f.file;
 }
 
-/** Our own remediation (rule or per-type fix) renders as Markdown; a scanner's is untrusted text. */
+/**
+ * A remediation as text with its `code spans` kept (all the Markdown our own rules and fixes use). Never raw: an OPA
+ * finding's text can come from a repository's custom Rego and carry resource values.
+ */
 function fixText(f: Finding): string | undefined {
   if (!f.remediation) return undefined;
-  const ours = findRule(f.ruleId) !== undefined || f.source === 'opa' || f.source === 'pregate';
-  return ours ? f.remediation.replace(/\r?\n/g, ' ') : inlineText(f.remediation);
+  return inlineText(f.remediation);
 }
 
 interface Group {

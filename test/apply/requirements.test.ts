@@ -380,7 +380,7 @@ describe('evaluateApplyRequirements', () => {
       base({ projects: [project({ planHash: null, planError: 'init failed: @someone `x`' })] }),
     );
     // Untrusted diagnostic text cannot ping people or open code spans.
-    if (!d.ok) expect(d.missing[0]?.message).toContain('init failed\\: \\@\u200bsomeone \\`x\\`');
+    if (!d.ok) expect(d.missing[0]?.message).toContain('init failed: \\@\u200bsomeone \\`x\\`');
     const { savedPlan: _s, ...noSaved } = project();
     expect(codes(base({ projects: [noSaved] }))).toEqual(['plan-missing']);
     expect(
