@@ -164,7 +164,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'cost through
     expect(body).toContain(
       'The agent priced its change with `estimate_cost` (1×) before finishing: $0.00 → $80.00 (+$80.00) a month.',
     );
-    expect(body).toContain("**The agent's cost choice:** Two workers, not the three first sketched");
+    expect(body).toContain("**The agent's cost choice:**\n\n> Two workers, not the three first sketched");
     expect(body).toContain('| `terraform_data.worker[0]` | create | — | $40.00 | +$40.00 |');
     expect(body).toContain('**COST-BUDGET-001** Monthly cost increase over the budget');
     expect(body).toContain('over the budget of $50.00 a month per project');

@@ -250,7 +250,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'issue #12 at
     expect(closes && renderedText(closes)).toBe(`Closes #${request}`);
     if (table?.type !== 'table') throw new Error('the plan table is not second');
     expect(table.children.map((row) => row.children.map((c) => renderedText(c)).join(' | '))).toEqual([
-      'Project | Add | Change | Destroy | Replace | Import | Policy',
+      'Project | Add | Change | Destroy | Replace | Import | Cost / month | Policy',
       expect.stringMatching(/^\. \| 3 \| 0 \| 0 \| 0 \| 0 \| /),
     ]);
     const headings = tree.children.filter((c) => c.type === 'heading').map((c) => renderedText(c));

@@ -316,7 +316,7 @@ describe('the PR body with hostile model, scanner and project text', () => {
         const [closes, table] = tree.children;
         expect(closes?.type === 'paragraph' && renderedText(closes)).toBe('Closes #12');
         if (table?.type !== 'table') throw new Error(`expected the plan table second, got ${table?.type}`);
-        expect(table.children.map((row) => row.children.length)).toEqual([7, 7]);
+        expect(table.children.map((row) => row.children.length)).toEqual([8, 8]);
         expect(table.children[0]?.children.map((c) => renderedText(c))).toEqual([
           'Project',
           'Add',
@@ -324,11 +324,14 @@ describe('the PR body with hostile model, scanner and project text', () => {
           'Destroy',
           'Replace',
           'Import',
+          'Cost / month',
           'Policy',
         ]);
         const row = table.children[1]?.children.map((c) => renderedText(c)) ?? [];
         expect(row[0]).toBe(`${oneLine(projectName)} (infra/network)`);
         expect(row.slice(1, 6)).toEqual(failed ? ['—', '—', '—', '—', '—'] : ['1', '0', '0', '0', '0']);
+        const noPlan = finding ? `❌ no plan: validate failed (${oneLine(finding)})` : '❌ no plan: validate failed';
+        expect(row[7]).toBe(failed ? noPlan : '✅ pass');
 
         // The policy report heading before the agent's heading; after the agent's heading only its quote(s).
         const headings = tree.children.flatMap((c, i) => (c.type === 'heading' ? [[i, renderedText(c)] as const] : []));

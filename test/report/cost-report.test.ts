@@ -77,7 +77,9 @@ describe('cost in the PR', () => {
     expect(body).toContain(
       'The agent priced its change with `estimate_cost` (2×) before finishing: $57.48 → $77.78 (+$20.29) a month.',
     );
-    expect(body).toContain("**The agent's cost choice:** Kept t3.large: the service needs 8 GB of memory");
+    // The agent's words sit in its own block below the App's facts, quoted as plain text (issue #12).
+    expect(body).toContain("**The agent's cost choice:**\n\n> Kept t3.large: the service needs 8 GB of memory");
+    expect(body.indexOf("**The agent's cost choice:**")).toBeGreaterThan(body.indexOf('## Policy report'));
     expect(body).toContain('| `aws_instance.web` | update | $9.19 | $62.34 | +$53.14 |');
     // the cost section comes before the policy report, above the fold
     expect(body.indexOf('## Cost')).toBeLessThan(body.indexOf('## Policy report'));
