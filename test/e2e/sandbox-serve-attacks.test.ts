@@ -102,7 +102,10 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'sandbox atta
     remote = await createGitRemote({
       files: {
         'main.tf': 'resource "terraform_data" "base" {\n  input = "x"\n}\n',
-        '.github/infra-agent.yml': 'terraform:\n  env_passthrough: [AWS_SECRET_ACCESS_KEY]\n',
+        // The pre-plan guard's early warning for file reads (PRE-FILE-001) is lowered by the repo's owner, so the
+        // attack reaches plan and meets the wall itself: the sandbox.
+        '.github/infra-agent.yml':
+          'terraform:\n  env_passthrough: [AWS_SECRET_ACCESS_KEY]\npolicy:\n  levels:\n    PRE-FILE-001: advisory\n',
       },
       owner: OWNER,
       repo: REPO,
