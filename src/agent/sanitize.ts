@@ -2,6 +2,8 @@
 // reviewer cannot see must not reach the model either: HTML comments, zero-width, invisible and bidi control
 // characters are removed. Secrets are redacted. Text that could close the fence we put it in is neutralised, and the
 // size is bounded — saying so, so the model knows it is looking at a cut.
+// The invisible characters are the set the one escaping function drops (github/text.ts): one list, two directions.
+import { INVISIBLE_CHARS } from '../github/text.js';
 import { processRedactor, type Redactor } from '../util/redact.js';
 
 export interface SanitizeOptions {
@@ -17,13 +19,6 @@ export interface SanitizeResult {
 }
 
 export const DEFAULT_MAX_REQUEST_CHARS = 8_000;
-
-/**
- * Zero-width and invisible formatting characters, bidi embeddings/overrides/isolates, the Unicode "tag" block
- * (used to smuggle hidden ASCII), soft hyphen, BOM, and C0/C1 controls other than tab and newline.
- */
-const INVISIBLE =
-  /[\u00AD\u061C\u115F\u1160\u17B4\u17B5\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]|\u034F|[\u180B-\u180F]|[\uFE00-\uFE0F]|[\u{E0000}-\u{E007F}]|[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
 
 /** The tags our prompts use as fences; an opening or closing one inside untrusted text is defused. */
 export const FENCE_TAGS = [
@@ -50,7 +45,7 @@ export function sanitizeUntrusted(input: string, opts: SanitizeOptions = {}): Sa
     removed.htmlComments += 1;
     return '';
   });
-  text = text.replace(INVISIBLE, () => {
+  text = text.replace(INVISIBLE_CHARS, () => {
     removed.invisibleChars += 1;
     return '';
   });
