@@ -151,7 +151,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'issue #12 at
       secret: 'integrity-webhook-secret',
     });
     ({ standin, remote, server, sender } = world);
-  }, 120_000);
+  }, 600_000);
 
   afterAll(async () => {
     await world?.close();
