@@ -21,6 +21,10 @@ const COMMANDS: Record<
     summary: 'cost <dir> [--plan plan.json] [--format markdown|json]: the monthly cost of a plan, before and after',
     load: () => import('./cli/cost.js'),
   },
+  drift: {
+    summary: 'drift <dir> [--format markdown|json]: refresh-only + normal plan; exit 0 no drift, 1 drift, 2 error',
+    load: () => import('./cli/drift.js'),
+  },
   generate: {
     summary: 'generate --repo DIR (--request TEXT | --request-file F): let the agent write a change',
     load: () => import('./cli/generate.js'),

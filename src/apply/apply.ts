@@ -726,8 +726,13 @@ async function finishSuccess(
     waiters = released.waiters;
     if (released.released.length > 0) after.push(`Released the lock${released.released.length === 1 ? '' : 's'}.`);
   }
-  await port.closeIssue(s.issueNumber);
-  after.push(`Closed #${s.issueNumber}.`);
+  // A drift issue is closed by the drift check that finds no drift, not by the reconcile PR's apply.
+  if ((await store.listDrift({ repo, issueNumber: s.issueNumber })).length > 0) {
+    after.push(`The next drift check closes #${s.issueNumber} when it finds no drift.`);
+  } else {
+    await port.closeIssue(s.issueNumber);
+    after.push(`Closed #${s.issueNumber}.`);
+  }
 
   const input: ApplyReportInput = {
     approver: req.review.login,

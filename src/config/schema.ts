@@ -1,6 +1,7 @@
 // The repo config, `.github/infra-agent.yml`: this zod schema is the single source of truth. The JSON Schema in
 // schema/ is generated from it (`npm run schema`) and a test keeps the two equal. Keys are snake_case as users write
 // them in YAML; every field has a safe default so a repo with no file works.
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
 export const LEVELS = ['hard', 'soft', 'advisory', 'off'] as const;
@@ -21,6 +22,43 @@ const relativeDir = z
     message: 'must be a path inside the repository (no leading "/" and no "..")',
   });
 
+/** A cron expression (5 fields, or 6 with seconds first; `@hourly`, `@daily`…) evaluated in UTC, or `off`. */
+const cronSchedule = z
+  .string()
+  .min(1)
+  .max(120)
+  .refine(
+    (expr) => {
+      if (expr === 'off') return true;
+      try {
+        CronExpressionParser.parse(expr, { tz: 'UTC' });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be a cron expression (e.g. "0 */6 * * *", evaluated in UTC) or "off"' },
+  );
+
+export const AUTO_RECONCILE = ['code', 'revert', 'off'] as const;
+
+/** Per project: overrides the repo-wide `drift` keys it names. */
+export const ProjectDriftConfigSchema = z
+  .object({
+    schedule: cronSchedule.optional(),
+    auto_reconcile: z.enum(AUTO_RECONCILE).optional(),
+  })
+  .strict();
+
+export const DriftConfigSchema = z
+  .object({
+    /** When drift checks run (cron, UTC); `off` (the default) runs them only on `/infra drift`. */
+    schedule: cronSchedule.default('off'),
+    /** Open the reconciling PR on first detection without waiting for `/infra reconcile` (it is never applied unapproved). */
+    auto_reconcile: z.enum(AUTO_RECONCILE).default('off'),
+  })
+  .strict();
+
 export const ProjectConfigSchema = z
   .object({
     name: z
@@ -33,6 +71,7 @@ export const ProjectConfigSchema = z
       .regex(/^[A-Za-z0-9_-]{1,64}$/)
       .default('default'),
     depends_on: z.array(z.string()).default([]),
+    drift: ProjectDriftConfigSchema.optional(),
   })
   .strict();
 
@@ -162,6 +201,7 @@ export const RepoConfigSchema = z
       })
       .strict()
       .default({ env_passthrough: [], plan_timeout_s: 900 }),
+    drift: DriftConfigSchema.default(DriftConfigSchema.parse({})),
   })
   .strict();
 
@@ -171,6 +211,8 @@ export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 export type PolicyConfig = z.infer<typeof PolicyConfigSchema>;
 export type ApplyConfig = z.infer<typeof ApplyConfigSchema>;
 export type CostConfig = z.infer<typeof CostConfigSchema>;
+export type DriftConfig = z.infer<typeof DriftConfigSchema>;
+export type AutoReconcile = (typeof AUTO_RECONCILE)[number];
 
 export function defaultRepoConfig(): RepoConfig {
   return RepoConfigSchema.parse({});

@@ -15,6 +15,8 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'unlock'; project?: string }
   | { kind: 'override'; ruleId: string; reason: string }
+  | { kind: 'drift'; project?: string }
+  | { kind: 'reconcile'; mode: 'code' | 'revert' }
   | { kind: 'unknown'; word: string };
 
 /** Bound on feedback text forwarded to the agent (it is sanitised again on the way into the prompt). */
@@ -76,6 +78,16 @@ export function parseCommand(body: string): Command | undefined {
       if (ruleId === undefined || !RULE_ID.test(ruleId) || reason.length === 0) return { kind: 'unknown', word };
       return { kind: 'override', ruleId, reason: reason.join(' ').slice(0, 1000) };
     }
+    case 'drift': {
+      const project = args[0];
+      if (project !== undefined && PROJECT_NAME.test(project)) return { kind: 'drift', project };
+      return project === undefined ? { kind: 'drift' } : { kind: 'unknown', word: `drift ${project}` };
+    }
+    case 'reconcile': {
+      const mode = args[0]?.toLowerCase();
+      if ((mode === 'code' || mode === 'revert') && args.length === 1) return { kind: 'reconcile', mode };
+      return { kind: 'unknown', word: `reconcile${mode ? ` ${mode.slice(0, 20)}` : ''}` };
+    }
     default:
       return { kind: 'unknown', word: word.slice(0, 40) };
   }
@@ -91,6 +103,9 @@ export function renderHelp(opts: { requiredPermission: string }): string {
     '| `/infra plan [project]` | re-runs plan and the policy gate on the current branch (no agent) |',
     '| `/infra unlock [project]` | releases the project lock held by this pull request |',
     '| `/infra override <RULE-ID> <reason>` | lifts a soft finding for this plan only (policy owners) |',
+    '| `/infra drift [project]` | checks the projects for drift now (on any issue or pull request) |',
+    '| `/infra reconcile revert` | on a drift issue: a pull request whose plan puts reality back to the code |',
+    '| `/infra reconcile code` | on a drift issue: the agent changes the code to accept reality |',
     '| `/infra help` | this message |',
     '',
     `Commands need \`${opts.requiredPermission}\` permission on the repository.`,

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { handleOverrideCommand, handlePullRequestClosed, handleUnlockCommand } from '../apply/handlers.js';
 import { renderRefusal } from '../apply/messages.js';
 import { loadRepoConfig } from '../config/load.js';
+import { handleDriftCommand } from '../drift/commands.js';
 import type { IntakeJob } from '../pipeline/job.js';
 import { OctokitApplyPort } from './apply-port.js';
 import type { GitHubClient } from './client.js';
@@ -153,6 +154,23 @@ async function intakeComment(
     return;
   }
   const isPullRequest = event.issue.pull_request !== undefined;
+  if (command.kind === 'drift' || command.kind === 'reconcile') {
+    await handleDriftCommand(command, {
+      deps,
+      octokit,
+      repo,
+      installationId: event.installation.id,
+      defaultBranch: event.repository.default_branch,
+      deliveryId,
+      config: loaded.config,
+      issueNumber: issue_number,
+      isPullRequest,
+      commentId: event.comment.id,
+      sender: who,
+      reply,
+    });
+    return;
+  }
   if (command.kind === 'unlock' || command.kind === 'override') {
     if (!isPullRequest) {
       await reply(onPullRequestOnlyReply(command.kind));

@@ -24,6 +24,8 @@ export interface ProjectReport {
 
 export interface PrBodyInput {
   issueNumber: number;
+  /** A drift issue's reconcile PR: it does not close the issue (the next drift check that finds none does). */
+  reconciles?: 'code' | 'revert';
   runId: string;
   headSha: string;
   title: string;
@@ -173,7 +175,14 @@ export function renderAgentBlock(summary: string, notes?: string, costNotes?: st
 }
 
 export function renderPrBody(input: PrBodyInput): RenderedBody {
-  const top: string[] = [`Closes #${input.issueNumber}`, ''];
+  const top: string[] = [
+    input.reconciles === 'revert'
+      ? `Reconciles the drift reported in #${input.issueNumber}: no code change, this plan puts reality back to the code. That issue stays open until a drift check finds no drift.`
+      : input.reconciles === 'code'
+        ? `Reconciles the drift reported in #${input.issueNumber}: the code now declares reality, so the plan should be empty. That issue stays open until a drift check finds no drift.`
+        : `Closes #${input.issueNumber}`,
+    '',
+  ];
   if (input.notice) top.push(`> ${input.notice.replace(/\n/g, ' ')}`, '');
   top.push(
     '| Project | Add | Change | Destroy | Replace | Import | Cost / month | Policy |',

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import { z } from 'zod';
 import { createAppFn } from '../app.js';
+import { type DriftScheduler, type DriftSchedulerOptions, startDriftScheduler } from '../drift/scheduler.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { collectAndRenderMetrics, METRICS_CONTENT_TYPE, metrics } from '../observability/metrics.js';
 import { notifyInterruptedApplies } from '../pipeline/apply-run.js';
@@ -43,6 +44,8 @@ export interface AppServerOptions {
   agent?: AgentRunner;
   checks?: Checker;
   log?: Logger;
+  /** Scheduled drift checks in worker processes (default on, every 60 s); `false` turns the scheduler off. */
+  driftScheduler?: false | Pick<DriftSchedulerOptions, 'intervalMs' | 'maxJitterMs'>;
   /**
    * Pace GitHub requests with Probot's throttling (one write per second per process, GitHub's guidance against its
    * secondary rate limits). Default true: keep it on against real GitHub. The demo, the end-to-end tests and the
@@ -57,6 +60,8 @@ export interface AppServer {
   runtime: Runtime;
   probot: Probot;
   botLogin: string | undefined;
+  /** The drift scheduler of a worker process (tests call `tick()` to run a pass now). */
+  driftScheduler?: DriftScheduler;
   close(): Promise<void>;
 }
 
@@ -127,6 +132,7 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
     { probot, webhooksPath: WEBHOOK_PATH },
   );
 
+  let drift: DriftScheduler | undefined;
   if (opts.role !== 'web') {
     // Said once at start, loudly: a worker without a sandbox refuses every plan and apply (or runs them unsandboxed
     // when the operator switched it off).
@@ -171,6 +177,16 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
       log.info({ requeued: recovered.requeued.length, needsHuman: recovered.needsHuman.length }, 'recovered runs');
     }
     await runtime.queue.work(createJobHandler(deps), { concurrency: opts.concurrency ?? 2 });
+    if (opts.driftScheduler !== false) {
+      drift = startDriftScheduler({
+        store: runtime.store,
+        queue: runtime.queue,
+        appClient: () => probot.auth(),
+        installationClient: (id) => probot.auth(id),
+        log: log.child({ name: 'drift-scheduler' }),
+        ...(opts.driftScheduler ?? {}),
+      });
+    }
   }
 
   const server: Server = createServer((req, res) => {
@@ -184,6 +200,7 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
       collectAndRenderMetrics({
         countRuns: () => runtime.store.countRuns(),
         queueDepth: () => runtime.queue.depth(),
+        driftStatus: () => runtime.store.listDrift(),
       }).then(
         (body) => {
           res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE });
@@ -210,7 +227,9 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
     runtime,
     probot,
     botLogin,
+    ...(drift ? { driftScheduler: drift } : {}),
     async close() {
+      await drift?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await runtime.close();

@@ -120,6 +120,8 @@ export interface MetricsSources {
   countRuns?: () => Promise<{ kind: RunKind; status: RunStatus; count: number }[]>;
   /** Queue.depth. */
   queueDepth?: () => Promise<QueueDepth>;
+  /** Drift status of every checked project (Store.listDrift). */
+  driftStatus?: () => Promise<{ state: 'clean' | 'drifted' | 'error'; firstSeenAt: Date | null }[]>;
 }
 
 export class Metrics {
@@ -134,6 +136,17 @@ export class Metrics {
   readonly modelTokens = new Series('infra_agent_model_tokens_total', 'Model tokens used, by type.', 'counter');
   readonly modelCost = new Series('infra_agent_model_cost_usd_total', 'Model cost in US dollars.', 'counter');
   readonly webhooks = new Series('infra_agent_webhooks_total', 'Webhook deliveries received, by event.', 'counter');
+  readonly driftChecks = new Series(
+    'infra_agent_drift_checks_total',
+    'Drift checks run by this process, by result (clean, drifted, error = failed).',
+    'counter',
+  );
+  readonly driftProjects = new Series('infra_agent_drift_projects', 'Projects by drift state (last check).', 'gauge');
+  readonly driftOldest = new Series(
+    'infra_agent_drift_oldest_age_seconds',
+    'Age of the oldest unresolved drift (0 when nothing is drifted).',
+    'gauge',
+  );
   readonly scrapeErrors = new Series(
     'infra_agent_metrics_collect_errors_total',
     'Failures reading the store or queue for /metrics.',
@@ -147,6 +160,9 @@ export class Metrics {
     this.modelTokens,
     this.modelCost,
     this.webhooks,
+    this.driftChecks,
+    this.driftProjects,
+    this.driftOldest,
     this.scrapeErrors,
   ];
 
@@ -166,6 +182,21 @@ export class Metrics {
     this.modelTokens.inc({ kind, type: 'cache_read' }, usage.cacheReadTokens);
     this.modelTokens.inc({ kind, type: 'cache_write' }, usage.cacheWriteTokens);
     this.modelCost.inc({ kind }, usage.costUsd);
+  }
+
+  recordDriftCheck(result: 'clean' | 'drifted' | 'error'): void {
+    this.driftChecks.inc({ result });
+  }
+
+  /** Projects drifted / failing and the oldest drift's age, from the store's drift status rows. */
+  setDrift(rows: { state: 'clean' | 'drifted' | 'error'; firstSeenAt: Date | null }[], now = Date.now()): void {
+    for (const state of ['clean', 'drifted', 'error'] as const) {
+      this.driftProjects.set({ state }, rows.filter((r) => r.state === state).length);
+    }
+    const oldest = rows
+      .filter((r) => r.state === 'drifted' && r.firstSeenAt)
+      .reduce((min, r) => Math.min(min, r.firstSeenAt?.getTime() ?? now), now);
+    this.driftOldest.set({}, Math.max(0, Math.round((now - oldest) / 1000)));
   }
 
   recordWebhook(event: string): void {
@@ -192,6 +223,8 @@ export class Metrics {
     }
     const queueDepth = sources.queueDepth;
     if (queueDepth) tasks.push(queueDepth().then((d) => this.setQueueDepth(d)));
+    const driftStatus = sources.driftStatus;
+    if (driftStatus) tasks.push(driftStatus().then((rows) => this.setDrift(rows)));
     const results = await Promise.allSettled(tasks);
     for (const r of results) if (r.status === 'rejected') this.scrapeErrors.inc({});
   }

@@ -2,6 +2,7 @@
 // table), so the worker parses it with this schema instead of trusting it. It carries identifiers only: everything
 // else (issue text, config, PR state) is read fresh by the worker, so a retried job never acts on stale data.
 import { z } from 'zod';
+import { DriftJobSchema } from '../drift/job.js';
 
 export const JOB_KIND_RUN = 'run';
 export const JOB_KIND_CONFIG_CHECK = 'config-check';
@@ -46,6 +47,8 @@ export const RunJobSchema = z.object({
     .optional(),
   /** Why the app re-plans (trigger 'replan'), shown in the PR. */
   reason: z.string().max(500).optional(),
+  /** A drift issue's reconcile PR: `revert` (no code change, the plan is the change) or `code` (the agent accepts reality). */
+  reconcile: z.enum(['code', 'revert']).optional(),
 });
 export type RunJob = z.infer<typeof RunJobSchema>;
 
@@ -73,7 +76,12 @@ export const IntakeJobSchema = z.object({
 });
 export type IntakeJob = z.infer<typeof IntakeJobSchema>;
 
-export const JobPayloadSchema = z.discriminatedUnion('type', [RunJobSchema, ConfigCheckJobSchema, IntakeJobSchema]);
+export const JobPayloadSchema = z.discriminatedUnion('type', [
+  RunJobSchema,
+  ConfigCheckJobSchema,
+  IntakeJobSchema,
+  DriftJobSchema,
+]);
 export type JobPayload = z.infer<typeof JobPayloadSchema>;
 
 /** `owner/repo#N`: the store's run key and the queue's serialisation key (one active run per issue). */

@@ -9,6 +9,7 @@ import { lockProjectsForPlan } from '../apply/handlers.js';
 import { recordReviewedPlans } from '../apply/plan-record.js';
 import { APPLY_LABELS } from '../apply/port.js';
 import type { ChecksResult } from '../core/types.js';
+import { revertCommitMessage } from '../drift/reconcile.js';
 import { OctokitApplyPort } from '../github/apply-port.js';
 import { type Annotation, publishCheckRun } from '../github/check-runs.js';
 import { postPlanOutput } from '../github/plan-comments.js';
@@ -79,7 +80,13 @@ async function ensureCommitted(ctx: RunContext, lastPushKey: string): Promise<st
   if (job.kind !== 'plan') {
     const title = plainLine(ctx.agent?.title || ctx.issue.title, 72) || 'infra change';
     const message = `${title}\n\n${job.kind === 'revise' ? 'Revised' : 'Requested'} in #${job.issueNumber} by @${job.requester}.\ninfra-agent run ${job.runId}`;
-    const sha = await ws.commitAll(message);
+    let sha = await ws.commitAll(message);
+    // `/infra reconcile revert`: no code change, the plan is the change; one empty commit lets the PR exist.
+    if (!sha && job.reconcile === 'revert' && (await ws.headSha()) === ctx.baseSha) {
+      sha = await ws.commitEmpty(
+        revertCommitMessage(ctx.project?.name ?? '', job.issueNumber, job.requester, job.runId),
+      );
+    }
     if (sha) {
       await ws.push(ctx.branch, ctx.remoteHead);
       await deps.store.putKey(lastPushKey, sha);
@@ -107,6 +114,7 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
 
   const rendered = renderPrBody({
     issueNumber: job.issueNumber,
+    ...(job.reconcile ? { reconciles: job.reconcile } : {}),
     runId: job.runId,
     headSha,
     title: ctx.issue.title,

@@ -11,6 +11,7 @@ import { loadPlanSet } from '../apply/plan-record.js';
 import { loadRepoConfig } from '../config/load.js';
 import type { RepoConfig } from '../config/schema.js';
 import type { ChecksResult, Project } from '../core/types.js';
+import { prepareCodeReconcile, reconcileTitle } from '../drift/reconcile.js';
 import { branchForIssue, isAppBranch } from '../github/branch.js';
 import { type GitHubClient, httpStatus, type RepoRef } from '../github/client.js';
 import { INVISIBLE_CHARS, renderInline } from '../github/text.js';
@@ -251,6 +252,17 @@ function modelRequest(ctx: RunContext): string {
 async function agent(ctx: RunContext): Promise<string | undefined> {
   if (ctx.job.kind === 'plan') return 'skipped: plan only';
   const ws = need(ctx.workspace, 'workspace');
+  const reconcile = ctx.job.reconcile;
+  // A reconcile-code run asks from the fresh plans (App-made text); every other run from what a human sees.
+  let request: string | undefined;
+  if (reconcile) {
+    const project = need(ctx.project, 'project');
+    ctx.issue = { ...ctx.issue, title: reconcileTitle(reconcile, project.name) };
+    if (reconcile === 'revert') return 'skipped: reconcile revert (no code change: the plan is the change)';
+    const prepared = await prepareCodeReconcile({ repoRoot: ws.dir, project, config: ctx.config, signal: ctx.signal });
+    if (!prepared.ok) throw new StopRun(prepared.message, prepared.outcome);
+    request = prepared.request;
+  }
   let revision: { diff: string; feedback: string; lastReport: string } | undefined;
   if (ctx.job.kind === 'revise') {
     const pr = need(ctx.pr, 'pull request');
@@ -276,7 +288,7 @@ async function agent(ctx: RunContext): Promise<string | undefined> {
     repoRoot: ws.dir,
     project: need(ctx.project, 'project'),
     config: ctx.config,
-    request: modelRequest(ctx),
+    request: request ?? modelRequest(ctx),
     ...(revision ? { revision } : {}),
     checks: boundChecks(ctx),
     signal: ctx.signal,

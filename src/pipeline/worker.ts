@@ -2,6 +2,7 @@
 // the webhook intake (config, permission, 👀, then the run is enqueued), the run pipeline, the apply run or the
 // config check. Failures the pipeline reports to the user end the job; transient ones are
 // thrown so the queue retries with backoff.
+import { executeDriftJob } from '../drift/run.js';
 import { runIntake } from '../github/intake.js';
 import { type JobHandler, PermanentJobError } from '../queue/types.js';
 import { executeApplyRun } from './apply-run.js';
@@ -29,6 +30,7 @@ export function createJobHandler(deps: WorkerDeps): JobHandler {
       });
     } else if (payload.type === 'run' && payload.kind === 'apply') await executeApplyRun(payload, deps, job.signal);
     else if (payload.type === 'run') await executeRun(payload, deps, job.signal);
+    else if (payload.type === 'drift') await executeDriftJob(payload, deps, job.signal);
     else await runConfigCheck(payload, deps);
   };
 }

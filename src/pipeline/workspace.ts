@@ -163,6 +163,12 @@ export class Workspace {
     return this.headSha();
   }
 
+  /** An empty commit as the app (a reconcile-revert branch: the plan is the change); returns its SHA. */
+  async commitEmpty(message: string): Promise<string> {
+    await this.exec(['commit', '--quiet', '--no-verify', '--allow-empty', '-m', message]);
+    return this.headSha();
+  }
+
   /**
    * Push HEAD to a branch. `expect` is the remote head this push replaces (undefined = the branch must not exist):
    * a lease, so a push never overwrites commits someone else pushed meanwhile.

@@ -163,6 +163,25 @@ CREATE TABLE requesters (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'drift status per project',
+    sql: `
+CREATE TABLE drift_status (
+  repo            text NOT NULL,
+  project         text NOT NULL,
+  workspace       text NOT NULL,
+  state           text NOT NULL CHECK (state IN ('clean', 'drifted', 'error')),
+  issue_number    integer,
+  first_seen_at   timestamptz,
+  last_checked_at timestamptz NOT NULL,
+  report          jsonb NOT NULL DEFAULT '{}',
+  updated_at      timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (repo, project, workspace)
+);
+CREATE INDEX drift_status_issue_idx ON drift_status (repo, issue_number);
+`,
+  },
 ];
 
 /** Arbitrary constant: the advisory lock id that serialises migrations across processes. */

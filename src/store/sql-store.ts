@@ -10,6 +10,8 @@ import { openPlan, type PlanKey, parsePlanKey, sealPlan, sha256Hex } from './pla
 import type { Row, SqlDriver, SqlExecutor } from './sql.js';
 import type {
   AuditRecord,
+  DriftStatusRecord,
+  DriftTarget,
   JobRecord,
   JobState,
   LockHolder,
@@ -17,6 +19,7 @@ import type {
   LockResult,
   LockTarget,
   NewAuditEntry,
+  NewDriftStatus,
   NewJob,
   NewRequester,
   NewRun,
@@ -263,6 +266,33 @@ function planAad(p: PlanTarget & { planHash: string }): string {
 
 function iso(d: Date): string {
   return d.toISOString();
+}
+
+const DriftRow = z.object({
+  repo: z.string(),
+  project: z.string(),
+  workspace: z.string(),
+  state: z.enum(['clean', 'drifted', 'error']),
+  issue_number: int.nullable(),
+  first_seen_at: nullableDate,
+  last_checked_at: date,
+  report: json,
+  updated_at: date,
+});
+
+function toDrift(row: Row): DriftStatusRecord {
+  const r = DriftRow.parse(row);
+  return {
+    repo: r.repo,
+    project: r.project,
+    workspace: r.workspace,
+    state: r.state,
+    issueNumber: r.issue_number,
+    firstSeenAt: r.first_seen_at,
+    lastCheckedAt: r.last_checked_at,
+    report: r.report,
+    updatedAt: r.updated_at,
+  };
 }
 
 function first(rows: Row[]): Row | undefined {
@@ -588,6 +618,52 @@ export class SqlStore implements Store {
       [filter.repo ?? null, filter.pr ?? null],
     );
     return rows.map(toLock);
+  }
+
+  // ---- drift
+
+  async getDrift(target: DriftTarget): Promise<DriftStatusRecord | undefined> {
+    const row = first(
+      await this.db.query('SELECT * FROM drift_status WHERE repo = $1 AND project = $2 AND workspace = $3', [
+        target.repo,
+        target.project,
+        target.workspace,
+      ]),
+    );
+    return row ? toDrift(row) : undefined;
+  }
+
+  async putDrift(s: NewDriftStatus): Promise<DriftStatusRecord> {
+    const rows = await this.db.query(
+      `INSERT INTO drift_status (repo, project, workspace, state, issue_number, first_seen_at, last_checked_at, report)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+       ON CONFLICT (repo, project, workspace) DO UPDATE SET state = EXCLUDED.state,
+         issue_number = EXCLUDED.issue_number, first_seen_at = EXCLUDED.first_seen_at,
+         last_checked_at = EXCLUDED.last_checked_at, report = EXCLUDED.report, updated_at = now()
+       RETURNING *`,
+      [
+        s.repo,
+        s.project,
+        s.workspace,
+        s.state,
+        s.issueNumber,
+        s.firstSeenAt,
+        s.lastCheckedAt,
+        JSON.stringify(s.report),
+      ],
+    );
+    const row = first(rows);
+    if (!row) throw new Error('drift status was not written');
+    return toDrift(row);
+  }
+
+  async listDrift(filter: { repo?: string; issueNumber?: number } = {}): Promise<DriftStatusRecord[]> {
+    const rows = await this.db.query(
+      `SELECT * FROM drift_status WHERE ($1::text IS NULL OR repo = $1) AND ($2::int IS NULL OR issue_number = $2)
+        ORDER BY repo, project, workspace`,
+      [filter.repo ?? null, filter.issueNumber ?? null],
+    );
+    return rows.map(toDrift);
   }
 
   // ---- saved plans

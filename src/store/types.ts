@@ -182,6 +182,29 @@ export interface SavedPlanWithBytes extends SavedPlanRecord {
   bytes: Buffer;
 }
 
+// ---- Drift ------------------------------------------------------------------------------------------------------
+
+export interface DriftTarget {
+  repo: string;
+  project: string;
+  workspace: string;
+}
+
+/** The last drift check of a project and the issue that reports it: how the App finds its drift issue. */
+export interface DriftStatusRecord extends DriftTarget {
+  state: 'clean' | 'drifted' | 'error';
+  /** The open drift issue, null when there is none. */
+  issueNumber: number | null;
+  /** When the current drift (or failure) was first seen; null when clean. */
+  firstSeenAt: Date | null;
+  lastCheckedAt: Date;
+  /** The last check's report (owned and parsed by src/drift). */
+  report: Record<string, unknown>;
+  updatedAt: Date;
+}
+
+export type NewDriftStatus = Omit<DriftStatusRecord, 'updatedAt'>;
+
 // ---- Overrides, audit -------------------------------------------------------------------------------------------
 
 export interface NewAuditEntry {
@@ -297,6 +320,13 @@ export interface Store {
   purgePlans(olderThan: Date): Promise<number>;
   /** Delete webhook delivery ids and finished (completed/failed) embedded jobs older than the dates. */
   purgeHistory(before: { deliveries: Date; jobs: Date }): Promise<{ deliveries: number; jobs: number }>;
+
+  /** A project's drift status, or undefined when it was never checked. */
+  getDrift(target: DriftTarget): Promise<DriftStatusRecord | undefined>;
+  /** Insert or replace a project's drift status. */
+  putDrift(status: NewDriftStatus): Promise<DriftStatusRecord>;
+  /** Drift statuses, optionally of one repo or of the drift issue with that number. */
+  listDrift(filter?: { repo?: string; issueNumber?: number }): Promise<DriftStatusRecord[]>;
 
   /** Record an override given on a PR (it carries its planHash: never reused for another plan). */
   addOverride(target: { repo: string; pr: number }, override: Override): Promise<void>;

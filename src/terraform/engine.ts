@@ -61,6 +61,10 @@ export interface PlanOptions extends CallOptions {
   vars?: Record<string, string>;
   destroy?: boolean;
   refresh?: boolean;
+  /** `-refresh-only`: what changed outside Terraform, proposing only to record it in state (drift checks). */
+  refreshOnly?: boolean;
+  /** false → `-lock=false`: a read-only plan (a drift check) must not block an apply holding the state lock. */
+  lock?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
@@ -331,6 +335,8 @@ export class Terraform {
     const args = ['plan', '-input=false', '-no-color', '-json', '-detailed-exitcode', `-out=${opts.out}`];
     if (opts.destroy) args.push('-destroy');
     if (opts.refresh === false) args.push('-refresh=false');
+    if (opts.refreshOnly) args.push('-refresh-only');
+    if (opts.lock === false) args.push('-lock=false');
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(opts.vars ?? {})) {
       if (!SAFE_NAME.test(name))

@@ -29,7 +29,7 @@ export interface AppWorldOptions {
   script?: ScriptStep[];
   modelOptions?: ScriptedModelOptions;
   /** Server options that differ from the harness's (e.g. a stub `agent` or `checks`). */
-  server?: Pick<AppServerOptions, 'agent' | 'checks'>;
+  server?: Pick<AppServerOptions, 'agent' | 'checks' | 'driftScheduler'>;
   owner?: string;
   repo?: string;
   installationId?: number;

@@ -342,6 +342,23 @@ export const HANDLERS: Record<string, Handler> = {
     };
   },
 
+  'apps/list-repos-accessible-to-installation': (input) => {
+    if (input.auth.kind !== 'installation') throw new HttpError(403, 'requires an installation token', [], 'auth');
+    const id = input.auth.installationId;
+    const repos = input.ctx.state.repos.filter((r) => r.installationId === id);
+    const perPage = Math.min(100, Math.max(1, Number(input.query.get('per_page') ?? 30) || 30));
+    const page = Math.max(1, Number(input.query.get('page') ?? 1) || 1);
+    const slice = repos.slice((page - 1) * perPage, page * perPage);
+    return {
+      status: 200,
+      body: {
+        total_count: repos.length,
+        repository_selection: 'selected',
+        repositories: slice.map((r) => repoObject(input.ctx, r, 'repository')),
+      },
+    };
+  },
+
   // --- Repositories ---
   'repos/get': (input) => ({ status: 200, body: repoObject(input.ctx, repoOf(input)) }),
   'repos/get-content': async (input) => {
@@ -484,6 +501,45 @@ export const HANDLERS: Record<string, Handler> = {
   'issues/get': (input) => {
     const i = findIssueLike(input, repoOf(input), num(input, 'issue_number'));
     return { status: 200, body: issueObject(input.ctx, i) };
+  },
+  'issues/create': (input) => {
+    const repo = repoOf(input);
+    const b = parse(
+      z.object({
+        title: z.union([z.string(), z.number()]),
+        body: z.string().nullable().optional(),
+        labels: z.array(z.union([z.string(), z.object({ name: z.string().optional() })])).optional(),
+        assignees: z.array(z.string()).optional(),
+      }),
+      input.body,
+    );
+    checkBodyLength(b.body, 'Issue');
+    const id = input.nextId();
+    const at = now();
+    const issue: IssueRecord = {
+      kind: 'issue',
+      repo: keyOf(repo),
+      number: nextNumber(input, repo),
+      id,
+      nodeId: nodeId('I', id),
+      title: String(b.title),
+      body: b.body ?? null,
+      state: 'open',
+      stateReason: null,
+      labels: (b.labels ?? []).flatMap((l) => {
+        const name = typeof l === 'string' ? l : l.name;
+        return name ? [ensureLabel(input, repo, name).name] : [];
+      }),
+      user: actor(input),
+      assignees: b.assignees ?? [],
+      locked: false,
+      createdAt: at,
+      updatedAt: at,
+      closedAt: null,
+      bodyHistory: [],
+    };
+    input.ctx.state.issues.push(issue);
+    return { status: 201, body: issueObject(input.ctx, issue) };
   },
   'issues/update': (input) => {
     const repo = repoOf(input);
@@ -1101,6 +1157,8 @@ export const REQUIRED_PERMISSIONS: Record<string, Need[]> = {
     ['issues', 'read'],
     ['pull_requests', 'read'],
   ],
+  'apps/list-repos-accessible-to-installation': [['metadata', 'read']],
+  'issues/create': [['issues', 'write']],
   'issues/update': [
     ['issues', 'write'],
     ['pull_requests', 'write'],
