@@ -1,13 +1,14 @@
 // `npm run bench`: every benchmark in one run, each figure beside its baseline measured in the same run. Writes
 // bench/results/<name>.json per benchmark and bench/results/summary.md (the table, plus the machine: CPUs, load
 // average at start, node version, date), and prints the table. Anything slower than its baseline carries a line
-// saying why. `npx tsx bench/run.ts [name…]` runs only the named ones (index, prompt, gate, cost, checks, ingest, e2e,
-// memory; memory shares e2e's concurrent run when both are chosen).
+// saying why. `npx tsx bench/run.ts [name…]` runs only the named ones (index, prompt, gate, cost, checks, drift, ingest,
+// e2e, memory; memory shares e2e's concurrent run when both are chosen).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchChecks, type ChecksBenchResult, renderChecksTable } from './checks.js';
 import { benchCost, type CostBenchResult } from './cost.js';
+import { benchDrift, type DriftBenchResult, renderDrift } from './drift.js';
 import { benchE2E, type E2EBenchResult, renderE2E } from './e2e.js';
 import { benchGate, type GateBenchResult } from './gate.js';
 import { benchIndex, type IndexBenchResult } from './index.js';
@@ -18,7 +19,7 @@ import { benchPrompt, type PromptBenchResult } from './prompt.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results');
-const ALL = ['index', 'prompt', 'gate', 'cost', 'checks', 'ingest', 'e2e', 'memory'] as const;
+const ALL = ['index', 'prompt', 'gate', 'cost', 'checks', 'drift', 'ingest', 'e2e', 'memory'] as const;
 type Name = (typeof ALL)[number];
 
 export interface Row {
@@ -67,6 +68,18 @@ function promptRows(r: PromptBenchResult): Row[] {
         : `context ${repo.agentContextTokens} vs ${repo.naiveContextTokens} tokens; files are read on demand through tools`,
     };
   });
+}
+
+function driftRows(r: DriftBenchResult): Row[] {
+  return [
+    {
+      figure: `Drift check (${r.resources}-resource module, ${r.driftedResources} drifted: guard, init, plan -refresh-only ∥ plan)`,
+      ours: `${s(r.medianCheckMs)} (median of ${r.checkMs.length})`,
+      baseline: `the project's plan alone (init, plan, show -json): ${s(r.medianPlanMs)}`,
+      ratio: `${r.ratio}`,
+      note: `two read-only plans side by side; one after the other they take ${s(r.medianSerialMs)}`,
+    },
+  ];
 }
 
 function gateRows(r: GateBenchResult): Row[] {
@@ -242,6 +255,7 @@ export async function runAll(names: readonly Name[] = ALL): Promise<{ rows: Row[
   await step('gate', () => benchGate(), gateRows);
   await step('cost', () => benchCost(), costRows);
   await step('checks', () => benchChecks(), checksRows, renderChecksTable);
+  await step('drift', () => benchDrift(), driftRows, renderDrift);
   await step('ingest', () => benchIngest(), ingestRows, renderIngest);
   const e2e = await step('e2e', () => benchE2E(), e2eRows, renderE2E);
   await step('memory', () => benchMemory(e2e ? { from: e2e } : {}), memoryRows, renderMemory);

@@ -30,6 +30,9 @@ const cronSchedule = z
   .refine(
     (expr) => {
       if (expr === 'off') return true;
+      // cron-parser fills missing fields with `*`: "* * *" would mean every second. Five or six fields, or an alias.
+      const fields = expr.trim().split(/\s+/).length;
+      if (!expr.startsWith('@') && fields !== 5 && fields !== 6) return false;
       try {
         CronExpressionParser.parse(expr, { tz: 'UTC' });
         return true;

@@ -45,7 +45,7 @@ export interface AppServerOptions {
   checks?: Checker;
   log?: Logger;
   /** Scheduled drift checks in worker processes (default on, every 60 s); `false` turns the scheduler off. */
-  driftScheduler?: false | Pick<DriftSchedulerOptions, 'intervalMs' | 'maxJitterMs'>;
+  driftScheduler?: false | Pick<DriftSchedulerOptions, 'intervalMs' | 'maxJitterMs' | 'now'>;
   /**
    * Pace GitHub requests with Probot's throttling (one write per second per process, GitHub's guidance against its
    * secondary rate limits). Default true: keep it on against real GitHub. The demo, the end-to-end tests and the
