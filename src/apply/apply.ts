@@ -728,7 +728,7 @@ async function finishSuccess(
   }
   // A drift issue is closed by the drift check that finds no drift, not by the reconcile PR's apply.
   if ((await store.listDrift({ repo, issueNumber: s.issueNumber })).length > 0) {
-    after.push(`The next drift check closes #${s.issueNumber} when it finds no drift.`);
+    after.push(`Drift issue #${s.issueNumber} stays open until a drift check finds no drift.`);
   } else {
     await port.closeIssue(s.issueNumber);
     after.push(`Closed #${s.issueNumber}.`);

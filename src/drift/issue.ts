@@ -126,14 +126,16 @@ export async function recordDriftCheck(input: RecordDriftInput): Promise<RecordD
   if (!ongoing) delete report.previousCheckAt;
   // Stored before the issue exists: a retry of this check reuses `firstSeen`, hence the same creation key.
   let issueNumber = prev?.issueNumber ?? null;
-  await store.putDrift({
-    ...target,
-    state: result.status,
-    issueNumber,
-    firstSeenAt: firstSeen,
-    lastCheckedAt: now,
-    report,
-  });
+  const save = (issue: number | null) =>
+    store.putDrift({
+      ...target,
+      state: result.status,
+      issueNumber: issue,
+      firstSeenAt: firstSeen,
+      lastCheckedAt: now,
+      report,
+    });
+  await save(issueNumber);
 
   const body = renderDriftIssueBody(report, { requiredPermission: input.requiredPermission });
   let opened = false;
@@ -185,14 +187,7 @@ export async function recordDriftCheck(input: RecordDriftInput): Promise<RecordD
       errorPosted = true;
     }
   }
-  const status = await store.putDrift({
-    ...target,
-    state: result.status,
-    issueNumber,
-    firstSeenAt: firstSeen,
-    lastCheckedAt: now,
-    report,
-  });
+  const status = await save(issueNumber);
   return { status, report, issueNumber, opened, closed: false, errorPosted };
 }
 

@@ -23,13 +23,18 @@ import { describeWithTools } from '../helpers/tools.js';
 const OWNER = 'acme';
 const REPO = 'infra';
 
-function mainTf(statePath: string, outDir: string, release: string): string {
+function backendTf(statePath: string): string {
   return [
     'terraform {',
     `  backend "local" {\n    path = ${JSON.stringify(statePath)}\n  }`,
     '  required_providers {\n    local = {\n      source = "hashicorp/local"\n    }\n  }',
     '}',
     '',
+  ].join('\n');
+}
+
+function mainTf(outDir: string, release: string): string {
+  return [
     'resource "local_file" "settings" {',
     `  filename        = ${JSON.stringify(join(outDir, 'settings.json'))}`,
     '  content         = "{\\"team\\":\\"platform\\"}"',
@@ -75,12 +80,14 @@ function step(id: string, name: string, input: unknown) {
   };
 }
 
+let explain: () => Promise<string> = async () => '';
+
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 600_000): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${await explain()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -95,14 +102,18 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'drift end to
     dir = await mkdtemp(join(tmpdir(), 'infra-agent-e2e-drift-'));
     statePath = join(dir, 'state', 'terraform.tfstate');
     outDir = join(dir, 'out');
-    const files = { 'main.tf': mainTf(statePath, outDir, 'v1'), '.github/infra-agent.yml': CONFIG };
+    const files = {
+      'backend.tf': backendTf(statePath),
+      'main.tf': mainTf(outDir, 'v1'),
+      '.github/infra-agent.yml': CONFIG,
+    };
     world = await startAppWorld({
       files,
       permissions: { mona: 'write', octo: 'write', guest: 'read' },
       owner: OWNER,
       repo: REPO,
       script: [
-        step('toolu_drift_0001', 'write_file', { path: 'main.tf', content: mainTf(statePath, outDir, 'v2') }),
+        step('toolu_drift_0001', 'write_file', { path: 'main.tf', content: mainTf(outDir, 'v2') }),
         step('toolu_drift_0002', 'run_checks', {}),
         step('toolu_drift_0003', 'finish', {
           title: 'Accept the release drift',
@@ -114,7 +125,8 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'drift end to
     });
     // The infrastructure as the code says, applied outside the App (a first apply by the team).
     const checkout = join(dir, 'checkout');
-    await writeFile(join(await mkdirp(checkout), 'main.tf'), mainTf(statePath, outDir, 'v1'));
+    await writeFile(join(await mkdirp(checkout), 'backend.tf'), backendTf(statePath));
+    await writeFile(join(checkout, 'main.tf'), mainTf(outDir, 'v1'));
     const tf = new Terraform();
     await tf.init(checkout);
     await tf.plan(checkout, { out: join(dir, 'first.tfplan') });
@@ -127,6 +139,12 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'drift end to
   });
 
   const store = () => world.server.runtime.store;
+  explain = async () =>
+    JSON.stringify({
+      runs: (await store().listRuns({})).map((r) => [r.kind, r.status, r.stage, r.error]),
+      queue: await world.server.runtime.queue.depth(),
+      comments: world.standin.state.comments.slice(-4).map((c) => c.body.slice(0, 300)),
+    });
   const readState = async () => StateSchema.parse(JSON.parse(await readFile(statePath, 'utf8')));
   const writeState = async (edit: (s: z.infer<typeof StateSchema>) => void) => {
     const s = await readState();
@@ -206,14 +224,14 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'drift end to
       .at(-1);
     expect(reply?.body).toContain(`Drift issue: #${issue.number}`);
 
-    // A second check: the same issue is edited in place; no second issue.
+    // A second check: the same issue is edited in place, saying what changed since; no second issue.
     await writeFile(join(outDir, 'settings.json'), '{"team":"platform"}');
     await checkNow(ops.number);
     expect(driftIssues()).toHaveLength(1);
     const edited = world.standin.issue(OWNER, REPO, issue.number);
     expect(edited?.bodyHistory.length).toBeGreaterThan(0);
     expect(edited?.body).toContain('| Checks since first seen | 2 |');
-    expect(edited?.body).toContain('Nothing changed since the last check.');
+    expect(edited?.body).toContain('- no longer drifted: `local_file.settings`');
     expect((await status())?.firstSeenAt?.toISOString()).toBe(first?.firstSeenAt?.toISOString());
 
     // Reconcile: a read-only user is refused; a writer gets a PR whose plan is the change, with no code change.
@@ -231,9 +249,9 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'drift end to
     const prBody = world.standin.pull(OWNER, REPO, pr.number)?.body ?? '';
     expect(prBody).toContain(`Reconciles the drift reported in #${issue.number}`);
     expect(prBody).not.toContain(`Closes #${issue.number}`);
-    expect(prBody).toMatch(/Plan: 3 to add, 1 to change, 0 to destroy/);
+    expect(prBody).toMatch(/Plan: 2 to add, 1 to change, 0 to destroy/);
     // No code change: the branch's tree is the default branch's.
-    expect(await world.remote.readFile(pr.headRef, 'main.tf')).toBe(mainTf(statePath, outDir, 'v1'));
+    expect(await world.remote.readFile(pr.headRef, 'main.tf')).toBe(mainTf(outDir, 'v1'));
 
     // Approval applies the reviewed plan: reality is back to the code. The drift issue waits for the next check.
     await approve(pr.number, 'octo');

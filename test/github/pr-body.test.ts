@@ -63,6 +63,15 @@ const base = {
 };
 
 describe('renderPrBody', () => {
+  it('a drift reconcile PR names its drift issue without a GitHub closing keyword (the next clean check closes it)', () => {
+    for (const reconciles of ['revert', 'code'] as const) {
+      const r = renderPrBody({ ...base, reconciles, projects: [{ checks: checks('plan'), policyMarkdown: 'POLICY' }] });
+      expect(r.body).toContain('Reconciles the drift reported in #12');
+      // GitHub closes the issue on merge for any of these keywords before `#12`, wherever it appears in the body.
+      expect(r.body).not.toMatch(/\b(close[sd]?|fix(e[sd])?|resolve[sd]?)\s*:?\s+#12\b/i);
+    }
+  });
+
   it('puts Closes, the counts row and the warnings above the fold, markers at the end', () => {
     const r = renderPrBody({
       ...base,

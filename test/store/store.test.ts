@@ -72,6 +72,44 @@ describe.each(backends)('store on %s', (driver, open) => {
     expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
   });
 
+  it('keeps one drift status per project, found by its issue number', async () => {
+    const target = { repo: 'acme/infra', project: 'app', workspace: 'default' };
+    expect(await store.getDrift(target)).toBeUndefined();
+    const seen = new Date('2026-12-01T10:00:00Z');
+    await store.putDrift({
+      ...target,
+      state: 'drifted',
+      issueNumber: 12,
+      firstSeenAt: seen,
+      lastCheckedAt: seen,
+      report: { status: 'drifted', checks: 1 },
+    });
+    await store.putDrift({
+      ...target,
+      project: 'other',
+      state: 'clean',
+      issueNumber: null,
+      firstSeenAt: null,
+      lastCheckedAt: seen,
+      report: {},
+    });
+    const later = new Date('2026-12-01T11:00:00Z');
+    const updated = await store.putDrift({
+      ...target,
+      state: 'drifted',
+      issueNumber: 12,
+      firstSeenAt: seen,
+      lastCheckedAt: later,
+      report: { status: 'drifted', checks: 2 },
+    });
+    expect(updated).toMatchObject({ state: 'drifted', issueNumber: 12, report: { checks: 2 } });
+    expect(updated.firstSeenAt?.toISOString()).toBe(seen.toISOString());
+    expect(updated.lastCheckedAt.toISOString()).toBe(later.toISOString());
+    expect((await store.listDrift({ repo: 'acme/infra', issueNumber: 12 })).map((d) => d.project)).toEqual(['app']);
+    expect(await store.listDrift({ repo: 'acme/infra', issueNumber: 13 })).toEqual([]);
+    expect((await store.listDrift()).map((d) => d.project)).toEqual(['app', 'other']);
+  });
+
   it('drops a re-delivered webhook', async () => {
     expect(await store.recordDelivery('d-1', 'issues')).toBe(true);
     expect(await store.recordDelivery('d-1', 'issues')).toBe(false);

@@ -189,6 +189,18 @@ function touch(i: IssueLike, body?: string | null): void {
   i.updatedAt = now();
 }
 
+/** Label names as the issues API takes them (strings or `{name}`), each created when missing. */
+function issueLabelNames(
+  input: HandlerInput,
+  repo: RepoRecord,
+  labels: (string | { name?: string | undefined })[],
+): string[] {
+  return labels.flatMap((l) => {
+    const name = typeof l === 'string' ? l : l.name;
+    return name ? [ensureLabel(input, repo, name).name] : [];
+  });
+}
+
 function ensureLabel(input: HandlerInput, repo: RepoRecord, name: string): LabelRecord {
   const key = keyOf(repo);
   const existing = findLabel(input.ctx.state, key, name);
@@ -526,10 +538,7 @@ export const HANDLERS: Record<string, Handler> = {
       body: b.body ?? null,
       state: 'open',
       stateReason: null,
-      labels: (b.labels ?? []).flatMap((l) => {
-        const name = typeof l === 'string' ? l : l.name;
-        return name ? [ensureLabel(input, repo, name).name] : [];
-      }),
+      labels: issueLabelNames(input, repo, b.labels ?? []),
       user: actor(input),
       assignees: b.assignees ?? [],
       locked: false,
@@ -558,12 +567,7 @@ export const HANDLERS: Record<string, Handler> = {
     checkBodyLength(b.body, 'Issue');
     if (b.title != null) i.title = String(b.title);
     if (b.body !== undefined) touch(i, b.body);
-    if (b.labels) {
-      i.labels = b.labels.flatMap((l) => {
-        const name = typeof l === 'string' ? l : l.name;
-        return name ? [ensureLabel(input, repo, name).name] : [];
-      });
-    }
+    if (b.labels) i.labels = issueLabelNames(input, repo, b.labels);
     if (b.assignees) i.assignees = b.assignees;
     if (b.state === 'closed') closeIssue(i, b.state_reason ?? 'completed');
     if (b.state === 'open' && i.state === 'closed') {
