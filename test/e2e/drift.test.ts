@@ -313,7 +313,8 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'drift end to
     expect(request).toContain('real value \\\\\\"v2\\\\\\"');
     const prBody = world.standin.pull(OWNER, REPO, pr.number)?.body ?? '';
     expect(prBody).toContain(`Reconciles the drift reported in #${issue.number}`);
-    expect(prBody).toContain('No changes. Infrastructure matches the configuration.');
+    expect(prBody).toContain('| app (.) | 0 | 0 | 0 | 0 | 0 | ✅ pass |');
+    expect(prBody).toContain('No changes. Your infrastructure matches the configuration.');
     expect(await world.remote.readFile(pr.headRef, 'main.tf')).toContain('input = "v2"');
 
     await approve(pr.number, 'octo');
@@ -339,6 +340,36 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'drift end to
     expect((await stat(statePath)).isFile()).toBe(true);
     expect(world.standin.violations).toEqual([]);
     expect(world.standin.responseViolations).toEqual([]);
+  }, 1_200_000);
+
+  it('drift.auto_reconcile opens the reconciling PR on first detection, once, and applies nothing by itself', async () => {
+    const ops = world.standin.state.issues.find((i) => i.title === 'ops');
+    if (!ops) throw new Error('no ops issue');
+    await world.remote.commitFiles(
+      world.remote.defaultBranch,
+      { '.github/infra-agent.yml': `${CONFIG}drift:\n  auto_reconcile: revert\n` },
+      'Reconcile drift by reverting it, automatically',
+    );
+    const prsBefore = world.standin.pulls(OWNER, REPO).length;
+    await unlink(join(outDir, 'motd.txt'));
+    await checkNow(ops.number);
+    const issue = driftIssues().find((i) => i.state === 'open');
+    if (!issue) throw new Error('no drift issue');
+    const pr = await waitFor('the automatic reconcile PR', async () =>
+      (await idle()) && world.standin.pulls(OWNER, REPO).length > prsBefore
+        ? world.standin.pulls(OWNER, REPO, { state: 'open' })[0]
+        : undefined,
+    );
+    const body = world.standin.pull(OWNER, REPO, pr.number)?.body ?? '';
+    expect(body).toContain(`Reconciles the drift reported in #${issue.number}`);
+    expect(body).toMatch(/Plan: 1 to add, 0 to change, 0 to destroy/);
+    // A later check edits the same issue and asks for no second PR; nothing was applied.
+    await checkNow(ops.number);
+    expect(world.standin.pulls(OWNER, REPO)).toHaveLength(prsBefore + 1);
+    expect(driftIssues().filter((i) => i.state === 'open')).toHaveLength(1);
+    expect((await store().listRuns({ kind: 'apply' })).length).toBe(2);
+    await expect(stat(join(outDir, 'motd.txt'))).rejects.toThrow();
+    expect(world.standin.violations).toEqual([]);
   }, 1_200_000);
 });
 
