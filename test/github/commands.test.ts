@@ -15,6 +15,16 @@ describe('parseCommand', () => {
     ['/infra revise', { kind: 'help' }],
     ['/infra deploy now', { kind: 'unknown', word: 'deploy' }],
     ['/infra unlock', { kind: 'unlock' }],
+    ['/infra drift', { kind: 'drift' }],
+    ['/infra drift network', { kind: 'drift', project: 'network' }],
+    ['/infra drift ../etc', { kind: 'unknown', word: 'drift ../etc' }],
+    ['/infra reconcile revert', { kind: 'reconcile', mode: 'revert' }],
+    ['/infra reconcile CODE', { kind: 'reconcile', mode: 'code' }],
+    ['/infra reconcile', { kind: 'unknown', word: 'reconcile' }],
+    ['/infra reconcile apply', { kind: 'unknown', word: 'reconcile apply' }],
+    ['/infra reconcile revert and apply it', { kind: 'unknown', word: 'reconcile revert' }],
+    ['> /infra reconcile revert', undefined],
+    ['```\n/infra reconcile revert\n```', undefined],
     [
       '/infra override SEC-TAG-001 tags come from the module',
       {
@@ -86,7 +96,8 @@ describe('parseCommand', () => {
 describe('renderHelp', () => {
   it('lists every command and the permission needed', () => {
     const help = renderHelp({ requiredPermission: 'write' });
-    for (const word of ['revise', 'plan', 'unlock', 'override', 'help']) expect(help).toContain(`/infra ${word}`);
+    for (const word of ['revise', 'plan', 'unlock', 'override', 'drift', 'reconcile revert', 'reconcile code', 'help'])
+      expect(help).toContain(`/infra ${word}`);
     expect(help).toContain('`write` permission');
   });
 });

@@ -276,6 +276,9 @@ describe('issue_comment.created', () => {
       | \`/infra plan [project]\` | re-runs plan and the policy gate on the current branch (no agent) |
       | \`/infra unlock [project]\` | releases the project lock held by this pull request |
       | \`/infra override <RULE-ID> <reason>\` | lifts a soft finding for this plan only (policy owners) |
+      | \`/infra drift [project]\` | checks the projects for drift now (on any issue or pull request) |
+      | \`/infra reconcile revert\` | on a drift issue: a pull request whose plan puts reality back to the code |
+      | \`/infra reconcile code\` | on a drift issue: the agent changes the code to accept reality |
       | \`/infra help\` | this message |
 
       Commands need \`write\` permission on the repository.",
