@@ -74,7 +74,7 @@ export async function benchDrift(opts: { groups?: number; runs?: number } = {}):
     let drifted = 0;
     for (let r = 0; r < runs; r++) {
       let t = performance.now();
-      const check = await runDriftCheck({ repoRoot: dir, project, config, terraform: tf });
+      const check = await runDriftCheck({ repoRoot: dir, project, config, terraform: tf, untrusted: false });
       checkMs.push(Math.round(performance.now() - t));
       if (check.status !== 'drifted') throw new Error(`expected drift, got ${check.status}: ${check.error ?? ''}`);
       drifted = check.resources.length;

@@ -61,7 +61,7 @@ export async function main(args: string[]): Promise<number> {
     project: { name: basename(dir), dir: '.', workspace: values.workspace, dependsOn: [] },
     config: defaultRepoConfig(),
     terraform: tf,
-    guard: false,
+    untrusted: false,
   });
   if (format === 'json') {
     const { planJson: _values, ...shown } = result;

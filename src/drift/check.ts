@@ -4,13 +4,16 @@
 // (resources, attribute names; values never leave src/terraform/plan-summary.ts). Used by the App's drift job, the
 // reconcile run and `infra-agent drift`. The pre-plan guard runs first when asked (the App's checks): the default
 // branch is reviewed code, but a check still runs nothing the guard would refuse on a PR.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RepoConfig } from '../config/schema.js';
 import type { PlanSummary, Project, ResourceAction } from '../core/types.js';
 import { resolveProjectDir } from '../pipeline/checks.js';
-import { runPregate } from '../policy/gate.js';
+import { applyLevels } from '../policy/findings.js';
+import { runGuard } from '../policy/scanners/pregate.js';
+import { cleanCheckout } from '../sandbox/clean.js';
+import { refusalMessage, sandboxStatus } from '../sandbox/status.js';
 import { formatDiagnostic } from '../terraform/diagnostics.js';
 import { type Terraform, TerraformError, terraformForRepo } from '../terraform/engine.js';
 import { summarizePlan } from '../terraform/plan-summary.js';
@@ -49,8 +52,12 @@ export interface DriftCheckOptions {
   signal?: AbortSignal;
   /** Default: the pinned terraform with the config's passthrough credentials. */
   terraform?: Terraform;
-  /** Run the pre-plan guard first (default true). */
-  guard?: boolean;
+  /**
+   * A checkout of repository code (default true): refuse without the sandbox, clean the checkout (committed
+   * .terraform/, state, CLI config, outward symlinks) and run the pre-plan guard first, as a PR's checks do. False
+   * for `infra-agent drift` on the user's own directory (nothing there is deleted).
+   */
+  untrusted?: boolean;
   /** Keep the plan JSONs in the result (a reconcile grounds its request on them). */
   keepPlanJson?: boolean;
 }
@@ -97,21 +104,34 @@ export async function runDriftCheck(opts: DriftCheckOptions): Promise<DriftCheck
     error,
     durationMs: Date.now() - started,
   });
+  let root: string;
   let dir: string;
   try {
-    dir = await resolveProjectDir(opts.repoRoot, project.dir);
+    root = await realpath(opts.repoRoot);
+    if (opts.untrusted !== false) {
+      const sandbox = await sandboxStatus();
+      if (sandbox.mode === 'unavailable') return fail(refusalMessage(sandbox.reason));
+      await cleanCheckout(root);
+    }
+    dir = await resolveProjectDir(root, project.dir);
   } catch (err) {
     return fail(terraformMessage(err));
   }
-  if (opts.guard !== false) {
-    const guard = await runPregate(dir, opts.repoRoot, config.policy);
-    const hard = guard.findings.filter((f) => f.level === 'hard');
-    if (guard.status !== 'ok' || hard.length > 0) {
-      const why = guard.reason ?? hard.map((f) => `${f.ruleId}: ${f.message}`).join('; ');
+  if (opts.untrusted !== false) {
+    const guard = await runGuard(dir, root, config.policy);
+    const hard = applyLevels(guard.run.findings, config.policy.levels).filter((f) => f.level === 'hard');
+    if (guard.run.status !== 'ok' || hard.length > 0) {
+      const why =
+        guard.run.status !== 'ok'
+          ? (guard.run.reason ?? 'the guard did not run')
+          : hard
+              .map((f) => `${f.ruleId}${f.file ? ` at ${f.file}${f.line ? `:${f.line}` : ''}` : ''}: ${f.message}`)
+              .join('; ');
       return fail(`The pre-plan guard refused to run terraform on the default branch: ${redact(why)}`);
     }
   }
-  const tf = opts.terraform ?? terraformForRepo(config);
+  const ownTf = opts.terraform === undefined;
+  const tf = opts.terraform ?? terraformForRepo(config, { checkout: root });
   const sig = signal ? { signal } : {};
   const scratch = await mkdtemp(join(tmpdir(), 'infra-agent-drift-'));
   try {
@@ -144,5 +164,6 @@ export async function runDriftCheck(opts: DriftCheckOptions): Promise<DriftCheck
     return fail(terraformMessage(err));
   } finally {
     await rm(scratch, { recursive: true, force: true });
+    if (ownTf) tf.dispose();
   }
 }

@@ -6,15 +6,20 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import { Terraform } from '../../src/terraform/engine.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
 import { describeWithTools } from '../helpers/tools.js';
+
+let dirForSandbox = '';
 
 function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot(), 'src/cli.ts'), 'drift', ...args], {
       cwd: projectRoot(),
       stdio: ['ignore', 'pipe', 'pipe'],
+      // The state and the managed file live beside the module: the user lets terraform write there.
+      env: { ...process.env, [STATE_DIRS_ENV]: dirForSandbox },
     });
     let out = '';
     let err = '';
@@ -36,6 +41,8 @@ describeWithTools(['terraform'], 'infra-agent drift', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'infra-agent-cli-drift-'));
+    dirForSandbox = dir;
+    process.env[STATE_DIRS_ENV] = [process.env[STATE_DIRS_ENV], dir].filter(Boolean).join(':');
     module = join(dir, 'module');
     statePath = join(dir, 'state', 'terraform.tfstate');
     await mkdir(module, { recursive: true });

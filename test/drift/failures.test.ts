@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { standinWebhooks } from '../../src/devtools/github-standin/index.js';
 import { DRIFT_LABEL } from '../../src/drift/issue.js';
+import { UNSANDBOXED_ENV } from '../../src/sandbox/status.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { describeWithTools } from '../helpers/tools.js';
 
@@ -25,6 +26,9 @@ describeWithTools(['terraform', 'git'], 'drift check failures', () => {
   const hung: Array<() => void> = [];
 
   beforeAll(async () => {
+    // The state backend is a server on the host's loopback, which a sandbox (its own network namespace; Go never
+    // proxies 127.0.0.1) cannot reach: this suite is about credentials, so the operator's unsandboxed switch is on.
+    process.env[UNSANDBOXED_ENV] = '1';
     backend = createServer((req, res) => {
       if (mode === 'hang') {
         hung.push(() => res.destroy());
@@ -68,6 +72,7 @@ describeWithTools(['terraform', 'git'], 'drift check failures', () => {
     await new Promise<void>((r) => backend.close(() => r()));
     delete process.env['TF_HTTP_USERNAME'];
     delete process.env['TF_HTTP_PASSWORD'];
+    delete process.env[UNSANDBOXED_ENV];
   });
 
   const store = () => world.server.runtime.store;

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GitHubStandin, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
 import { type AppServer, startAppServer } from '../../src/github/server.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import type { Store } from '../../src/store/types.js';
 import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';
 import { requirePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -32,6 +33,9 @@ function files(statePath: string): Record<string, string> {
       '',
     ].join('\n'),
     '.github/infra-agent.yml': [
+      'policy:',
+      '  levels:',
+      '    PRE-FILE-001: advisory',
       'drift:',
       "  schedule: '*/10 * * * *'",
       'projects:',
@@ -51,6 +55,8 @@ interface World {
 
 async function startWorld(repo: string): Promise<World> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-agent-drift-sched-'));
+  // State outside the checkout, allowed by the operator (and PRE-FILE-001 turned down in the repo's config).
+  process.env[STATE_DIRS_ENV] = [process.env[STATE_DIRS_ENV], dir].filter(Boolean).join(':');
   const standin = await startGitHubStandin();
   standin.addInstallation({ id: 7, account: OWNER, accountType: 'Organization' });
   const remote = await createGitRemote({ files: files(join(dir, 'state', 'terraform.tfstate')), owner: OWNER, repo });

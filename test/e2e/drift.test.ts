@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { standinWebhooks } from '../../src/devtools/github-standin/index.js';
 import { DRIFT_LABEL } from '../../src/drift/issue.js';
 import { parseReport } from '../../src/drift/report.js';
+import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import { Terraform } from '../../src/terraform/engine.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { describeWithTools } from '../helpers/tools.js';
@@ -58,7 +59,9 @@ function mainTf(outDir: string, release: string): string {
   ].join('\n');
 }
 
-const CONFIG = 'projects:\n  - name: app\n    dir: .\n';
+// The local backend and the managed files live outside the checkout on purpose (real state that survives runs): the
+// operator allows that dir (INFRA_AGENT_SANDBOX_STATE_DIRS) and this repo turns the guard's PRE-FILE-001 down to advisory.
+const CONFIG = 'projects:\n  - name: app\n    dir: .\npolicy:\n  levels:\n    PRE-FILE-001: advisory\n';
 
 const StateSchema = z.looseObject({
   serial: z.number(),
@@ -100,6 +103,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'drift end to
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'infra-agent-e2e-drift-'));
+    process.env[STATE_DIRS_ENV] = [process.env[STATE_DIRS_ENV], dir].filter(Boolean).join(':');
     statePath = join(dir, 'state', 'terraform.tfstate');
     outDir = join(dir, 'out');
     const files = {
