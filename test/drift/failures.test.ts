@@ -64,7 +64,7 @@ describeWithTools(['terraform', 'git'], 'drift check failures', () => {
       repo: REPO,
       server: { driftScheduler: false },
     });
-  }, 120_000);
+  }, 600_000);
 
   afterAll(async () => {
     for (const h of hung) h();
