@@ -38,8 +38,9 @@ function resourceTable(resources: DriftedResource[], max = 100): string[] {
 }
 
 function fenced(text: string): string[] {
-  // Inside a fence longer than any backtick run the text is literal; redacted and bounded first.
-  const body = plainText(text, 4000);
+  // Inside a fence longer than any backtick run the text is literal; redacted and bounded first, and no `<!--` left
+  // that the App's marker reader could take for one of its own markers.
+  const body = plainText(text, 4000).replace(/<!--/g, '<!\u200B--');
   const f = fenceFor(body, 'text');
   return [f.open, body, f.close];
 }

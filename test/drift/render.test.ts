@@ -1,10 +1,12 @@
 // The drift issue's text: what changed since the last check, untrusted addresses escaped like the PR's plan table,
 // Terraform's error fenced, and the grounded reconcile request carrying real values of non-sensitive attributes only.
+import { visit } from 'unist-util-visit';
 import { describe, expect, it } from 'vitest';
 import { driftedResources } from '../../src/drift/check.js';
 import { groundedRequest } from '../../src/drift/reconcile.js';
 import { driftDelta, renderDriftIssueBody, renderFailureComment } from '../../src/drift/render.js';
 import type { DriftReport } from '../../src/drift/report.js';
+import { parseMarkdown } from '../../src/github/markdown.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { ONE_ADD_SUMMARY } from '../helpers/plan-summary.js';
 
@@ -48,8 +50,18 @@ describe('the drift issue body', () => {
     expect(body).toContain('### Since the last check (2026-12-01T09:00:00Z)');
     expect(body).toContain('- no longer drifted: `old.one`');
     expect(body).toContain('`/infra reconcile revert`');
-    expect(body).toContain('`aws_s3_bucket.x["a\\|b\'c‹!--"]`');
-    expect(body).not.toContain('<!--');
+    // The address is one literal code span in its cell: no HTML, no comment, no extra cell.
+    const tree = parseMarkdown(body);
+    const kinds = new Set<string>();
+    visit(tree, (n) => {
+      kinds.add(n.type);
+    });
+    expect(kinds.has('html')).toBe(false);
+    const codes: string[] = [];
+    visit(tree, 'inlineCode', (n) => {
+      codes.push(n.value);
+    });
+    expect(codes).toContain('aws_s3_bucket.x["a|b`c<!--"]');
   });
 
   it('fences Terraform’s message so it cannot close the fence or forge a marker', () => {
