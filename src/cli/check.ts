@@ -130,6 +130,34 @@ async function planDirectory(
   }
 }
 
+type Trusted = {
+  baseline?: DefaultBranchSnapshot['baseline'];
+  customPolicies?: DefaultBranchSnapshot['customPolicies'];
+};
+
+/**
+ * Plans `dir` behind the pre-plan guard: before init on the code, and after init on every module it downloaded.
+ * `guardBlocked` says the guard refused before init (nothing ran).
+ */
+export async function planBehindGuard(
+  dir: string,
+  repoRoot: string,
+  config: PolicyConfig,
+  trusted: Trusted = {},
+): Promise<{ planJson: unknown; dataDir: string } | { why: string; dataDir?: string; guardBlocked?: true }> {
+  const blocked = (r: ScannerRun) =>
+    r.status !== 'ok' || applyLevels(r.findings, config.levels).some((f) => f.level === 'hard');
+  const guard = await runPregate(dir, repoRoot, config, trusted);
+  if (blocked(guard)) return { why: 'the pre-plan guard blocks this code', guardBlocked: true };
+  return planDirectory(dir, async (d) => {
+    const after = await runPregate(dir, repoRoot, config, { ...trusted, dataDir: d, requireInstalled: true });
+    if (!blocked(after)) return undefined;
+    return after.status === 'ok'
+      ? 'the pre-plan guard blocks a module that init downloaded'
+      : `the pre-plan guard failed on what init downloaded: ${after.reason ?? 'unknown error'}`;
+  });
+}
+
 /** The Terraform files and custom policies of `ref` in the repository at `repoRoot`, in a private temp dir. */
 async function snapshotBase(
   repoRoot: string,
@@ -206,28 +234,17 @@ export async function main(args: string[]): Promise<number> {
         planJsonPath = resolve(values.plan);
         planJson = await readPlanJson(planJsonPath);
       } else {
-        const blocked = (r: ScannerRun) =>
-          r.status !== 'ok' || applyLevels(r.findings, config.levels).some((f) => f.level === 'hard');
-        const guard = await runPregate(dir, repoRoot, config, trusted);
-        if (blocked(guard)) {
+        const planned = await planBehindGuard(dir, repoRoot, config, trusted);
+        dataDir = planned.dataDir;
+        if ('planJson' in planned) planJson = planned.planJson;
+        else if (planned.guardBlocked)
           process.stderr.write(
             'infra-agent: not planned: the pre-plan guard blocks this code; policies run on the HCL\n',
           );
-        } else {
-          const planned = await planDirectory(dir, async (d) => {
-            const after = await runPregate(dir, repoRoot, config, { ...trusted, dataDir: d, requireInstalled: true });
-            if (!blocked(after)) return undefined;
-            return after.status === 'ok'
-              ? 'the pre-plan guard blocks a module that init downloaded'
-              : `the pre-plan guard failed on what init downloaded: ${after.reason ?? 'unknown error'}`;
-          });
-          dataDir = planned.dataDir;
-          if ('planJson' in planned) planJson = planned.planJson;
-          else
-            process.stderr.write(
-              `infra-agent: not planned: ${positionals[0]}: ${redact(planned.why)}; policies run on the HCL\n`,
-            );
-        }
+        else
+          process.stderr.write(
+            `infra-agent: not planned: ${positionals[0]}: ${redact(planned.why)}; policies run on the HCL\n`,
+          );
       }
 
       // The plan's monthly cost; with a budget, the cost policy runs beside the scanners.

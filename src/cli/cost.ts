@@ -2,17 +2,15 @@
 // before and after, per resource. Without --plan it plans the directory itself (after the pre-plan guard allows it).
 // Exit 0 with the estimate, 2 on an error (bad arguments, malformed plan, config, usage file or price table).
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONFIG_PATH, parseRepoConfig } from '../config/load.js';
 import { defaultRepoConfig, type RepoConfig } from '../config/schema.js';
 import { estimateProjectCost } from '../cost/project-cost.js';
-import { runPregate } from '../policy/gate.js';
 import { renderCostMarkdown } from '../report/cost-markdown.js';
 import { redact } from '../util/redact.js';
-import { findRepoRoot, readPlanJson } from './check.js';
+import { findRepoRoot, planBehindGuard, readPlanJson } from './check.js';
 
 const USAGE = 'usage: infra-agent cost <dir> [--plan plan.json] [--format markdown|json] [--config file]';
 
@@ -32,26 +30,14 @@ async function loadConfig(file: string | undefined, repoRoot: string): Promise<R
   return parsed.config;
 }
 
+/** Plans the directory behind the pre-plan guard (before init and on what init downloaded), as `check` does. */
 async function planDirectory(dir: string, repoRoot: string, config: RepoConfig): Promise<unknown> {
-  const guard = await runPregate(dir, repoRoot, config.policy);
-  if (guard.status !== 'ok' || guard.findings.some((f) => f.level === 'hard')) {
-    throw new UsageError('the pre-plan guard blocks this code, so it is not planned here: pass --plan plan.json');
+  const planned = await planBehindGuard(dir, repoRoot, config.policy);
+  if ('planJson' in planned) {
+    if (planned.dataDir) await rm(planned.dataDir, { recursive: true, force: true });
+    return planned.planJson;
   }
-  const { Terraform } = await import('../terraform/engine.js');
-  const work = await mkdtemp(join(tmpdir(), 'infra-agent-cost-'));
-  try {
-    const tf = new Terraform();
-    await tf.init(dir);
-    const out = join(work, 'plan.tfplan');
-    await tf.plan(dir, { out });
-    return await tf.showPlanJson(dir, out);
-  } catch (err) {
-    throw new UsageError(
-      `could not plan ${dir} (${err instanceof Error ? err.message.split('\n').slice(0, 3).join(' ') : String(err)}): pass --plan plan.json`,
-    );
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  throw new UsageError(`${dir} was not planned (${redact(planned.why)}): pass --plan plan.json`);
 }
 
 export async function main(args: string[]): Promise<number> {

@@ -7,28 +7,12 @@ import { main as doctor } from '../../src/cli/doctor.js';
 import { main as indexCmd } from '../../src/cli/index-cmd.js';
 import { main as plan } from '../../src/cli/plan.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
+import { captureOutput } from '../helpers/capture-output.js';
 import { describeWithTools } from '../helpers/tools.js';
 
 const FIXTURES = resolve(projectRoot(), 'test', 'fixtures', 'tf');
 
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const capture = captureOutput;
 
 afterEach(() => {
   vi.unstubAllEnvs();
