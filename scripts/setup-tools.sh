@@ -18,6 +18,9 @@ TF_MIN_MINOR=5
 TFSEC_VERSION=v1.28.14
 OPA_VERSION=v1.22.2
 CHECKOV_VERSION=3.2.533
+# Trivy (tfsec's maintained successor) needs Go's json/v2 experiment to build; opt-in (INFRA_AGENT_WITH_TRIVY=1): its
+# dependency tree is large (a long first build on 2 cores).
+TRIVY_VERSION=v0.74.0
 # The providers' GitHub tags (v3.x) are not importable Go versions, so they are pinned by commit pseudo-version.
 # Their mirror version is the commit date, so nobody mistakes them for a registry release.
 RANDOM_MODULE=github.com/terraform-providers/terraform-provider-random
@@ -59,6 +62,13 @@ fi
 # tfsec, opa --------------------------------------------------------------------------------------------------
 done_stamp "tfsec-$TFSEC_VERSION" "$T/bin/tfsec" || { go_build tfsec "github.com/aquasecurity/tfsec/cmd/tfsec@$TFSEC_VERSION" "$T/bin/tfsec"; mark "tfsec-$TFSEC_VERSION"; }
 done_stamp "opa-$OPA_VERSION" "$T/bin/opa" || { go_build opa "github.com/open-policy-agent/opa@$OPA_VERSION" "$T/bin/opa"; mark "opa-$OPA_VERSION"; }
+
+if [ "${INFRA_AGENT_WITH_TRIVY:-0}" = "1" ]; then
+  done_stamp "trivy-$TRIVY_VERSION" "$T/bin/trivy" || {
+    GOEXPERIMENT=jsonv2 go_build trivy "github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION" "$T/bin/trivy"
+    mark "trivy-$TRIVY_VERSION"
+  }
+fi
 
 # checkov (pip, venv) -----------------------------------------------------------------------------------------
 if ! done_stamp "checkov-$CHECKOV_VERSION" "$T/venv/bin/checkov"; then
