@@ -1,6 +1,10 @@
 // The report a reviewer reads in a minute: a 300-finding tree fits in 150 lines before the collapsed advisory part,
 // hard/soft grouped by rule with their resources, fixes per resource type, no suppression advice, our Markdown not
 // escaped into literal characters, never "pass" above a critical item, and "no plan" said when true.
+import { fromMarkdown } from 'mdast-util-from-markdown';
+import { gfmFromMarkdown } from 'mdast-util-gfm';
+import { gfm } from 'micromark-extension-gfm';
+import { visit } from 'unist-util-visit';
 import { describe, expect, it } from 'vitest';
 import type { Finding, Verdict } from '../../src/core/types.js';
 import { makeFinding } from '../../src/policy/findings.js';
@@ -168,5 +172,38 @@ describe('policy report layout', () => {
       }),
     );
     expect(md).toContain('invalid HCL: main.tf:3: Invalid expression');
+  });
+
+  it('renders as intended with a GFM parser: code spans are code, the advisory part is one <details>, tables are tables', () => {
+    const md = renderPolicyMarkdown(
+      v([
+        ...bigTree(),
+        makeFinding({
+          ruleId: 'CKV_X_1',
+          source: 'checkov',
+          level: 'advisory',
+          address: 'a.b',
+          message: 'use `x = 1` | and *not* <b>',
+        }),
+      ]),
+    );
+    const tree = fromMarkdown(md, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] });
+    const codes: string[] = [];
+    const texts: string[] = [];
+    let tables = 0;
+    const html: string[] = [];
+    visit(tree, (node) => {
+      if (node.type === 'inlineCode') codes.push(node.value);
+      if (node.type === 'text') texts.push(node.value);
+      if (node.type === 'table') tables++;
+      if (node.type === 'html') html.push(node.value);
+    });
+    // Our fixes' `attribute` spans are code, not text with literal backticks.
+    expect(codes).toContain('cidr_blocks');
+    expect(texts.join(' ')).not.toContain('`');
+    expect(tables).toBe(2); // advisory + scanners
+    expect(html.filter((h) => h.startsWith('<details>'))).toHaveLength(1);
+    // Untrusted text stays text: its markup does not become emphasis or HTML.
+    expect(html.join(' ')).not.toContain('<b>');
   });
 });
