@@ -1,8 +1,8 @@
 // `npm run bench`: every benchmark in one run, each figure beside its baseline measured in the same run. Writes
 // bench/results/<name>.json per benchmark and bench/results/summary.md (the table, plus the machine: CPUs, load
 // average at start, node version, date), and prints the table. Anything slower than its baseline carries a line
-// saying why. `npx tsx bench/run.ts [name…]` runs only the named ones (index, prompt, gate, cost, checks, drift, ingest,
-// e2e, memory; memory shares e2e's concurrent run when both are chosen).
+// saying why. `npx tsx bench/run.ts [name…]` runs only the named ones (index, prompt, gate, gate-tree, cost, checks,
+// drift, ingest, e2e, memory; memory shares e2e's concurrent run when both are chosen).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,6 +11,7 @@ import { benchCost, type CostBenchResult } from './cost.js';
 import { benchDrift, type DriftBenchResult, renderDrift } from './drift.js';
 import { benchE2E, type E2EBenchResult, renderE2E } from './e2e.js';
 import { benchGate, type GateBenchResult } from './gate.js';
+import { benchGateTree, type GateTreeBenchResult } from './gate-tree.js';
 import { benchIndex, type IndexBenchResult } from './index.js';
 import { benchIngest, type IngestBenchResult, renderIngest } from './ingest.js';
 import { describeMachine, type Machine, round } from './lib/stats.js';
@@ -19,7 +20,7 @@ import { benchPrompt, type PromptBenchResult } from './prompt.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results');
-const ALL = ['index', 'prompt', 'gate', 'cost', 'checks', 'drift', 'ingest', 'e2e', 'memory'] as const;
+const ALL = ['index', 'prompt', 'gate', 'gate-tree', 'cost', 'checks', 'drift', 'ingest', 'e2e', 'memory'] as const;
 type Name = (typeof ALL)[number];
 
 export interface Row {
@@ -102,6 +103,28 @@ function costRows(r: CostBenchResult): Row[] {
       baseline: `parsing the plan JSON + PlanSummary: ${r.medianBaselineMs} ms`,
       ratio: `${round(r.medianWithCostMs / r.medianBaselineMs, 2)}`,
       note: 'goal: well under a second; the estimate reads each resource once, each side priced from its own attributes',
+    },
+  ];
+}
+
+function gateTreeRows(r: GateTreeBenchResult): Row[] {
+  const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`;
+  return [
+    {
+      figure: `Policy gate wall time, generated multi-cloud tree (${r.files} .tf files, ${r.resources} resources, no plan)`,
+      ours: s(r.wallMs),
+      baseline: `sum of the scanners' own times: ${s(r.sumOfScannersMs)}`,
+      ratio: `${round(r.wallMs / r.sumOfScannersMs, 2)}`,
+      note: `${Object.entries(r.scanners)
+        .map(([n, x]) => `${n} ${s(x.ms)}`)
+        .join(', ')}; ${r.findings.hard} hard, ${r.findings.soft} soft, ${r.findings.advisory} advisory`,
+    },
+    {
+      figure: 'Policy gate peak memory, same tree (this process + every scanner it starts)',
+      ours: mb(r.peakTreeBytes),
+      baseline: `this process before the gate: ${mb(r.rssBeforeBytes)}`,
+      ratio: `${round(r.peakTreeBytes / r.rssBeforeBytes, 2)}`,
+      note: `peak of this process alone ${mb(r.peakSelfBytes)}; up to ${r.peakChildren} child processes at once`,
     },
   ];
 }
@@ -253,6 +276,7 @@ export async function runAll(names: readonly Name[] = ALL): Promise<{ rows: Row[
   await step('index', () => benchIndex(), indexRows);
   await step('prompt', () => benchPrompt({ write: false, print: false }), promptRows);
   await step('gate', () => benchGate(), gateRows);
+  await step('gate-tree', () => benchGateTree(), gateTreeRows);
   await step('cost', () => benchCost(), costRows);
   await step('checks', () => benchChecks(), checksRows, renderChecksTable);
   await step('drift', () => benchDrift(), driftRows, renderDrift);

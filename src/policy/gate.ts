@@ -17,6 +17,39 @@ function withDataPrefix(f: Finding, tree: ModuleTree): Finding {
   return tree.locate(candidate) ? { ...f, address: candidate } : f;
 }
 
+/**
+ * A scanner finding's address as the module tree knows the block at its file:line: tfsec names a module resource by
+ * its module call ("module.app"), checkov's directory scan leaves off the module prefix. Findings on the same block
+ * then merge across scanners and get the fix for their resource type.
+ */
+export function readdress(f: Finding, tree: ModuleTree): Finding {
+  if (!f.file || !f.line || f.source === 'pregate') return f;
+  for (const mod of tree.modules) {
+    const file = mod.files.find((x) => x.rel === f.file);
+    if (!file) continue;
+    const node = file.nodes.find(
+      (n) =>
+        (n.kind === 'resource' || n.kind === 'data') &&
+        n.labels.length >= 2 &&
+        n.line <= (f.line ?? 0) &&
+        (f.line ?? 0) <= n.endLine,
+    );
+    if (!node) return f;
+    const local = `${node.kind === 'data' ? 'data.' : ''}${node.labels[0]}.${node.labels[1]}`;
+    const address = f.address ?? '';
+    const base = address.replace(/\[[^\]]*\]/g, '');
+    if (base === `${mod.prefix}${local}`) return f;
+    const bareModule = /^(module\.[^.[]+(\[[^\]]*\])?\.?)+$/.test(address);
+    const unprefixed = base === local || base === local.replace(/^data\./, '');
+    if (address && !bareModule && !unprefixed) return f;
+    const key = unprefixed ? (/(\[[^\]]*\])$/.exec(address)?.[1] ?? '') : '';
+    // tfsec names the module call itself: that call, even when the tree loaded the dir under another one.
+    const prefix = bareModule ? `${address.replace(/\.$/, '')}.` : mod.prefix;
+    return { ...f, address: `${prefix}${local}${key}` };
+  }
+  return f;
+}
+
 export async function runPregate(
   dir: string,
   repoRoot: string,
@@ -94,8 +127,14 @@ export async function runGate(input: GateInput): Promise<Verdict> {
     }),
   );
   const index = await tree;
-  if (index) for (const run of runs) run.findings = run.findings.map((f) => withDataPrefix(f, index));
   const hasPlan = input.planJson !== undefined || input.planJsonPath !== undefined;
+  if (index) for (const run of runs) run.findings = run.findings.map((f) => withDataPrefix(readdress(f, index), index));
+  // Without a plan there are no instances: checkov's "x[0]" and our "x" are the same block.
+  if (!hasPlan)
+    for (const run of runs)
+      run.findings = run.findings.map((f) =>
+        f.address?.includes('[') ? { ...f, address: f.address.replace(/\[[^\]]*\]/g, '') } : f,
+      );
   const existence = index ? await existenceLookup(input, index).catch(() => undefined) : undefined;
   return decideVerdict({
     scanners: runs,

@@ -245,6 +245,8 @@ export const CHECKOV_MAP: Readonly<Record<string, ScannerMapping>> = {
   CKV_AZURE_9: direct('SEC-NET-002'),
   CKV_AZURE_160: corroborate('SEC-NET-002', 'SEC-NET-003'),
   CKV_AZURE_34: direct('SEC-S3-001'),
+  // "the container holding activity logs is not public" fires on every public container.
+  CKV2_AZURE_8: corroborate('SEC-S3-001'),
   CKV_AZURE_190: direct('SEC-S3-001'),
   CKV2_AZURE_47: direct('SEC-S3-001'),
   // "disallow public access" covers network access too, which is not public data.
@@ -354,6 +356,14 @@ const TFSEC_ENTRIES: [string, string, ScannerMapping][] = [
  * takes the level its severity gives (config `severity_levels`).
  */
 export const SCANNER_LEVEL_CAPS: Readonly<Record<string, { level: Level; why: string }>> = {
+  'AVD-AWS-0132': {
+    level: 'advisory',
+    why: 'S3 encrypts every object by default; a customer-managed key is a choice, not an exposure',
+  },
+  'aws-s3-encryption-customer-key': {
+    level: 'advisory',
+    why: 'S3 encrypts every object by default; a customer-managed key is a choice, not an exposure',
+  },
   'AVD-GCP-0047': {
     level: 'advisory',
     why: 'PodSecurityPolicy was removed in Kubernetes 1.25; GKE no longer offers it',

@@ -121,13 +121,19 @@ function sources(g: Group): string {
   return `  _Reported by:_ ${names.join(', ')}${ids.length > 0 ? ` (${ids.map(escapeMarkdown).join(', ')})` : ''}`;
 }
 
-/** One rule's entry; `perRule` resources listed on their own lines (the rest counted), 0 = a one-line list. */
+/** One rule's entry; `perRule` resources on their own lines (the rest counted), 0 = a one-line list, -1 = one line. */
 function renderGroup(g: Group, perRule: number, overridden: boolean): string[] {
   const sev = g.findings.reduce(
     (a, f) => (rank(f.severity) > rank(a) ? f.severity : a),
     g.findings[0]?.severity ?? 'low',
   );
   const head = `- **${escapeMarkdown(g.ruleId)}** ${title(g)} · ${sev} · ${plural(g.findings.length, 'resource')}${overridden ? ' · _overridden_' : ''}`;
+  if (perRule < 0) {
+    // Very many rules: the whole entry on one line.
+    const shown = g.findings.slice(0, 3).map((f) => resourceLine(f, false));
+    const more = g.findings.length > 3 ? `, +${g.findings.length - 3} more` : '';
+    return [`${head}: ${shown.join(', ')}${more}`];
+  }
   const lines = [head];
   const sameMessage = new Set(g.findings.map((f) => f.message)).size === 1;
   if (sameMessage && g.findings[0]) lines.push(`  ${inlineText(g.findings[0].message)}`);
@@ -244,14 +250,27 @@ export function renderPolicyMarkdown(verdict: Verdict, opts: { title?: string; m
   const hard = groups.filter((g) => g.level === 'hard');
   const soft = groups.filter((g) => g.level === 'soft');
   const advisory = groups.filter((g) => g.level === 'advisory');
-  // As many resources per rule as the line budget allows: 8, then 3, then 1, then a one-line list.
+  // As many resources per rule as the line budget allows: 8, then 3, then 1, a one-line list, one line per rule.
   let blocking: string[] = [];
-  for (const perRule of [8, 3, 1, 0]) {
+  for (const perRule of [8, 3, 1, 0, -1]) {
     blocking = [
       ...renderBlocking('hard', hard, perRule, overridden),
       ...renderBlocking('soft', soft, perRule, overridden),
     ];
     if (head.length + blocking.length <= BLOCKING_LINE_BUDGET) break;
+  }
+  if (head.length + blocking.length > BLOCKING_LINE_BUDGET) {
+    // More rules than lines: the hard ones first, then as many soft ones as fit, the rest counted.
+    const room = Math.max(BLOCKING_LINE_BUDGET - head.length - 8, 10);
+    const keptHard = hard.slice(0, room);
+    const keptSoft = soft.slice(0, Math.max(room - keptHard.length, 0));
+    const left = hard.length + soft.length - keptHard.length - keptSoft.length;
+    blocking = [
+      ...renderBlocking('hard', keptHard, -1, overridden),
+      ...renderBlocking('soft', keptSoft, -1, overridden),
+      '',
+      `_…and ${plural(left, 'more blocking rule')} not shown (report length limit); every finding is in the check run and SARIF._`,
+    ];
   }
   const tail = scannerTable(verdict);
   const fits = (parts: string[][]) => redact(parts.flat().join('\n')).length <= max;

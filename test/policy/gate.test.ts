@@ -7,7 +7,7 @@ import { afterEach, beforeAll, expect, it } from 'vitest';
 import { PolicyConfigSchema } from '../../src/config/schema.js';
 import type { Finding, ScannerRun, Verdict } from '../../src/core/types.js';
 import { runGate, runPregate } from '../../src/policy/gate.js';
-import { mapCheckovId, mapTfsecId } from '../../src/policy/rules.js';
+import { mapCheckovId, mapTfsecId, SCANNER_LEVEL_CAPS } from '../../src/policy/rules.js';
 import { checkovScanner } from '../../src/policy/scanners/checkov.js';
 import { opaScanner } from '../../src/policy/scanners/opa.js';
 import { pregateScanner } from '../../src/policy/scanners/pregate.js';
@@ -111,7 +111,8 @@ describeWithTools(['tfsec', 'checkov', 'opa'], 'policy gate on the sample trees 
     const bySeverity: Record<string, string> = { critical: 'hard', high: 'soft' };
     for (const f of unmapped) {
       const corroborates = f.sourceIds.some((id) => (mapCheckovId(id) ?? mapTfsecId(id))?.mode === 'corroborate');
-      const expected = corroborates ? 'advisory' : (bySeverity[f.severity] ?? 'advisory');
+      const capped = f.sourceIds.some((id) => SCANNER_LEVEL_CAPS[id]?.level === 'advisory');
+      const expected = corroborates || capped ? 'advisory' : (bySeverity[f.severity] ?? 'advisory');
       expect(f.level, `${f.ruleId} ${f.severity} ${f.address}`).toBe(expected);
     }
     expect(unmapped.some((f) => f.level === 'soft')).toBe(true);

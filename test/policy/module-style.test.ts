@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PolicyConfigSchema } from '../../src/config/schema.js';
 import type { Verdict } from '../../src/core/types.js';
 import { blockExistence, evaluate, existenceOf, resolveExistence, UNKNOWN } from '../../src/policy/existence.js';
-import { runGate } from '../../src/policy/gate.js';
+import { readdress, runGate } from '../../src/policy/gate.js';
 import { loadModuleTree } from '../../src/policy/module-tree.js';
 import { checkovScanner } from '../../src/policy/scanners/checkov.js';
 import { findTool } from '../../src/toolchain/tools.js';
@@ -211,4 +211,29 @@ describeWithTools(['checkov'], 'checkov on a tree whose JSON report is over 4 Mi
       else process.env['INFRA_AGENT_CHECKOV_BIN'] = before;
     }
   }, 600_000);
+});
+
+describe('scanner addresses made the module tree’s', () => {
+  it('tfsec’s "module.x" and checkov’s unprefixed address become the block at their file:line', async () => {
+    const root = await moduleStyleTree();
+    const tree = await loadModuleTree(root, root);
+    const base = {
+      source: 'tfsec' as const,
+      sources: ['tfsec' as const],
+      sourceIds: ['x'],
+      ruleId: 'x',
+      severity: 'high' as const,
+      level: 'advisory' as const,
+      message: 'm',
+    };
+    const at = (address: string | undefined, line: number) =>
+      readdress({ ...base, ...(address ? { address } : {}), file: 'modules/sg/main.tf', line }, tree).address;
+    expect(at('module.off', 9)).toBe('module.off.aws_security_group.this');
+    // checkov does not say which call; the dir is both module.off and module.never, and the tree holds it once.
+    const prefix = tree.modules.find((m) => m.rel === 'modules/sg')?.prefix;
+    expect(at('aws_security_group.this[0]', 9)).toBe(`${prefix}aws_security_group.this[0]`);
+    expect(at(undefined, 22)).toBe(`${prefix}data.aws_iam_policy_document.admin`);
+    // An address that already names another block is left alone.
+    expect(at('module.off.aws_security_group.other', 9)).toBe('module.off.aws_security_group.other');
+  });
 });

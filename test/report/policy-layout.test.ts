@@ -207,3 +207,27 @@ describe('policy report layout', () => {
     expect(html.join(' ')).not.toContain('<b>');
   });
 });
+
+describe('policy report layout with very many blocking rules', () => {
+  it('still fits 150 lines: one line per rule when it must', () => {
+    const findings = Array.from({ length: 300 }, (_, i) =>
+      makeFinding({
+        ruleId: `CKV_AZURE_${i % 200}`,
+        source: 'checkov',
+        severity: 'high',
+        level: 'soft',
+        address: `azurerm_resource_group.r${i}`,
+        file: 'main.tf',
+        line: i + 1,
+        message: `Ensure check ${i % 200}`,
+      }),
+    );
+    const md = renderPolicyMarkdown(v(findings, 'needs-override'));
+    const before = md.includes('<details>')
+      ? md.slice(0, md.indexOf('<details>'))
+      : md.slice(0, md.indexOf('#### Scanners'));
+    expect(before.split('\n').length).toBeLessThan(150);
+    expect(md).toMatch(/and \d+ more blocking rules not shown \(report length limit\)/);
+    expect(before.split('\n').filter((l) => l.startsWith('- **CKV'))).not.toHaveLength(0);
+  });
+});
