@@ -5,6 +5,7 @@
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { Finding } from '../../core/types.js';
+import { scannerPolicy } from '../../sandbox/policy.js';
 import { run } from '../../util/exec.js';
 import { makeFinding, parseSeverity } from '../findings.js';
 import { toRepoPath } from '../module-tree.js';
@@ -127,6 +128,7 @@ export const trivyScanner: Scanner = {
           cwd: tmp.dir,
           env: { ...offlineEnv(tmp.dir), TRIVY_NO_PROGRESS: 'true', TRIVY_DISABLE_TELEMETRY: 'true' },
           timeoutMs: TIMEOUT_MS,
+          sandbox: scannerPolicy({ tool: tool.path, read: [input.repoRoot, input.dir], scratch: tmp.dir }),
           ...(input.signal ? { signal: input.signal } : {}),
         },
       );
