@@ -67,8 +67,10 @@ export function makeFinding(input: FindingInput): Finding {
   if (input.line !== undefined && Number.isInteger(input.line) && input.line > 0) f.line = input.line;
   // A fix written for this resource's type beats a rule's generic text; scanner advice to silence the check
   // (PRE-SUPPRESS-001 forbids that) is dropped.
+  // The pre-plan guard writes its own remediation for what it finds (what kind of secret, which file function).
+  const own = input.source === 'pregate' ? input.remediation : undefined;
   const remediation = withoutSuppressionAdvice(
-    fixFor(input.ruleId, address) ?? input.remediation ?? rule?.remediation ?? '',
+    own ?? fixFor(input.ruleId, address) ?? input.remediation ?? rule?.remediation ?? '',
   );
   if (remediation) f.remediation = remediation;
   if (input.notVerified) f.notVerified = true;

@@ -124,6 +124,46 @@ export function offlineEnv(home: string): Record<string, string> {
   };
 }
 
+export interface ScannerContext {
+  /** The tool's path. */
+  tool: string;
+  /** A private temp dir (the scanner's scratch, writable in its sandbox), removed afterwards. */
+  tmp: string;
+}
+
+/**
+ * The frame a binary scanner shares: the tool or `not-run` naming the setup command, its version, a private temp dir,
+ * and anything thrown turned into `failed` with the tool's own words. `body` returns the findings (and notes).
+ */
+export async function runBinaryScanner(
+  name: ScannerName,
+  toolName: ToolName,
+  versionArgs: string[],
+  signal: AbortSignal | undefined,
+  body: (ctx: ScannerContext) => Promise<Pick<ScannerRun, 'findings' | 'notes'>>,
+): Promise<ScannerRun> {
+  const started = Date.now();
+  const tool = locateTool(toolName);
+  if ('reason' in tool) return notRun(name, tool.reason, started);
+  const version = await probeVersion(tool.path, versionArgs, signal);
+  const tmp = await privateTempDir(name);
+  try {
+    const { findings, notes } = await body({ tool: tool.path, tmp: tmp.dir });
+    return {
+      name,
+      status: 'ok',
+      ...(version ? { version } : {}),
+      durationMs: Date.now() - started,
+      ...(notes && notes.length > 0 ? { notes } : {}),
+      findings,
+    };
+  } catch (err) {
+    return failed(name, describeExecError(err), started, version);
+  } finally {
+    await tmp.remove();
+  }
+}
+
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }

@@ -13,16 +13,7 @@ import { run } from '../../util/exec.js';
 import { makeFinding, parseSeverity } from '../findings.js';
 import { loadModuleTree, toRepoPath } from '../module-tree.js';
 import { mapTfsecId } from '../rules.js';
-import {
-  describeExecError,
-  failed,
-  locateTool,
-  notRun,
-  offlineEnv,
-  privateTempDir,
-  probeVersion,
-  writePrivate,
-} from './common.js';
+import { offlineEnv, runBinaryScanner, writePrivate } from './common.js';
 import type { ScanInput, Scanner } from './types.js';
 
 const TIMEOUT_MS = 180_000;
@@ -122,19 +113,14 @@ export async function stageWithoutCheckBlocks(
 
 export const tfsecScanner: Scanner = {
   name: 'tfsec',
-  async run(input: ScanInput) {
-    const started = Date.now();
-    const tool = locateTool('tfsec');
-    if ('reason' in tool) return notRun('tfsec', tool.reason, started);
-    const version = await probeVersion(tool.path, ['--version'], input.signal);
-    const tmp = await privateTempDir('tfsec');
-    try {
-      const config = join(tmp.dir, 'config.json');
-      const checks = join(tmp.dir, 'checks');
+  run: (input: ScanInput) =>
+    runBinaryScanner('tfsec', 'tfsec', ['--version'], input.signal, async ({ tool, tmp }) => {
+      const config = join(tmp, 'config.json');
+      const checks = join(tmp, 'checks');
       await writePrivate(config, '{}');
-      const staged = await stageWithoutCheckBlocks(input.dir, input.repoRoot, tmp.dir).catch(() => undefined);
+      const staged = await stageWithoutCheckBlocks(input.dir, input.repoRoot, tmp).catch(() => undefined);
       const result = await run(
-        tool.path,
+        tool,
         [
           staged?.scanDir ?? input.dir,
           '--format',
@@ -151,35 +137,18 @@ export const tfsecScanner: Scanner = {
           checks,
         ],
         {
-          cwd: tmp.dir,
-          env: offlineEnv(tmp.dir),
+          cwd: tmp,
+          env: offlineEnv(tmp),
           timeoutMs: TIMEOUT_MS,
           okExitCodes: [1],
-          sandbox: scannerPolicy({ tool: tool.path, read: [input.repoRoot, input.dir], scratch: tmp.dir }),
+          sandbox: scannerPolicy({ tool, read: [input.repoRoot, input.dir], scratch: tmp }),
           ...(input.signal ? { signal: input.signal } : {}),
         },
       );
-      const findings = staged
-        ? parseTfsecOutput(result.stdout, staged.root, staged.scanDir)
-        : parseTfsecOutput(result.stdout, input.repoRoot, input.dir);
+      if (!staged) return { findings: parseTfsecOutput(result.stdout, input.repoRoot, input.dir) };
       return {
-        name: 'tfsec',
-        status: 'ok',
-        ...(version ? { version } : {}),
-        ...(staged
-          ? {
-              notes: [
-                `tfsec cannot parse check {} blocks; it scanned the code without them (${staged.blanked.join(', ')})`,
-              ],
-            }
-          : {}),
-        durationMs: Date.now() - started,
-        findings,
+        findings: parseTfsecOutput(result.stdout, staged.root, staged.scanDir),
+        notes: [`tfsec cannot parse check {} blocks; it scanned the code without them (${staged.blanked.join(', ')})`],
       };
-    } catch (err) {
-      return failed('tfsec', describeExecError(err), started, version);
-    } finally {
-      await tmp.remove();
-    }
-  },
+    }),
 };

@@ -10,16 +10,7 @@ import { run } from '../../util/exec.js';
 import { makeFinding, parseSeverity } from '../findings.js';
 import { toRepoPath } from '../module-tree.js';
 import { mapTfsecId } from '../rules.js';
-import {
-  describeExecError,
-  failed,
-  locateTool,
-  notRun,
-  offlineEnv,
-  privateTempDir,
-  probeVersion,
-  writePrivate,
-} from './common.js';
+import { offlineEnv, runBinaryScanner, writePrivate } from './common.js';
 import type { ScanInput, Scanner } from './types.js';
 
 const TIMEOUT_MS = 300_000;
@@ -98,17 +89,12 @@ export function parseTrivyOutput(stdout: string, repoRoot: string, dir: string):
 
 export const trivyScanner: Scanner = {
   name: 'trivy',
-  async run(input: ScanInput) {
-    const started = Date.now();
-    const tool = locateTool('trivy');
-    if ('reason' in tool) return notRun('trivy', tool.reason, started);
-    const version = await probeVersion(tool.path, ['--version'], input.signal);
-    const tmp = await privateTempDir('trivy');
-    try {
-      const ignore = join(tmp.dir, 'trivyignore');
+  run: (input: ScanInput) =>
+    runBinaryScanner('trivy', 'trivy', ['--version'], input.signal, async ({ tool, tmp }) => {
+      const ignore = join(tmp, 'trivyignore');
       await writePrivate(ignore, '');
       const result = await run(
-        tool.path,
+        tool,
         [
           'config',
           '--format',
@@ -116,7 +102,7 @@ export const trivyScanner: Scanner = {
           '--quiet',
           '--skip-check-update',
           '--cache-dir',
-          join(tmp.dir, 'cache'),
+          join(tmp, 'cache'),
           '--ignorefile',
           ignore,
           '--exit-code',
@@ -125,25 +111,13 @@ export const trivyScanner: Scanner = {
           input.dir,
         ],
         {
-          cwd: tmp.dir,
-          env: { ...offlineEnv(tmp.dir), TRIVY_NO_PROGRESS: 'true', TRIVY_DISABLE_TELEMETRY: 'true' },
+          cwd: tmp,
+          env: { ...offlineEnv(tmp), TRIVY_NO_PROGRESS: 'true', TRIVY_DISABLE_TELEMETRY: 'true' },
           timeoutMs: TIMEOUT_MS,
-          sandbox: scannerPolicy({ tool: tool.path, read: [input.repoRoot, input.dir], scratch: tmp.dir }),
+          sandbox: scannerPolicy({ tool, read: [input.repoRoot, input.dir], scratch: tmp }),
           ...(input.signal ? { signal: input.signal } : {}),
         },
       );
-      const findings = parseTrivyOutput(result.stdout, input.repoRoot, input.dir);
-      return {
-        name: 'trivy',
-        status: 'ok',
-        ...(version ? { version } : {}),
-        durationMs: Date.now() - started,
-        findings,
-      };
-    } catch (err) {
-      return failed('trivy', describeExecError(err), started, version);
-    } finally {
-      await tmp.remove();
-    }
-  },
+      return { findings: parseTrivyOutput(result.stdout, input.repoRoot, input.dir) };
+    }),
 };
