@@ -11,16 +11,17 @@
 // mid-apply leaves a claim that refuses every later attempt until a human re-plans (new hash).
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RepoConfig } from '../config/schema.js';
 import { readMarkers } from '../github/markers.js';
 import { ownedPullRequest } from '../github/ownership.js';
 import { renderInline } from '../github/text.js';
 import { resolveProjectDir } from '../pipeline/checks.js';
+import { workDirPrefix } from '../pipeline/work-dirs.js';
 import { runGuard } from '../policy/scanners/pregate.js';
 import { decideVerdict } from '../policy/verdict.js';
-import { interruptedApplyMessage, startRunHeartbeat } from '../queue/recovery.js';
+import { applyMayHaveStarted, interruptedApplyMessage, startRunHeartbeat } from '../queue/recovery.js';
+import { withProjectSlot } from '../store/project-slot.js';
 import type { RequesterReason, RunRecord, Store } from '../store/types.js';
 import { type Terraform, TerraformError, terraformForRepo } from '../terraform/engine.js';
 import { Redactor, redact } from '../util/redact.js';
@@ -436,25 +437,34 @@ async function executeApplyRun(
     status: 'skipped',
   }));
   let failure: Failure | undefined;
-  const planDir = await mkdtemp(join(tmpdir(), 'infra-agent-apply-'));
+  const planDir = await mkdtemp(workDirPrefix(undefined, 'apply'));
   let checkout: { root: string; cleanup: () => Promise<void> } | undefined;
   let tf: Terraform | undefined;
   try {
     checkout = await deps.checkout(pr.headSha);
-    tf = (deps.terraform ?? terraformForRepo)(req.config);
+    const checkoutRoot = checkout.root;
+    const engine = (deps.terraform ?? terraformForRepo)(req.config);
+    tf = engine;
     for (const [i, p] of ctx.ordered.entries()) {
       const report = reports[i];
       if (!report) continue;
-      const result = await applyProject(deps, {
-        req,
-        runId,
-        pr,
-        set,
-        project: p,
-        checkoutRoot: checkout.root,
-        planDir,
-        tf,
-      });
+      // One terraform execution per project+workspace at a time: a plan of another issue waits for this apply.
+      const result = await withProjectSlot(
+        store,
+        { repo, project: p.name, workspace: p.workspace },
+        () =>
+          applyProject(deps, {
+            req,
+            runId,
+            pr,
+            set,
+            project: p,
+            checkoutRoot,
+            planDir,
+            tf: engine,
+          }),
+        deps.signal ? { signal: deps.signal } : {},
+      );
       Object.assign(report, result.report);
       if (result.failure) {
         failure = result.failure;
@@ -781,6 +791,8 @@ export async function recoverInterruptedApplies(
   for (const run of await store.listRuns({ kind: 'apply', status: 'running', limit: 1000 })) {
     const lastSign = (run.heartbeatAt ?? run.updatedAt).getTime();
     if (staleAfter > 0 && now - lastSign < staleAfter) continue;
+    // Interrupted before terraform started: nothing changed, the generic recovery runs it again.
+    if (!(await applyMayHaveStarted(store, run))) continue;
     const error = interruptedApplyMessage(run);
     const updated = await store.updateRun(run.id, {
       status: 'needs-human',

@@ -4,6 +4,7 @@
 // branch), and a merge GitHub refuses is an answer, not an exception, with Octokit's retries off (Probot's Octokit
 // would otherwise retry a 405/409 for about 14 s before giving up).
 
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type {
   ApplyGitHubPort,
@@ -16,10 +17,17 @@ import type {
   ReviewState,
 } from '../apply/port.js';
 import { PERMISSIONS } from '../config/schema.js';
+import { sideEffectOnce } from '../store/idempotency.js';
 import type { Store } from '../store/types.js';
-import { type GitHubClient, httpStatus, type RepoRef } from './client.js';
+import { checkRunExternalId, findCheckRun } from './check-runs.js';
+import { CREATE_RETRY, type GitHubClient, httpStatus, isTransient, type RepoRef } from './client.js';
 
 export const APPLY_CHECK_NAME = 'infra-agent/apply';
+
+/** Where an apply run's check run head SHA is kept, so recovery can conclude the check of an interrupted apply. */
+export function applyCheckHeadKey(runKey: string): string {
+  return `apply-check-head:${runKey}`;
+}
 
 const REVIEW_STATES: readonly ReviewState[] = ['APPROVED', 'CHANGES_REQUESTED', 'COMMENTED', 'DISMISSED', 'PENDING'];
 
@@ -145,8 +153,31 @@ export class OctokitApplyPort implements ApplyGitHubPort {
   }
 
   async comment(issueOrPr: number, body: string): Promise<number> {
-    const { data } = await this.octokit.rest.issues.createComment({ ...this.ref, issue_number: issueOrPr, body });
-    return data.id;
+    // Once per (thread, run, body): a lost answer or a retried job finds the comment by its hidden marker.
+    const digest = createHash('sha256').update(body).digest('hex').slice(0, 24);
+    const marker = `<!-- infra-agent:comment=${digest} -->`;
+    const text = `${body}\n${marker}`;
+    const made = await sideEffectOnce(this.store, `comment:${this.repo}#${issueOrPr}:${this.checkKey}:${digest}`, {
+      retry: CREATE_RETRY,
+      find: async () => {
+        const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, {
+          ...this.ref,
+          issue_number: issueOrPr,
+          per_page: 100,
+        });
+        const mine = comments.find((c) => (c.body ?? '').includes(marker) && c.user?.type === 'Bot');
+        return mine ? String(mine.id) : undefined;
+      },
+      create: async () => {
+        const { data } = await this.octokit.rest.issues.createComment({
+          ...this.ref,
+          issue_number: issueOrPr,
+          body: text,
+        });
+        return String(data.id);
+      },
+    });
+    return Number(made.value);
   }
 
   async reportApplyCheck(report: CheckRunReport): Promise<void> {
@@ -166,15 +197,29 @@ export class OctokitApplyPort implements ApplyGitHubPort {
           }
         : { status: 'in_progress' as const };
     if (id === undefined) {
-      const { data } = await this.octokit.rest.checks.create({
-        ...this.ref,
-        name: APPLY_CHECK_NAME,
-        head_sha: report.headSha,
-        ...completion,
-        output,
+      const externalId = checkRunExternalId(key);
+      const made = await sideEffectOnce(this.store, key, {
+        retry: CREATE_RETRY,
+        find: () =>
+          findCheckRun(this.octokit, this.ref, { name: APPLY_CHECK_NAME, headSha: report.headSha, externalId }),
+        create: async () => {
+          const { data } = await this.octokit.rest.checks.create({
+            ...this.ref,
+            name: APPLY_CHECK_NAME,
+            head_sha: report.headSha,
+            external_id: externalId,
+            ...completion,
+            output,
+          });
+          return String(data.id);
+        },
       });
-      id = data.id;
-      await this.store.putKey(key, String(id));
+      id = Number(made.value);
+      await this.store.putKey(applyCheckHeadKey(this.checkKey), report.headSha);
+      // Adopted (made by an earlier execution): bring it to this report.
+      if (!made.created) {
+        await this.octokit.rest.checks.update({ ...this.ref, check_run_id: id, ...completion, output });
+      }
     } else {
       await this.octokit.rest.checks.update({ ...this.ref, check_run_id: id, ...completion, output });
     }
@@ -196,9 +241,27 @@ export class OctokitApplyPort implements ApplyGitHubPort {
       });
       return { merged: data.merged, message: data.message };
     } catch (err) {
-      // Any failure is "not merged": the apply already happened, so the report must still be written.
+      // A lost answer (5xx, reset) says nothing about the merge: GitHub may have done it. Read the PR to know.
+      if (isTransient(err)) {
+        const known = await this.mergedState(pr, opts.sha).catch(() => undefined);
+        if (known?.merged) return { merged: true, message: 'Pull Request successfully merged' };
+      }
+      // Any other failure is "not merged": the apply already happened, so the report must still be written.
       const status = httpStatus(err);
       return { merged: false, message: `GitHub refused the merge${status ? ` (${status})` : ''}: ${messageOf(err)}` };
+    }
+  }
+
+  /** Whether the PR is merged (at `sha` as its head), read fresh after a merge whose answer was lost. */
+  private async mergedState(pr: number, sha: string): Promise<{ merged: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { data } = await this.octokit.rest.pulls.get({ ...this.ref, pull_number: pr });
+        return { merged: data.merged === true && data.head.sha === sha };
+      } catch (err) {
+        if (attempt >= CREATE_RETRY.attempts || !isTransient(err)) throw err;
+        await new Promise((r) => setTimeout(r, CREATE_RETRY.delayMs * 2 ** attempt));
+      }
     }
   }
 

@@ -1,9 +1,10 @@
 // Check runs on the PR head (`infra-agent/plan`, `infra-agent/policy`, `infra-agent/config`). GitHub takes at most
 // 50 annotations per request, so the first batch goes with the create and the rest with updates. Each check run is
 // named by an idempotency key (run + name + SHA), so a retried stage updates rather than adds.
+import { createHash } from 'node:crypto';
 import { sideEffectOnce } from '../store/idempotency.js';
 import type { Store } from '../store/types.js';
-import type { GitHubClient, RepoRef } from './client.js';
+import { CREATE_RETRY, type GitHubClient, type RepoRef } from './client.js';
 
 export interface Annotation {
   path: string;
@@ -40,6 +41,28 @@ export function batches<T>(items: T[], size = ANNOTATIONS_PER_REQUEST): T[][] {
   return out;
 }
 
+/** The check run's natural key on GitHub, beside name + head SHA: which execution made it (bounded, no secrets). */
+export function checkRunExternalId(key: string): string {
+  return `infra-agent:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+}
+
+/** A check run this App made for (name, head SHA, external id), e.g. one whose create answer was lost. */
+export async function findCheckRun(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  want: { name: string; headSha: string; externalId: string },
+): Promise<string | undefined> {
+  const runs = await octokit.paginate(octokit.rest.checks.listForRef, {
+    ...repo,
+    ref: want.headSha,
+    check_name: want.name,
+    filter: 'all',
+    per_page: 100,
+  });
+  const mine = runs.find((r) => r.external_id === want.externalId && r.head_sha === want.headSha);
+  return mine ? String(mine.id) : undefined;
+}
+
 /** Create (once) and complete a check run with all its annotations; returns its id and URL. */
 export async function publishCheckRun(
   octokit: GitHubClient,
@@ -54,33 +77,34 @@ export async function publishCheckRun(
     ...(input.text ? { text: cut(input.text) } : {}),
   };
   let url = '';
-  const created = await sideEffectOnce(
-    store,
-    `check-run:${repo.owner}/${repo.repo}:${input.name}:${input.headSha}:${input.key}`,
-    {
-      create: async () => {
-        const res = await octokit.rest.checks.create({
+  const key = `check-run:${repo.owner}/${repo.repo}:${input.name}:${input.headSha}:${input.key}`;
+  const externalId = checkRunExternalId(key);
+  const created = await sideEffectOnce(store, key, {
+    find: () => findCheckRun(octokit, repo, { name: input.name, headSha: input.headSha, externalId }),
+    retry: CREATE_RETRY,
+    create: async () => {
+      const res = await octokit.rest.checks.create({
+        ...repo,
+        name: input.name,
+        head_sha: input.headSha,
+        external_id: externalId,
+        status: 'completed',
+        conclusion: input.conclusion,
+        completed_at: new Date().toISOString(),
+        ...(input.detailsUrl ? { details_url: input.detailsUrl } : {}),
+        output: { ...output, annotations: first },
+      });
+      url = res.data.html_url ?? '';
+      for (const batch of rest) {
+        await octokit.rest.checks.update({
           ...repo,
-          name: input.name,
-          head_sha: input.headSha,
-          status: 'completed',
-          conclusion: input.conclusion,
-          completed_at: new Date().toISOString(),
-          ...(input.detailsUrl ? { details_url: input.detailsUrl } : {}),
-          output: { ...output, annotations: first },
+          check_run_id: res.data.id,
+          output: { ...output, annotations: batch },
         });
-        url = res.data.html_url ?? '';
-        for (const batch of rest) {
-          await octokit.rest.checks.update({
-            ...repo,
-            check_run_id: res.data.id,
-            output: { ...output, annotations: batch },
-          });
-        }
-        return String(res.data.id);
-      },
+      }
+      return String(res.data.id);
     },
-  );
+  });
   if (!url) {
     const res = await octokit.rest.checks.get({ ...repo, check_run_id: Number(created.value) });
     url = res.data.html_url ?? '';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { sideEffectOnce } from '../store/idempotency.js';
 import type { Store } from '../store/types.js';
 import type { GitHubClient, RepoRef } from './client.js';
-import { httpStatus } from './client.js';
+import { CREATE_RETRY, httpStatus } from './client.js';
 import { hasOwnMarker, isOwnComment } from './markers.js';
 import { GITHUB_BODY_LIMIT } from './split-comment.js';
 
@@ -50,6 +50,7 @@ export async function upsertComment(
   const bodyHash = hash(text);
   const effect = await sideEffectOnce(store, c.key, {
     find: () => findByMarker(octokit, c),
+    retry: CREATE_RETRY,
     create: async () => {
       const res = await octokit.rest.issues.createComment({ ...c.repo, issue_number: c.issueNumber, body: text });
       await store.putKey(`${c.key}:hash`, bodyHash);

@@ -1,8 +1,11 @@
 // The one path from a webhook to a worker: record the run, enqueue its job keyed by the issue (so one run per issue
-// or PR is active at a time and a second one waits), and audit who asked. The delivery id is the job's idempotency
-// key: even if dedupe were bypassed, a re-delivered webhook cannot enqueue twice.
+// or PR is active at a time and a second one waits), and audit who asked — all in ONE store transaction, so there is
+// never a run without its job (a crash between the two used to leave a run `queued` forever) and never a job
+// without its run. The delivery id names the run: a retried intake finds the run it already made instead of making
+// a second one. On the web side the delivery record joins the same transaction (acceptDelivery), so a failed enqueue
+// leaves no record behind and GitHub's redelivery (or the App's redelivery sweep) runs it.
 import { type IntakeJob, JOB_KIND_INTAKE, JOB_KIND_RUN, type RunJob, threadKey } from '../pipeline/job.js';
-import type { RunRecord } from '../store/types.js';
+import type { RunRecord, StoreTx } from '../store/types.js';
 import type { AppDeps } from './deps.js';
 
 export interface EnqueuedRun {
@@ -11,30 +14,56 @@ export interface EnqueuedRun {
   waitsFor?: RunRecord;
 }
 
+/**
+ * Record the delivery and do `work` (enqueue) in one transaction. False when the delivery was already recorded: a
+ * re-delivery of something that was accepted, dropped. When `work` throws, nothing is recorded and the error
+ * reaches Probot (a 500 to GitHub, which redelivers).
+ */
+export async function acceptDelivery(
+  deps: AppDeps,
+  delivery: { id: string; event: string },
+  work: (tx: StoreTx) => Promise<void>,
+): Promise<boolean> {
+  return deps.store.transaction(async (tx) => {
+    if (!(await tx.store.recordDelivery(delivery.id, delivery.event))) return false;
+    await work(tx);
+    return true;
+  });
+}
+
 export async function enqueueRun(
   deps: AppDeps,
   deliveryId: string,
   job: Omit<RunJob, 'type' | 'runId'>,
+  tx?: StoreTx,
 ): Promise<EnqueuedRun> {
+  if (!tx) return deps.store.transaction((own) => enqueueRun(deps, deliveryId, job, own));
+  const store = tx.store;
   const key = threadKey(job.owner, job.repo, job.issueNumber);
-  const active = await deps.store.findActiveRun(key);
-  const run = await deps.store.createRun({
+  const active = await store.findActiveRun(key);
+  // One run per delivery: a retried intake (or a second enqueue of the same request) gets the first run back.
+  const named = `run-for-delivery:${deliveryId}`;
+  const earlier = await store.getKey(named);
+  const existing = earlier ? await store.getRun(earlier) : undefined;
+  if (existing) return { run: existing };
+  const run = await store.createRun({
     kind: job.kind,
     repo: `${job.owner}/${job.repo}`,
     number: job.issueNumber,
     triggeredBy: job.requester,
     input: { ...job, deliveryId },
   });
+  await store.putKey(named, run.id);
   const payload: RunJob = { type: JOB_KIND_RUN, runId: run.id, ...job };
-  await deps.queue.enqueue({ kind: JOB_KIND_RUN, key, payload, idempotencyKey: `delivery:${deliveryId}` });
-  await deps.store.audit({
+  await deps.queue.enqueue({ kind: JOB_KIND_RUN, key, payload, idempotencyKey: `delivery:${deliveryId}` }, { tx });
+  await store.audit({
     actor: job.requester,
     action: 'run.triggered',
     repo: `${job.owner}/${job.repo}`,
     target: `#${job.prNumber ?? job.issueNumber}`,
     details: { runId: run.id, kind: job.kind, trigger: job.trigger },
   });
-  return active ? { run, waitsFor: active } : { run };
+  return active && active.id !== run.id ? { run, waitsFor: active } : { run };
 }
 
 /**
@@ -46,12 +75,16 @@ export async function enqueueIntake(
   deliveryId: string,
   intake: Omit<IntakeJob, 'type' | 'deliveryId'>,
   thread: { owner: string; repo: string; number: number },
+  tx?: StoreTx,
 ): Promise<void> {
   const payload: IntakeJob = { type: JOB_KIND_INTAKE, deliveryId, ...intake };
-  await deps.queue.enqueue({
-    kind: JOB_KIND_INTAKE,
-    key: `${threadKey(thread.owner, thread.repo, thread.number)}:intake`,
-    payload,
-    idempotencyKey: `delivery:${deliveryId}:intake`,
-  });
+  await deps.queue.enqueue(
+    {
+      kind: JOB_KIND_INTAKE,
+      key: `${threadKey(thread.owner, thread.repo, thread.number)}:intake`,
+      payload,
+      idempotencyKey: `delivery:${deliveryId}:intake`,
+    },
+    tx ? { tx } : {},
+  );
 }

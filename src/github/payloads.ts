@@ -78,6 +78,25 @@ export const PullRequestReviewEvent = z.object({
   installation: Installation,
 });
 
+/**
+ * Parse a delivery with the handler's schema. A delivery the app cannot use (no installation, a shape GitHub sends
+ * for another kind of hook) is acknowledged and dropped with a debug log: answering 500 would only make GitHub
+ * redeliver it, and it can never succeed.
+ */
+export function parsePayload<T>(
+  schema: z.ZodType<T>,
+  ctx: { id: string; name: string; payload: unknown; log: { debug: (obj: object, msg: string) => void } },
+): T | undefined {
+  const parsed = schema.safeParse(ctx.payload);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  ctx.log.debug(
+    { delivery: ctx.id, event: ctx.name, path: issue?.path.join('.'), problem: issue?.message },
+    'delivery ignored: not a payload this app can use',
+  );
+  return undefined;
+}
+
 /** Bots (including this app) never start runs: `sender.type` is Bot for apps, and `[bot]` logins catch the rest. */
 export function isBot(actor: { login: string; type: string }): boolean {
   return actor.type === 'Bot' || actor.login.endsWith('[bot]');

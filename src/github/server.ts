@@ -13,13 +13,17 @@ import { collectAndRenderMetrics, METRICS_CONTENT_TYPE, metrics } from '../obser
 import { notifyInterruptedApplies } from '../pipeline/apply-run.js';
 import type { AgentRunner, Checker, WorkerDeps } from '../pipeline/deps.js';
 import { JOB_KIND_RUN, RunJobSchema } from '../pipeline/job.js';
+import { postPendingNotices, requeueStrandedRuns } from '../pipeline/repair.js';
 import { realAgentRunner, realChecker, realRenderers } from '../pipeline/wiring.js';
+import { removeStaleWorkDirs } from '../pipeline/work-dirs.js';
 import { createJobHandler } from '../pipeline/worker.js';
 import { DEFAULT_GIT_URL_TEMPLATE, type GitIdentity } from '../pipeline/workspace.js';
 import { recoverInterruptedRuns } from '../queue/recovery.js';
 import { createRuntime, type Role, type Runtime } from '../queue/runtime.js';
 import { refusalMessage, sandboxStatus } from '../sandbox/status.js';
 import type { RunRecord } from '../store/types.js';
+import { type RedeliveryOptions, redeliverFailedDeliveries } from './redelivery.js';
+import { type ResilienceOptions, resilience } from './resilience.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 
@@ -52,6 +56,12 @@ export interface AppServerOptions {
    * benches turn it off against the local stand-in. `serve` reads INFRA_AGENT_GITHUB_THROTTLE=off.
    */
   githubThrottle?: boolean;
+  /** Rate-limit budget, 5xx retries and the clock of the GitHub client (tests shorten them). */
+  githubFaults?: ResilienceOptions;
+  /** The repair sweep (interrupted runs, stranded queued runs, notices GitHub was down for): default every minute. */
+  repair?: { intervalMs?: number; queuedStaleMs?: number };
+  /** The redelivery sweep of failed webhook deliveries (part of the repair sweep); `false` turns it off. */
+  redelivery?: RedeliveryOptions | false;
 }
 
 export interface AppServer {
@@ -73,12 +83,15 @@ const AppSchema = z.object({ slug: z.string().min(1) });
  * back (`enabled: true` and its handlers) after a plain `defaults({ throttle: { enabled: false } })`; a function
  * default runs after Probot's, so the flag set here is the one the throttling plugin reads.
  */
-export function githubOctokitClass(throttle: boolean): typeof ProbotOctokit {
-  return ProbotOctokit.defaults((options: Record<string, unknown>) => {
+export function githubOctokitClass(throttle: boolean, faults: ResilienceOptions = {}): typeof ProbotOctokit {
+  return ProbotOctokit.plugin(resilience(faults)).defaults((options: Record<string, unknown>) => {
     const current = options['throttle'];
     return {
       ...options,
       throttle: { ...(typeof current === 'object' && current !== null ? current : {}), enabled: throttle },
+      // @octokit/plugin-retry would repeat a create whose answer was lost (a second comment); resilience.ts retries
+      // only what is safe to repeat.
+      retry: { enabled: false },
     };
   });
 }
@@ -109,7 +122,10 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
     secret: opts.webhookSecret,
     log: log.child({ name: 'probot' }),
     ...(opts.githubApiUrl ? { baseUrl: opts.githubApiUrl } : {}),
-    Octokit: githubOctokitClass(opts.githubThrottle ?? process.env['INFRA_AGENT_GITHUB_THROTTLE'] !== 'off'),
+    Octokit: githubOctokitClass(
+      opts.githubThrottle ?? process.env['INFRA_AGENT_GITHUB_THROTTLE'] !== 'off',
+      opts.githubFaults ?? {},
+    ),
   });
 
   // The app's own login: PRs are "ours" only when opened by it. Unknown (API down at start) → markers + Bot type.
@@ -133,6 +149,7 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
   );
 
   let drift: DriftScheduler | undefined;
+  let repairTimer: NodeJS.Timeout | undefined;
   if (opts.role !== 'web') {
     // Said once at start, loudly: a worker without a sandbox refuses every plan and apply (or runs them unsandboxed
     // when the operator switched it off).
@@ -162,20 +179,54 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
       ...(botLogin ? { botLogin } : {}),
       log,
     };
-    const staleAfterMs = runtime.store.driver === 'pglite' ? 0 : 60_000;
-    // Applies a dead worker left behind go to a human (never re-run), and their PRs are told, before the generic
-    // recovery below re-enqueues the other runs.
-    const interrupted = await notifyInterruptedApplies(runtime.store, deps, { staleAfterMs });
-    if (interrupted > 0) log.warn({ interrupted }, 'interrupted applies need a human');
-    // Runs a dead worker left behind: re-enqueued (applies go to a human). Embedded: this is the only process.
-    const recovered = await recoverInterruptedRuns(runtime.store, {
-      queue: runtime.queue,
-      staleAfterMs,
-      jobFor: jobForRun,
-    });
-    if (recovered.requeued.length + recovered.needsHuman.length > 0) {
-      log.info({ requeued: recovered.requeued.length, needsHuman: recovered.needsHuman.length }, 'recovered runs');
-    }
+    // Work directories a crashed process of this App left (checkouts, plans in clear): removed before any new run.
+    const stale = [
+      ...(await removeStaleWorkDirs(opts.workRoot)),
+      ...(opts.workRoot ? await removeStaleWorkDirs(undefined) : []),
+    ];
+    if (stale.length > 0) log.info({ removed: stale.length }, 'stale work directories removed');
+    const embedded = runtime.store.driver === 'pglite';
+    const sweep = async (atStart: boolean) => {
+      // Embedded at start: this is the only process, so everything running was interrupted.
+      const staleAfterMs = atStart && embedded ? 0 : 60_000;
+      // Applies a dead worker left after terraform started go to a human (never re-run), and their PRs are told,
+      // before the generic recovery below re-enqueues the other runs (applies that never reached terraform too).
+      const interrupted = await notifyInterruptedApplies(runtime.store, deps, { staleAfterMs });
+      if (interrupted > 0) log.warn({ interrupted }, 'interrupted applies need a human');
+      const recovered = await recoverInterruptedRuns(runtime.store, {
+        queue: runtime.queue,
+        staleAfterMs,
+        jobFor: jobForRun,
+      });
+      const stranded = await requeueStrandedRuns(runtime.store, {
+        queue: runtime.queue,
+        jobFor: jobForRun,
+        queuedStaleMs: atStart && embedded ? 0 : (opts.repair?.queuedStaleMs ?? 10 * 60_000),
+      });
+      const notices = await postPendingNotices(runtime.store, deps);
+      // Deliveries GitHub could not hand over while this App was down or failing: asked for again.
+      if (opts.redelivery !== false) {
+        try {
+          const redelivered = await redeliverFailedDeliveries(await probot.auth(), runtime.store, opts.redelivery);
+          if (redelivered.requested.length > 0)
+            log.info({ redelivered: redelivered.requested }, 'redelivery requested');
+        } catch (err) {
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'redelivery sweep failed');
+        }
+      }
+      if (recovered.requeued.length + recovered.needsHuman.length + stranded.length + notices > 0) {
+        log.info(
+          {
+            requeued: recovered.requeued.length,
+            needsHuman: recovered.needsHuman.length,
+            stranded: stranded.length,
+            notices,
+          },
+          'repair sweep',
+        );
+      }
+    };
+    await sweep(true);
     await runtime.queue.work(createJobHandler(deps), { concurrency: opts.concurrency ?? 2 });
     if (opts.driftScheduler !== false) {
       drift = startDriftScheduler({
@@ -187,6 +238,17 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
         ...(opts.driftScheduler ?? {}),
       });
     }
+    let sweeping = false;
+    repairTimer = setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      sweep(false)
+        .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'repair sweep'))
+        .finally(() => {
+          sweeping = false;
+        });
+    }, opts.repair?.intervalMs ?? 60_000);
+    repairTimer.unref();
   }
 
   const server: Server = createServer((req, res) => {
@@ -230,6 +292,7 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
     ...(drift ? { driftScheduler: drift } : {}),
     async close() {
       await drift?.stop();
+      clearInterval(repairTimer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await runtime.close();

@@ -7,29 +7,23 @@ import { type ApplyDeps, applyReviewedPlan, recoverInterruptedApplies } from '..
 import { renderInterruptedApply } from '../apply/messages.js';
 import { APPLY_LABELS } from '../apply/port.js';
 import { loadRepoConfig } from '../config/load.js';
-import { OctokitApplyPort } from '../github/apply-port.js';
-import { type GitHubClient, httpStatus } from '../github/client.js';
+import { applyCheckHeadKey, OctokitApplyPort } from '../github/apply-port.js';
+import { type GitHubClient, isTransient } from '../github/client.js';
 import type { AppDeps } from '../github/deps.js';
 import { invalidConfigReply } from '../github/replies.js';
 import { type PlanRequestContext, requestPlanRun } from '../github/request-plan.js';
 import { metrics } from '../observability/metrics.js';
-import { beginRunAttempt, endRunAttempt } from '../queue/recovery.js';
+import { applyMayHaveStarted, beginRunAttempt, endRunAttempt } from '../queue/recovery.js';
 import { refusalMessage, sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
 import type { Store } from '../store/types.js';
 import { redact } from '../util/redact.js';
 import type { WorkerDeps } from './deps.js';
+import { type AttemptInfo, failureMessage, retryHint } from './failure.js';
 import { type RunJob, RunJobSchema } from './job.js';
 import { Workspace } from './workspace.js';
 
 /** The app's login when the server could not read its slug (ownership then rests on markers + Bot type). */
 export const FALLBACK_BOT_LOGIN = 'infra-agent[bot]';
-
-function isTransient(err: unknown): boolean {
-  const status = httpStatus(err);
-  if (status !== undefined) return status >= 500 || status === 429;
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-  return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(code);
-}
 
 function errorText(err: unknown): string {
   return redact(err instanceof Error ? err.message : String(err)).slice(0, 1500);
@@ -56,7 +50,12 @@ export function planRequester(deps: WorkerDeps, octokit: GitHubClient, ctx: Plan
   };
 }
 
-export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: AbortSignal): Promise<void> {
+export async function executeApplyRun(
+  job: RunJob,
+  deps: WorkerDeps,
+  signal: AbortSignal,
+  info: AttemptInfo = { lastAttempt: false },
+): Promise<void> {
   const attempt = await beginRunAttempt(deps.store, job.runId);
   if (attempt.action === 'skip') {
     deps.log.info({ runId: job.runId, reason: attempt.reason }, 'apply run not executed');
@@ -64,7 +63,15 @@ export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: Abo
   }
   const log = deps.log.child({ runId: job.runId });
   const repo = { owner: job.owner, repo: job.repo };
-  const { octokit, token } = await deps.installation(job.installationId);
+  let client: { octokit: GitHubClient; token: string };
+  try {
+    client = await deps.installation(job.installationId);
+  } catch (err) {
+    // GitHub down before anything ran: nothing was applied, so the run goes back to the queue (or ends, told why).
+    await handleApplyError(err, job, deps, undefined, job.prNumber ?? job.issueNumber, signal, info);
+    return;
+  }
+  const { octokit, token } = client;
   const port = new OctokitApplyPort(octokit, repo, deps.store, job.runId);
   const prNumber = job.prNumber;
   const review = job.review;
@@ -76,6 +83,7 @@ export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: Abo
     // This run was executing when its worker died: terraform may have run. Never again automatically.
     await port.comment(prNumber, renderInterruptedApply(prNumber, job.runId, attempt.run.stage));
     await port.setLabels(prNumber, { add: [APPLY_LABELS.needsHuman], remove: [APPLY_LABELS.applying] });
+    await concludeApplyCheck(deps.store, port, job.runId, attempt.run.error ?? 'the apply was interrupted');
     metrics.recordRun('apply', 'needs-human');
     return;
   }
@@ -185,7 +193,7 @@ export async function executeApplyRun(job: RunJob, deps: WorkerDeps, signal: Abo
         return;
     }
   } catch (err) {
-    await handleApplyError(err, job, deps, port, prNumber, signal);
+    await handleApplyError(err, job, deps, port, prNumber, signal, info);
   } finally {
     if (clone) await clone.then((ws) => ws.remove()).catch(() => {});
   }
@@ -196,9 +204,10 @@ async function handleApplyError(
   err: unknown,
   job: RunJob,
   deps: WorkerDeps,
-  port: OctokitApplyPort,
+  port: OctokitApplyPort | undefined,
   prNumber: number,
   signal: AbortSignal,
+  info: AttemptInfo,
 ): Promise<void> {
   const run = await deps.store.getRun(job.runId);
   if (run && ['succeeded', 'failed', 'cancelled', 'needs-human'].includes(run.status)) {
@@ -207,29 +216,55 @@ async function handleApplyError(
     return;
   }
   const stage = run?.stage ?? '';
-  const pastNoReturn = stage.startsWith('applying:') || stage === 'done';
-  if (pastNoReturn) {
-    const message = `apply stopped after terraform started (stage "${stage}"): ${errorText(err)}`;
+  if (run && (await applyMayHaveStarted(deps.store, run))) {
+    const message = `apply stopped after terraform started (stage "${stage}"): ${failureMessage(err, job.runId)}`;
     await endRunAttempt(deps.store, job.runId, { status: 'needs-human', error: message });
-    await port.comment(prNumber, renderInterruptedApply(prNumber, job.runId, stage)).catch(() => {});
-    await port.setLabels(prNumber, { add: [APPLY_LABELS.needsHuman], remove: [APPLY_LABELS.applying] }).catch(() => {});
+    await port?.comment(prNumber, renderInterruptedApply(prNumber, job.runId, stage)).catch(() => {});
+    if (port) await concludeApplyCheck(deps.store, port, job.runId, message).catch(() => {});
+    await port
+      ?.setLabels(prNumber, { add: [APPLY_LABELS.needsHuman], remove: [APPLY_LABELS.applying] })
+      .catch(() => {});
     metrics.recordRun('apply', 'needs-human');
     return;
   }
-  if (isTransient(err) && !signal.aborted) {
+  if (isTransient(err) && !signal.aborted && !info.lastAttempt) {
     deps.log.warn({ runId: job.runId, err: errorText(err) }, 'transient failure before the apply: retried');
     await endRunAttempt(deps.store, job.runId, { status: 'queued', error: errorText(err) });
     throw err;
   }
-  const message = errorText(err);
+  const message = failureMessage(err, job.runId);
   await endRunAttempt(deps.store, job.runId, { status: 'failed', error: message });
-  await port
-    .comment(
-      prNumber,
-      `**Nothing was applied**: infra-agent failed before terraform ran (\`${message.replace(/`/g, "'").slice(0, 300)}\`). Approve again to retry.`,
-    )
-    .catch(() => {});
+  const notice = `**Nothing was applied**: infra-agent failed before terraform ran (\`${message.replace(/`/g, "'").slice(0, 300)}\`). ${retryHint(job, '')}`;
+  try {
+    if (!port) throw new Error('no GitHub client');
+    await port.comment(prNumber, notice);
+    const head = await deps.store.getKey(applyCheckHeadKey(job.runId));
+    if (head) {
+      await port.reportApplyCheck({
+        headSha: head,
+        status: 'completed',
+        conclusion: 'failure',
+        title: 'Nothing was applied',
+        summary: notice,
+      });
+    }
+  } catch {
+    await deps.store.putKey(`pending-notice:${job.runId}`, notice);
+  }
   metrics.recordRun('apply', 'failed');
+}
+
+/** The `infra-agent/apply` check of an interrupted apply ends (action required, with why) instead of spinning forever. */
+async function concludeApplyCheck(store: Store, port: OctokitApplyPort, runId: string, why: string): Promise<void> {
+  const head = await store.getKey(applyCheckHeadKey(runId));
+  if (!head) return;
+  await port.reportApplyCheck({
+    headSha: head,
+    status: 'completed',
+    conclusion: 'action_required',
+    title: 'Apply interrupted: a human must check',
+    summary: why.slice(0, 60_000),
+  });
 }
 
 const RunInputSchema = RunJobSchema.pick({ installationId: true, owner: true, repo: true, prNumber: true });
@@ -261,6 +296,7 @@ export async function notifyInterruptedApplies(
       );
       await port.comment(pr, renderInterruptedApply(pr, item.run.id, item.run.stage));
       await port.setLabels(pr, { add: [APPLY_LABELS.needsHuman], remove: [APPLY_LABELS.applying] });
+      await concludeApplyCheck(store, port, item.run.id, item.message);
     } catch (err) {
       deps.log.warn({ runId: item.run.id, err: errorText(err) }, 'could not tell the PR about an interrupted apply');
     }

@@ -3,6 +3,7 @@
 // SHA for the apply step, post check runs with annotations, overflow plan output into split comments (superseded
 // parts edited and minimised, never piled up), and set the state label. Right after the plan is saved the PR takes
 // its projects' locks (or is told which PR holds them and waits), and the plan set an approval applies is recorded.
+import { rm } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { lockProjectsForPlan } from '../apply/handlers.js';
@@ -12,6 +13,7 @@ import type { ChecksResult } from '../core/types.js';
 import { revertCommitMessage } from '../drift/reconcile.js';
 import { OctokitApplyPort } from '../github/apply-port.js';
 import { type Annotation, publishCheckRun } from '../github/check-runs.js';
+import { CREATE_RETRY } from '../github/client.js';
 import { postPlanOutput } from '../github/plan-comments.js';
 import { bodyUnchanged, renderPrBody } from '../github/pr-body.js';
 import { fenceFor } from '../github/split-comment.js';
@@ -148,6 +150,7 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
   if (!pr) {
     const prTitle = plainLine(ctx.agent?.title || ctx.issue.title, 200) || `Infra change for #${job.issueNumber}`;
     const made = await sideEffectOnce(deps.store, `pull-request:${full}:${ctx.branch}`, {
+      retry: CREATE_RETRY,
       find: async () => {
         const open = await octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${ctx.branch}`, state: 'open' });
         return open.data[0] ? String(open.data[0].number) : undefined;
@@ -312,6 +315,9 @@ async function recordPlans(ctx: RunContext, prNumber: number, headSha: string): 
   } catch (err) {
     // Without a plan key the PR is still useful for review; an approval refuses without a recorded plan.
     ctx.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'saved plan not stored');
+  } finally {
+    // The plan holds secrets in clear: once the store has it (encrypted), or could not take it, it leaves the disk.
+    if (checks.plan?.file) await rm(checks.plan.file, { force: true });
   }
   return locked ? 'locked' : 'blocked';
 }

@@ -5,6 +5,7 @@
 // idempotency keys and body markers, so a repeated stage never duplicates a PR or a comment.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { AgentResult } from '../agent/loop.js';
 import { describeHidden, visibleText } from '../agent/visible-text.js';
 import { loadPlanSet } from '../apply/plan-record.js';
@@ -13,15 +14,17 @@ import type { RepoConfig } from '../config/schema.js';
 import type { ChecksResult, Project } from '../core/types.js';
 import { prepareCodeReconcile, reconcileTitle } from '../drift/reconcile.js';
 import { branchForIssue, isAppBranch } from '../github/branch.js';
-import { type GitHubClient, httpStatus, type RepoRef } from '../github/client.js';
+import type { GitHubClient, RepoRef } from '../github/client.js';
 import { INVISIBLE_CHARS, renderInline } from '../github/text.js';
 import { metrics } from '../observability/metrics.js';
 import { type DefaultBranchSnapshot, snapshotDefaultBranch } from '../policy/guard/baseline.js';
 import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../queue/recovery.js';
 import { indexRepo, type RepoIndex } from '../repo/index.js';
 import { sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
+import { withProjectSlot } from '../store/project-slot.js';
 import { redact } from '../util/redact.js';
 import type { WorkerDeps } from './deps.js';
+import { type AttemptInfo, failureMessage, isTransient, retryHint } from './failure.js';
 import type { RunJob } from './job.js';
 import { Progress, type ProgressTarget } from './progress.js';
 import { candidateProjects, chooseProject, describeCandidates } from './project.js';
@@ -70,18 +73,39 @@ export interface RunContext {
 
 const RETRY_HINT = 'Fix the cause, then add the label again or comment `/infra plan` to retry.';
 
-function isTransient(err: unknown): boolean {
-  const status = httpStatus(err);
-  if (status !== undefined) return status >= 500 || status === 429;
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-  return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(code);
+/** The most of an issue's description a run reads (GitHub's own limit on an issue body). */
+export const MAX_ISSUE_BODY_CHARS = 65_536;
+const MAX_ISSUE_TITLE_CHARS = 1_024;
+
+const IssueData = z.object({ title: z.string(), body: z.string().nullable().optional() });
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+function tooLong(chars: number): StopRun {
+  return new StopRun(
+    `This issue's description is ${fmt(chars)} characters long; infra-agent reads at most ${fmt(MAX_ISSUE_BODY_CHARS)} ` +
+      `(and a title of at most ${fmt(MAX_ISSUE_TITLE_CHARS)}). Shorten it (link to a file or a gist for long material), ` +
+      'then add the label again.',
+  );
 }
 
-function errorText(err: unknown): string {
-  return redact(err instanceof Error ? err.message : String(err)).slice(0, 1500);
+/** The issue as GitHub answered it, bounded; anything else is a clear stop, never a TypeError further down. */
+function readIssue(raw: unknown, issueNumber: number): { title: string; body: string } {
+  const parsed = IssueData.safeParse(raw);
+  if (!parsed.success) {
+    // Octokit hands back the raw text when it cannot parse a JSON answer (e.g. one too large to parse).
+    if (typeof raw === 'string' && raw.length > MAX_ISSUE_BODY_CHARS) throw tooLong(raw.length);
+    throw new StopRun(
+      `GitHub's answer for issue #${issueNumber} could not be read (${parsed.error.issues[0]?.message ?? 'unexpected shape'}). Add the label again to retry.`,
+    );
+  }
+  const body = parsed.data.body ?? '';
+  if (body.length > MAX_ISSUE_BODY_CHARS || parsed.data.title.length > MAX_ISSUE_TITLE_CHARS)
+    throw tooLong(body.length);
+  return { title: parsed.data.title, body };
 }
 
-function progressTarget(job: RunJob, botLogin: string | undefined): ProgressTarget | undefined {
+export function progressTarget(job: RunJob, botLogin: string | undefined): ProgressTarget | undefined {
   const repo = { owner: job.owner, repo: job.repo };
   const own = botLogin ? { botLogin } : {};
   const full = `${job.owner}/${job.repo}`;
@@ -221,15 +245,23 @@ async function pickProject(ctx: RunContext): Promise<string> {
 function boundChecks(ctx: RunContext) {
   const project = need(ctx.project, 'project');
   const repoRoot = need(ctx.workspace, 'workspace').dir;
+  const target = { repo: `${ctx.repo.owner}/${ctx.repo.repo}`, project: project.name, workspace: project.workspace };
+  // One terraform execution per project+workspace at a time, whichever issue or PR asks (state lock).
   return (signal?: AbortSignal) =>
-    ctx.deps.checks({
-      repoRoot,
-      project,
-      config: ctx.config,
-      ...(ctx.planDir ? { planDir: ctx.planDir } : {}),
-      ...(ctx.defaultBranch ? { defaultBranch: ctx.defaultBranch } : {}),
-      signal: signal ?? ctx.signal,
-    });
+    withProjectSlot(
+      ctx.deps.store,
+      target,
+      () =>
+        ctx.deps.checks({
+          repoRoot,
+          project,
+          config: ctx.config,
+          ...(ctx.planDir ? { planDir: ctx.planDir } : {}),
+          ...(ctx.defaultBranch ? { defaultBranch: ctx.defaultBranch } : {}),
+          signal: signal ?? ctx.signal,
+        }),
+      { signal: signal ?? ctx.signal },
+    );
 }
 
 /**
@@ -342,7 +374,12 @@ function need<T>(value: T | undefined, what: string): T {
 
 // ---- the run ----------------------------------------------------------------------------------------------------
 
-export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSignal): Promise<void> {
+export async function executeRun(
+  job: RunJob,
+  deps: WorkerDeps,
+  signal: AbortSignal,
+  info: AttemptInfo = { lastAttempt: false },
+): Promise<void> {
   const attempt = await beginRunAttempt(deps.store, job.runId);
   if (attempt.action !== 'run') {
     deps.log.info({ runId: job.runId, action: attempt.action }, 'run not executed');
@@ -351,19 +388,22 @@ export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSig
   const log = deps.log.child({ runId: job.runId });
   const stopHeartbeat = startRunHeartbeat(deps.store, job.runId);
   const repo = { owner: job.owner, repo: job.repo };
-  const { octokit, token } = await deps.installation(job.installationId);
   const title =
     job.kind === 'generate' ? `issue #${job.issueNumber}` : `${job.kind} on #${job.prNumber ?? job.issueNumber}`;
-  const progress = new Progress(title, job.runId, progressTarget(job, deps.botLogin), octokit, deps.store);
+  let progress: Progress | undefined;
   let ctx: RunContext | undefined;
   let current: StageName | undefined;
   try {
+    // Inside the try: GitHub down while minting the token is a transient failure of this run like any other.
+    const { octokit, token } = await deps.installation(job.installationId);
+    progress = new Progress(title, job.runId, progressTarget(job, deps.botLogin), octokit, deps.store);
     const loaded = await loadRepoConfig(octokit, repo, job.defaultBranch);
     if (!loaded.ok) throw new StopRun(loaded.message);
     // No sandbox, no untrusted code: refuse before anything of the repository is read.
     const sandbox = await sandboxStatus();
     if (sandbox.mode === 'unavailable') throw new StopRun(sandboxRefusal(sandbox.reason));
-    const { data: issue } = await octokit.rest.issues.get({ ...repo, issue_number: job.issueNumber });
+    const { data: rawIssue } = await octokit.rest.issues.get({ ...repo, issue_number: job.issueNumber });
+    const issue = readIssue(rawIssue, job.issueNumber);
     ctx = {
       job,
       deps,
@@ -406,20 +446,19 @@ export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSig
     await endRunAttempt(deps.store, job.runId, { status: 'succeeded' });
     metrics.recordRun(job.kind, 'succeeded');
   } catch (err) {
-    if (!(err instanceof StopRun) && isTransient(err) && !signal.aborted) {
-      log.warn({ err: errorText(err), stage: current }, 'transient failure: the run goes back to the queue');
-      await endRunAttempt(deps.store, job.runId, { status: 'queued', error: errorText(err) });
+    const stopped = err instanceof StopRun;
+    if (!stopped && isTransient(err) && !signal.aborted && !info.lastAttempt) {
+      log.warn(
+        { err: failureMessage(err, job.runId), stage: current },
+        'transient failure: the run goes back to the queue',
+      );
+      await endRunAttempt(deps.store, job.runId, { status: 'queued', error: failureMessage(err, job.runId) });
       throw err;
     }
-    const message = err instanceof StopRun ? err.message : `${current ?? 'setup'} failed: ${errorText(err)}`;
-    const outcome = err instanceof StopRun ? err.outcome : 'failed';
+    const message = stopped ? err.message : `${current ?? 'setup'} failed: ${failureMessage(err, job.runId)}`;
+    const outcome = stopped ? err.outcome : 'failed';
     log.info({ stage: current, outcome, message }, 'run stopped');
     if (current) {
-      await progress.end(
-        current,
-        outcome === 'failed' ? 'failed' : 'skipped',
-        err instanceof StopRun ? undefined : message,
-      );
       await deps.store.addRunEvent({
         runId: job.runId,
         stage: current,
@@ -427,7 +466,21 @@ export async function executeRun(job: RunJob, deps: WorkerDeps, signal: AbortSig
         message: message.slice(0, 500),
       });
     }
-    await progress.finish(outcome === 'failed' && !(err instanceof StopRun) ? `${message}\n\n${RETRY_HINT}` : message);
+    const final = outcome === 'failed' && !stopped ? `${message}\n\n${retryHint(job, RETRY_HINT)}` : message;
+    try {
+      if (!progress) throw new Error('no GitHub client');
+      if (current)
+        await progress.end(current, outcome === 'failed' ? 'failed' : 'skipped', stopped ? undefined : message);
+      await progress.finish(final);
+    } catch (notice) {
+      // GitHub is unreachable (often why we are here): the run still ends now, and the repair sweep posts its final
+      // word when GitHub is back. A run never stays `running` because its last comment could not be posted.
+      log.warn(
+        { err: failureMessage(notice, job.runId) },
+        'the final word could not be posted: left for the repair sweep',
+      );
+      await deps.store.putKey(`pending-notice:${job.runId}`, final);
+    }
     await endRunAttempt(
       deps.store,
       job.runId,

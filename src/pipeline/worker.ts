@@ -28,8 +28,9 @@ export function createJobHandler(deps: WorkerDeps): JobHandler {
         log: deps.log.child({ delivery: payload.deliveryId }),
         ...(deps.botLogin ? { botLogin: deps.botLogin } : {}),
       });
-    } else if (payload.type === 'run' && payload.kind === 'apply') await executeApplyRun(payload, deps, job.signal);
-    else if (payload.type === 'run') await executeRun(payload, deps, job.signal);
+    } else if (payload.type === 'run' && payload.kind === 'apply')
+      await executeApplyRun(payload, deps, job.signal, { lastAttempt: job.lastAttempt });
+    else if (payload.type === 'run') await executeRun(payload, deps, job.signal, { lastAttempt: job.lastAttempt });
     else if (payload.type === 'drift') await executeDriftJob(payload, deps, job.signal);
     else await runConfigCheck(payload, deps);
   };

@@ -3,12 +3,12 @@
 // terraform or the agent): after cloning, `origin` is reset to a token-less URL so nothing in the checkout holds it,
 // and every error message is redacted with the token added to the redactor.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanCheckout, forgetCheckout, type WorkspaceHazard } from '../sandbox/clean.js';
 import { requireTool } from '../toolchain/tools.js';
 import { ExecError, run } from '../util/exec.js';
 import { Redactor } from '../util/redact.js';
+import { workDirPrefix } from './work-dirs.js';
 
 export const DEFAULT_GIT_URL_TEMPLATE = 'https://x-access-token:{token}@github.com/{owner}/{repo}.git';
 
@@ -57,7 +57,7 @@ export class Workspace {
   }
 
   static async clone(opts: WorkspaceOptions): Promise<Workspace> {
-    const parent = await mkdtemp(join(opts.workRoot ?? tmpdir(), 'infra-agent-run-'));
+    const parent = await mkdtemp(workDirPrefix(opts.workRoot, 'run'));
     const ws = new Workspace(join(parent, 'repo'), opts);
     const url = remoteUrl(opts.urlTemplate, opts);
     await ws.exec(['clone', '--no-tags', '--quiet', url, ws.dir], parent);

@@ -11,6 +11,7 @@ import { backoffDate, errorMessage, runWithTimeout } from './run-job.js';
 import {
   DEFAULT_QUEUE_OPTIONS,
   type EnqueueJob,
+  type EnqueueOptions,
   type JobHandler,
   PermanentJobError,
   type Queue,
@@ -69,7 +70,12 @@ export async function createEmbeddedQueue(store: Store, options: Partial<QueueOp
         void store.extendJob(job.id, workerId, LEASE_MS).catch(() => {});
       }, LEASE_MS / 3);
       try {
-        await runWithTimeout(handler, job, controller, opts.jobTimeoutSeconds * 1000);
+        await runWithTimeout(
+          handler,
+          { ...job, lastAttempt: job.attempt >= job.maxAttempts },
+          controller,
+          opts.jobTimeoutSeconds * 1000,
+        );
         await store.completeJob(job.id, workerId);
       } catch (err) {
         const permanent = err instanceof PermanentJobError;
@@ -89,9 +95,10 @@ export async function createEmbeddedQueue(store: Store, options: Partial<QueueOp
 
   return {
     driver: 'embedded',
-    async enqueue(job: EnqueueJob) {
-      const id = await store.enqueueJob({ ...job, maxAttempts: opts.maxAttempts });
-      wakeAll();
+    async enqueue(job: EnqueueJob, options: EnqueueOptions = {}) {
+      const id = await (options.tx?.store ?? store).enqueueJob({ ...job, maxAttempts: opts.maxAttempts });
+      // Inside a transaction the job is not visible yet: the slots find it at their next poll.
+      if (!options.tx) wakeAll();
       return id;
     },
     async work(handler: JobHandler, { concurrency }: WorkOptions) {

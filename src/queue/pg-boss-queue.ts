@@ -14,6 +14,7 @@ import { ABORT_GRACE_MS, errorMessage, runWithTimeout } from './run-job.js';
 import {
   DEFAULT_QUEUE_OPTIONS,
   type EnqueueJob,
+  type EnqueueOptions,
   type JobHandler,
   PermanentJobError,
   type Queue,
@@ -117,7 +118,14 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Qu
       }
       await runWithTimeout(
         handler,
-        { id: job.id, kind: data.kind, key: data.key, payload: data.payload, attempt: job.retryCount + 1 },
+        {
+          id: job.id,
+          kind: data.kind,
+          key: data.key,
+          payload: data.payload,
+          attempt: job.retryCount + 1,
+          lastAttempt: job.retryCount >= job.retryLimit,
+        },
         controller,
         opts.jobTimeoutSeconds * 1000,
       );
@@ -167,9 +175,16 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Qu
 
   return {
     driver: 'pg-boss',
-    async enqueue(job: EnqueueJob) {
+    async enqueue(job: EnqueueJob, options: EnqueueOptions = {}) {
       const id = job.idempotencyKey ? jobIdFor(job.idempotencyKey) : randomUUID();
-      const sent = await boss.send(QUEUE, { kind: job.kind, key: job.key, payload: job.payload }, { id });
+      const tx = options.tx;
+      // In the caller's store transaction (same database): the job commits with the delivery or run it belongs to.
+      const db = tx
+        ? {
+            db: { executeSql: async (text: string, values: unknown[]) => ({ rows: await tx.sql.query(text, values) }) },
+          }
+        : {};
+      const sent = await boss.send(QUEUE, { kind: job.kind, key: job.key, payload: job.payload }, { id, ...db });
       return sent ?? id;
     },
     async work(handler: JobHandler, { concurrency }: WorkOptions) {

@@ -1,8 +1,9 @@
 // Crash safety of runs. A job executes a run; the run row says how far it got (stage, attempt, heartbeat). The rules:
 // - a plan/generate/revise run interrupted mid-way is started again from a safe stage (its side effects are guarded
 //   by idempotency keys, so repeating a stage never duplicates a PR or a comment);
-// - an apply run interrupted mid-way is NEVER re-run automatically: terraform may have changed real infrastructure
-//   and the state lock may be held. It becomes `needs-human`, keeps its project lock, and the audit log says why.
+// - an apply run interrupted after `terraform apply` started is NEVER re-run automatically: terraform may have changed
+//   real infrastructure and the state lock may be held. It becomes `needs-human`, keeps its project lock, and the
+//   audit log says why. One interrupted before (queued, deciding, locking, init) changed nothing: it is run again.
 // Two paths reach an interrupted run: the queue retrying its job (beginRunAttempt decides), and a sweep at worker
 // start for runs whose worker stopped heartbeating (recoverInterruptedRuns).
 import { randomUUID } from 'node:crypto';
@@ -26,6 +27,18 @@ export function interruptedApplyMessage(run: RunRecord): string {
     `apply was interrupted at stage "${run.stage}" (attempt ${run.attempt}) and is not re-run automatically: ` +
     'terraform may have changed infrastructure. Check the state and the lock, then release the lock or re-apply by hand.'
   );
+}
+
+/**
+ * Whether an apply run may have touched real infrastructure: `terraform apply` was started for one of its projects
+ * (the run enters stage `applying:<project>`, and records it as an event, before terraform starts). An apply
+ * interrupted before that (queued, deciding, locking, init) changed nothing and is safe to run again.
+ */
+export async function applyMayHaveStarted(store: Store, run: RunRecord): Promise<boolean> {
+  if (run.kind !== 'apply') return false;
+  if (run.stage.startsWith('applying:') || run.stage === 'done') return true;
+  const events = await store.listRunEvents(run.id);
+  return events.some((e) => e.stage.startsWith('applying:'));
 }
 
 /** Stop an interrupted apply for a human; undefined when another worker already did (it audited it). */
@@ -62,7 +75,7 @@ export async function beginRunAttempt(
   if (!run) return { action: 'skip', reason: `run ${runId} does not exist` };
   if (DONE.has(run.status)) return { action: 'skip', reason: `run is already ${run.status}`, run };
   const resumed = run.status === 'running';
-  if (resumed && run.kind === 'apply') {
+  if (resumed && (await applyMayHaveStarted(store, run))) {
     const stopped = await markNeedsHuman(store, run);
     return stopped ? { action: 'needs-human', run: stopped } : { action: 'skip', reason: 'another worker stopped it' };
   }
@@ -146,7 +159,7 @@ export async function recoverInterruptedRuns(store: Store, options: RecoveryOpti
   for (const run of await store.listRuns({ status: 'running', limit: 1000 })) {
     const lastSign = (run.heartbeatAt ?? run.updatedAt).getTime();
     if (options.staleAfterMs !== 0 && lastSign > staleBefore) continue;
-    if (run.kind === 'apply') {
+    if (await applyMayHaveStarted(store, run)) {
       const stopped = await markNeedsHuman(store, run);
       if (stopped) result.needsHuman.push(stopped);
       continue;

@@ -16,6 +16,7 @@ export interface JobToRun {
   key: string;
   payload: Record<string, unknown>;
   attempt: number;
+  lastAttempt: boolean;
 }
 
 /**

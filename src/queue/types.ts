@@ -1,6 +1,7 @@
 // The job queue's contract. Web processes verify a webhook and enqueue; workers run. Two drivers behind it: pg-boss
 // on PostgreSQL (many processes), and an in-process queue on the embedded store's jobs table (one process). Both:
 // durable across restarts, jobs with the same key never run at once, retries with backoff, a timeout per job.
+import type { StoreTx } from '../store/types.js';
 
 export interface EnqueueJob {
   /** What to do, e.g. 'run'. The handler dispatches on it. */
@@ -12,6 +13,11 @@ export interface EnqueueJob {
   idempotencyKey?: string;
 }
 
+/** Where an enqueue is written: inside a store transaction, so the job commits (or not) with the caller's rows. */
+export interface EnqueueOptions {
+  tx?: StoreTx;
+}
+
 export interface QueueJob {
   id: string;
   kind: string;
@@ -19,6 +25,8 @@ export interface QueueJob {
   payload: Record<string, unknown>;
   /** 1 on the first execution, 2 on the first retry… */
   attempt: number;
+  /** True on the last execution the queue will make: a failure now is final (the run must end, not hang). */
+  lastAttempt: boolean;
   /** Aborted when the job times out or the queue stops: stop work, kill child processes. */
   signal: AbortSignal;
 }
@@ -40,8 +48,8 @@ export interface QueueDepth {
 
 export interface Queue {
   readonly driver: 'embedded' | 'pg-boss';
-  /** Add a job durably; returns its id. */
-  enqueue(job: EnqueueJob): Promise<string>;
+  /** Add a job durably; returns its id. With `tx`, the job is part of that store transaction. */
+  enqueue(job: EnqueueJob, options?: EnqueueOptions): Promise<string>;
   /** Start running jobs with the handler; resolves once the workers are started. */
   work(handler: JobHandler, options: WorkOptions): Promise<void>;
   /** Jobs per state (for /metrics). */

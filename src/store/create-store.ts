@@ -22,5 +22,6 @@ export async function createStore(options: StoreOptions = {}): Promise<SqlStore>
     await driver.close();
     throw err;
   }
-  return new SqlStore(driver, options.planKey ?? process.env['INFRA_AGENT_PLAN_KEY']);
+  const used = options.wrapDriver ? options.wrapDriver(driver) : driver;
+  return new SqlStore(used, options.planKey ?? process.env['INFRA_AGENT_PLAN_KEY']);
 }

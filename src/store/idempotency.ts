@@ -17,6 +17,11 @@ export interface SideEffect {
   find?: () => Promise<string | undefined>;
   /** How long to wait for another execution's claim before presuming it dead (default 10 s). */
   claimWaitMs?: number;
+  /**
+   * Failures worth trying again here (e.g. GitHub's 5xx): each retry first runs `find`, since the failed create may
+   * have happened (a 502 after the request went through). Default: none.
+   */
+  retry?: { when: (err: unknown) => boolean; attempts: number; delayMs: number };
 }
 
 export interface SideEffectResult {
@@ -49,14 +54,28 @@ export async function sideEffectOnce(store: Store, key: string, effect: SideEffe
     await store.putKey(key, found);
     return { value: found, created: false };
   }
-  try {
-    const value = await effect.create();
-    await store.putKey(key, value);
-    return { value, created: true };
-  } catch (err) {
-    // Nothing was made (or we cannot tell): release the claim so a retry tries again, `find` guarding it.
-    await store.deleteKey(key).catch(() => {});
-    throw err;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const value = await effect.create();
+      await store.putKey(key, value);
+      return { value, created: true };
+    } catch (err) {
+      // The answer may be lost although the object was made (a 502 after the request went through), or GitHub says
+      // it already exists: look it up by its natural key and adopt it before calling this a failure.
+      const adopted = effect.find ? await effect.find().catch(() => undefined) : undefined;
+      if (adopted !== undefined) {
+        await store.putKey(key, adopted);
+        return { value: adopted, created: false };
+      }
+      const retry = effect.retry;
+      if (retry && attempt < retry.attempts && retry.when(err)) {
+        await new Promise((r) => setTimeout(r, retry.delayMs * 2 ** attempt));
+        continue;
+      }
+      // Nothing was made (or we cannot tell): release the claim so a retry tries again, `find` guarding it.
+      await store.deleteKey(key).catch(() => {});
+      throw err;
+    }
   }
 }
 

@@ -182,6 +182,21 @@ CREATE TABLE drift_status (
 CREATE INDEX drift_status_issue_idx ON drift_status (repo, issue_number);
 `,
   },
+  {
+    version: 4,
+    name: 'project slots: one terraform execution per project and workspace',
+    sql: `
+CREATE TABLE project_slots (
+  repo        text NOT NULL,
+  project     text NOT NULL,
+  workspace   text NOT NULL,
+  holder      text NOT NULL,
+  expires_at  timestamptz NOT NULL,
+  acquired_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (repo, project, workspace)
+);
+`,
+  },
 ];
 
 /** Arbitrary constant: the advisory lock id that serialises migrations across processes. */

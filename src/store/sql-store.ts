@@ -37,6 +37,7 @@ import type {
   SavedPlanRecord,
   SavedPlanWithBytes,
   Store,
+  StoreTx,
 } from './types.js';
 
 // ---- Row parsing ----------------------------------------------------------------------------------------------
@@ -346,6 +347,20 @@ export class SqlStore implements Store {
   private key(): PlanKey {
     this.planKey ??= parsePlanKey(this.planKeyText);
     return this.planKey;
+  }
+
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.db.transaction((exec) => {
+      const bound: SqlDriver = {
+        name: this.db.name,
+        query: (sql, params) => exec.query(sql, params),
+        exec: () => Promise.reject(new Error('no multi-statement scripts inside a transaction')),
+        // Nested: the same transaction (PostgreSQL has no nested BEGIN; savepoints are not needed here).
+        transaction: (inner) => inner(exec),
+        close: async () => {},
+      };
+      return fn({ store: new SqlStore(bound, this.planKeyText), sql: exec });
+    });
   }
 
   async recordDelivery(id: string, event: string): Promise<boolean> {
@@ -666,6 +681,29 @@ export class SqlStore implements Store {
     return rows.map(toDrift);
   }
 
+  // ---- project slots
+
+  async takeProjectSlot(target: LockTarget, holder: string, leaseMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO project_slots (repo, project, workspace, holder, expires_at)
+       VALUES ($1, $2, $3, $4, now() + $5::int * interval '1 millisecond')
+       ON CONFLICT (repo, project, workspace) DO UPDATE
+         SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at,
+             acquired_at = CASE WHEN project_slots.holder = EXCLUDED.holder THEN project_slots.acquired_at ELSE now() END
+         WHERE project_slots.holder = EXCLUDED.holder OR project_slots.expires_at < now()
+       RETURNING holder`,
+      [target.repo, target.project, target.workspace, holder, Math.round(leaseMs)],
+    );
+    return rows.length > 0;
+  }
+
+  async releaseProjectSlot(target: LockTarget, holder: string): Promise<void> {
+    await this.db.query(
+      'DELETE FROM project_slots WHERE repo = $1 AND project = $2 AND workspace = $3 AND holder = $4',
+      [target.repo, target.project, target.workspace, holder],
+    );
+  }
+
   // ---- saved plans
 
   async savePlan(plan: NewSavedPlan): Promise<SavedPlanRecord> {
@@ -855,6 +893,14 @@ export class SqlStore implements Store {
 
   async deleteKey(key: string): Promise<void> {
     await this.db.query('DELETE FROM idempotency_keys WHERE key = $1', [key]);
+  }
+
+  async listKeys(prefix: string, limit = 100): Promise<{ key: string; value: string }[]> {
+    const rows = await this.db.query(
+      `SELECT key, value FROM idempotency_keys WHERE starts_with(key, $1) ORDER BY created_at, key LIMIT $2`,
+      [prefix, limit],
+    );
+    return rows.map((r) => z.object({ key: z.string(), value: z.string() }).parse(r));
   }
 
   /** The raw driver, for tests that must look at what is stored (e.g. that plan bytes are not in clear). */

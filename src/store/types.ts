@@ -3,6 +3,7 @@
 // deliveries (dedupe), runs and their events, locks, saved plans (encrypted), overrides, the audit log, and the
 // idempotency keys that keep GitHub side effects from happening twice.
 import type { ModelUsage, Override, PlanSummary, RunKind, RunStatus } from '../core/types.js';
+import type { SqlDriver } from './sql.js';
 
 // ---- Runs -------------------------------------------------------------------------------------------------------
 
@@ -257,9 +258,25 @@ export type NewRequester = Omit<RequesterRecord, 'at' | 'detail'> & { detail?: s
 
 // ---- The store --------------------------------------------------------------------------------------------------
 
+/**
+ * One open transaction: the store bound to it, and the raw executor for a queue driver that writes its job in the
+ * same transaction (pg-boss's `db` option). Nothing done through it is visible to others before commit.
+ */
+export interface StoreTx {
+  store: Store;
+  sql: { query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]> };
+}
+
 export interface Store {
   /** 'pglite' (embedded) or 'postgres'. */
   readonly driver: 'pglite' | 'postgres';
+
+  /**
+   * Run fn in one transaction: everything it does through `tx` commits together or not at all (e.g. a delivery
+   * record with its job, a run with its job). Calls on the outer store inside fn are NOT part of it (and on the
+   * embedded store they wait for it: use `tx.store`).
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
 
   /** Record a webhook delivery id; false when it was already seen (drop the re-delivery). */
   recordDelivery(id: string, event: string): Promise<boolean>;
@@ -310,6 +327,15 @@ export interface Store {
   /** All locks, optionally of one repo or held by one PR. */
   listLocks(filter?: { repo?: string; pr?: number }): Promise<LockRecord[]>;
 
+  /**
+   * Take the execution slot of a project+workspace (one terraform plan/apply at a time across every run, issue and
+   * PR) for `leaseMs`; true when taken or already ours (then the lease is renewed). A holder that dies stops
+   * renewing and its slot expires.
+   */
+  takeProjectSlot(target: LockTarget, holder: string, leaseMs: number): Promise<boolean>;
+  /** Give the slot back (only if `holder` has it). */
+  releaseProjectSlot(target: LockTarget, holder: string): Promise<void>;
+
   /** Encrypt and store a plan (AES-256-GCM); replaces nothing: the newest for a target wins on read. */
   savePlan(plan: NewSavedPlan): Promise<SavedPlanRecord>;
   /** The newest plan for a target (or the one with planHash), decrypted and verified; undefined when none. */
@@ -355,6 +381,8 @@ export interface Store {
   putKeyIfAbsent(key: string, value: string): Promise<{ inserted: boolean; value: string }>;
   /** Remove a key (e.g. a claim whose side effect failed before reaching GitHub). */
   deleteKey(key: string): Promise<void>;
+  /** Keys (and values) starting with a prefix, oldest first, at most `limit` (default 100). */
+  listKeys(prefix: string, limit?: number): Promise<{ key: string; value: string }[]>;
 
   /** Close connections (PGlite flushes to disk). */
   close(): Promise<void>;
@@ -367,4 +395,6 @@ export interface StoreOptions {
   dataDir?: string;
   /** 32-byte key for saved plans (base64 or hex); default INFRA_AGENT_PLAN_KEY. Checked when a plan is saved/read. */
   planKey?: string;
+  /** Wrap the SQL driver after migrations (the fault-injection suite fails chosen statements through this). */
+  wrapDriver?: (driver: SqlDriver) => SqlDriver;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { takeProjectLocks } from '../../src/apply/locks.js';
 import { type GitHubStandin, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
+import { OctokitApplyPort } from '../../src/github/apply-port.js';
 import { type AppServerOptions, startAppServer } from '../../src/github/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';
@@ -77,6 +78,10 @@ describeWithTools(['git'], 'an apply interrupted by a crash', () => {
       projects: [{ name: 'network', workspace: 'default' }],
     });
     expect(lock.ok).toBe(true);
+    // The apply had reported its check as in progress on the PR head.
+    const head = await remote.headSha();
+    const port = new OctokitApplyPort(await first.probot.auth(7), { owner: OWNER, repo: REPO }, store, run.id);
+    await port.reportApplyCheck({ headSha: head, status: 'in_progress', title: 'Applying', summary: 'applying' });
     // The process dies here (closing without finishing the run is what a crash leaves in the store).
     await first.close();
 
@@ -91,6 +96,13 @@ describeWithTools(['git'], 'an apply interrupted by a crash', () => {
         `⚠️ The apply of #${thread.number} (run \`${run.id}\`) was interrupted at \`applying:network\` and is **not** re-run automatically`,
       );
       expect(standin.issue(OWNER, REPO, thread.number)?.labels).toContain('infra-agent:needs-human');
+      // Its check run does not spin forever: concluded, with the reason.
+      const checks = standin.state.checkRuns.filter((c) => c.name === 'infra-agent/apply' && c.headSha === head);
+      expect(checks).toHaveLength(1);
+      expect(checks[0]).toMatchObject({ status: 'completed', conclusion: 'action_required' });
+      expect(checks[0]?.output.summary).toMatch(
+        /interrupted at `applying:network` and is \*\*not\*\* re-run automatically/,
+      );
       expect(await second.runtime.queue.depth()).toMatchObject({ queued: 0, active: 0 });
       expect(standin.violations).toEqual([]);
     } finally {

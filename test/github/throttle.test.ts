@@ -20,7 +20,7 @@ async function secondaryLimitWarnings(throttle: boolean): Promise<{ warnings: st
   const probot = new Probot({
     githubToken: 'test-token',
     log,
-    Octokit: githubOctokitClass(throttle),
+    Octokit: githubOctokitClass(throttle, { rateLimitRetries: 0 }),
     request: { fetch },
   });
   const octokit = await probot.auth();

@@ -7,6 +7,10 @@ import { type GitHubStandin, startGitHubStandin } from '../../src/devtools/githu
 import { type AppServer, type AppServerOptions, startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { realAgentRunner } from '../../src/pipeline/wiring.js';
+import { createRuntime } from '../../src/queue/runtime.js';
+import type { QueueOptions } from '../../src/queue/types.js';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
+import type { StoreFaults } from './faulty-store.js';
 import { createGitRemote, type GitRemote } from './git-remote.js';
 import {
   type ScriptedModel,
@@ -29,7 +33,20 @@ export interface AppWorldOptions {
   script?: ScriptStep[];
   modelOptions?: ScriptedModelOptions;
   /** Server options that differ from the harness's (e.g. a stub `agent` or `checks`). */
-  server?: Pick<AppServerOptions, 'agent' | 'checks' | 'driftScheduler'>;
+  server?: Pick<
+    AppServerOptions,
+    'agent' | 'checks' | 'driftScheduler' | 'githubFaults' | 'concurrency' | 'workRoot' | 'repair' | 'redelivery'
+  >;
+  /**
+   * Fault injection: a proxy between the App and the stand-in (`world.proxy`), a store whose statements can be
+   * failed (`storeFaults`), queue tuning (short retries), PostgreSQL instead of the embedded store.
+   */
+  faults?: {
+    proxy?: boolean;
+    store?: StoreFaults;
+    queue?: Partial<QueueOptions>;
+    databaseUrl?: string;
+  };
   owner?: string;
   repo?: string;
   installationId?: number;
@@ -40,6 +57,10 @@ export interface AppWorldOptions {
 
 export interface AppWorld {
   standin: GitHubStandin;
+  /** The fault proxy the App reaches GitHub through, when `faults.proxy` was asked for. */
+  proxy: FaultProxy | undefined;
+  /** The store and queue options the server was started with (to start a second server on the same store). */
+  planKey: string;
   remote: GitRemote;
   /** Every remote, the first repo's first. */
   remotes: GitRemote[];
@@ -91,27 +112,57 @@ export async function startAppWorld(opts: AppWorldOptions): Promise<AppWorld> {
     if (!remote) throw new Error('no remote was created');
     const model = await startScriptedModel(opts.script ?? [], opts.modelOptions);
     closers.push(() => model.close());
+    const proxy = opts.faults?.proxy ? await startFaultProxy(standin.url) : undefined;
+    if (proxy) closers.push(() => proxy.close());
+    const planKey = randomBytes(32).toString('hex');
+    const faults = opts.faults;
+    const runtime =
+      faults?.store || faults?.queue || faults?.databaseUrl
+        ? await createRuntime({
+            role: 'all',
+            ...(faults.databaseUrl ? { databaseUrl: faults.databaseUrl } : { dataDir: 'memory://' }),
+            planKey,
+            retention: false,
+            ...(faults.queue ? { queue: faults.queue } : {}),
+            ...(faults.store ? { wrapDriver: faults.store.wrap } : {}),
+          })
+        : undefined;
     const server = await startAppServer({
       appId: String(standin.app.id),
       privateKey: standin.app.privateKey ?? '',
       webhookSecret: secret,
-      githubApiUrl: standin.url,
+      githubApiUrl: proxy?.url ?? standin.url,
       role: 'all',
       githubThrottle: false,
       port: 0,
       host: '127.0.0.1',
       dataDir: 'memory://',
-      planKey: randomBytes(32).toString('hex'),
+      planKey,
+      ...(runtime ? { runtime } : {}),
       gitUrlTemplate: remote.urlTemplate,
       agent: realAgentRunner({ apiKey: SCRIPTED_MODEL_KEY, baseURL: model.url }),
       ...opts.server,
       // Probot logs a forged delivery at error level with the whole payload: keep the output readable.
-      log: opts.log ?? createLogger({ level: 'fatal' }),
+      log: opts.log ?? createLogger({ level: process.env['T_LOG'] ?? 'fatal' }),
     });
     closers.push(() => server.close());
     const webhookUrl = `${server.url}${WEBHOOK_PATH}`;
     const sender = createWebhookSender(webhookUrl, secret, standin.app.id);
-    return { standin, remote, remotes, model, server, sender, webhookUrl, owner, repo, secret, close };
+    return {
+      standin,
+      proxy,
+      planKey,
+      remote,
+      remotes,
+      model,
+      server,
+      sender,
+      webhookUrl,
+      owner,
+      repo,
+      secret,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

@@ -24,13 +24,21 @@ beforeEach(async () => {
 const longAgo = () => new Date(Date.now() - 10 * 60_000);
 
 describe('recoverInterruptedRuns', () => {
-  it('re-queues stale non-apply runs once, leaves live ones, and stops interrupted applies for a human', async () => {
+  it('re-queues stale runs once (an apply that never reached terraform too), leaves live ones, stops applies terraform may have touched', async () => {
     const stale = await store.createRun({ kind: 'plan', repo: 'acme/infra', number: 1 });
     await store.updateRun(stale.id, { status: 'running', stage: 'scan', attempt: 1, heartbeatAt: longAgo() });
     const live = await store.createRun({ kind: 'generate', repo: 'acme/infra', number: 2 });
     await store.updateRun(live.id, { status: 'running', stage: 'agent', attempt: 1, heartbeatAt: new Date() });
     const apply = await store.createRun({ kind: 'apply', repo: 'acme/infra', number: 3 });
-    await store.updateRun(apply.id, { status: 'running', stage: 'apply', attempt: 1, heartbeatAt: longAgo() });
+    await store.updateRun(apply.id, {
+      status: 'running',
+      stage: 'applying:network',
+      attempt: 1,
+      heartbeatAt: longAgo(),
+    });
+    // Interrupted while deciding/locking: terraform never started, nothing changed, it is safe to run again.
+    const early = await store.createRun({ kind: 'apply', repo: 'acme/infra', number: 4 });
+    await store.updateRun(early.id, { status: 'running', stage: 'locking', attempt: 1, heartbeatAt: longAgo() });
     const target = { repo: 'acme/infra', project: 'network', workspace: 'default' };
     await store.acquireLock({ ...target, holder: { pr: 3, runId: apply.id } });
 
@@ -39,9 +47,12 @@ describe('recoverInterruptedRuns', () => {
       recoverInterruptedRuns(store, { queue, safeStage: () => 'checkout' }),
       recoverInterruptedRuns(store, { queue, safeStage: () => 'checkout' }),
     ]);
-    expect([...(r1?.requeued ?? []), ...(r2?.requeued ?? [])].map((r) => r.id)).toEqual([stale.id]);
+    expect([...(r1?.requeued ?? []), ...(r2?.requeued ?? [])].map((r) => r.id).sort()).toEqual(
+      [stale.id, early.id].sort(),
+    );
     expect([...(r1?.needsHuman ?? []), ...(r2?.needsHuman ?? [])].map((r) => r.id)).toEqual([apply.id]);
-    expect((await store.countJobs()).queued).toBe(1);
+    expect((await store.countJobs()).queued).toBe(2);
+    expect(await store.getRun(early.id)).toMatchObject({ status: 'queued' });
 
     expect(await store.getRun(stale.id)).toMatchObject({ status: 'queued', stage: 'checkout', workerId: null });
     expect((await store.listRunEvents(stale.id)).map((e) => e.message)).toContain(
@@ -49,7 +60,7 @@ describe('recoverInterruptedRuns', () => {
     );
     expect(await store.getRun(live.id)).toMatchObject({ status: 'running', stage: 'agent' });
     const stopped = await store.getRun(apply.id);
-    expect(stopped).toMatchObject({ status: 'needs-human', stage: 'apply' });
+    expect(stopped).toMatchObject({ status: 'needs-human', stage: 'applying:network' });
     expect(stopped?.error).toMatch(/not re-run automatically/);
     expect((await store.getLock(target))?.holder.runId).toBe(apply.id);
     expect(await store.listAudit({ action: 'apply.interrupted' })).toHaveLength(1);
@@ -82,8 +93,19 @@ describe('beginRunAttempt', () => {
 
     const apply = await store.createRun({ kind: 'apply', repo: 'acme/infra', number: 2 });
     expect((await beginRunAttempt(store, apply.id)).action).toBe('run');
+    // Interrupted before terraform started (stage 'locking'): run again.
+    await store.updateRun(apply.id, { stage: 'locking' });
+    expect(await beginRunAttempt(store, apply.id)).toMatchObject({ action: 'run', resumed: true, run: { attempt: 2 } });
+    // Interrupted after `terraform apply` started: never again automatically.
+    await store.updateRun(apply.id, { stage: 'applying:network' });
     const again = await beginRunAttempt(store, apply.id);
-    expect(again).toMatchObject({ action: 'needs-human', run: { status: 'needs-human', attempt: 1 } });
+    expect(again).toMatchObject({ action: 'needs-human', run: { status: 'needs-human', attempt: 2 } });
+    // The stage moved on (init of the next project) but an earlier project was applied: still a human's call.
+    const multi = await store.createRun({ kind: 'apply', repo: 'acme/infra', number: 6 });
+    await beginRunAttempt(store, multi.id);
+    await store.addRunEvent({ runId: multi.id, stage: 'applying:network', status: 'started' });
+    await store.updateRun(multi.id, { stage: 'init:app' });
+    expect(await beginRunAttempt(store, multi.id)).toMatchObject({ action: 'needs-human' });
     expect(await beginRunAttempt(store, 'missing')).toMatchObject({ action: 'skip' });
 
     // Two executions racing to start one queued run (a re-delivered job): exactly one runs it.

@@ -50,8 +50,33 @@ if (!postgresMissing()) {
       await server?.stop();
     });
 
+    it('a delivery record and its pg-boss job commit in one transaction, or neither does', async () => {
+      server ??= await startPostgres();
+      const databaseUrl = await server.createDatabase('atomic_enqueue');
+      const rt = await createRuntime({ role: 'web', databaseUrl });
+      try {
+        const job = { kind: 'intake', key: 'acme/infra#9:intake', payload: { v: 1 } };
+        await expect(
+          rt.store.transaction(async (tx) => {
+            expect(await tx.store.recordDelivery('d-9', 'issues.labeled')).toBe(true);
+            await rt.queue.enqueue({ ...job, idempotencyKey: 'delivery:d-9' }, { tx });
+            throw new Error('a later statement failed');
+          }),
+        ).rejects.toThrow(/later statement/);
+        expect(await rt.queue.depth()).toMatchObject({ queued: 0 });
+        await rt.store.transaction(async (tx) => {
+          expect(await tx.store.recordDelivery('d-9', 'issues.labeled')).toBe(true);
+          await rt.queue.enqueue({ ...job, idempotencyKey: 'delivery:d-9' }, { tx });
+        });
+        expect(await rt.queue.depth()).toMatchObject({ queued: 1 });
+        expect(await rt.store.recordDelivery('d-9', 'issues.labeled')).toBe(false);
+      } finally {
+        await rt.close();
+      }
+    });
+
     it('a web runtime enqueues, a worker runtime on the same database runs the job', async () => {
-      server = await startPostgres();
+      server ??= await startPostgres();
       const databaseUrl = server.url;
       const web = await createRuntime({ role: 'web', databaseUrl });
       const worker = await createRuntime({ role: 'worker', databaseUrl, queue: { pollIntervalSeconds: 0.5 } });

@@ -62,7 +62,7 @@ describe.each(backends)('store on %s', (driver, open) => {
   beforeEach(async () => {
     await store.sql.query(
       `TRUNCATE webhook_deliveries, runs, run_events, jobs, locks, saved_plans, overrides, audit_log, idempotency_keys,
-       pull_request_links, requesters RESTART IDENTITY`,
+       pull_request_links, requesters, project_slots RESTART IDENTITY`,
     );
   });
 
@@ -114,6 +114,46 @@ describe.each(backends)('store on %s', (driver, open) => {
     expect(await store.recordDelivery('d-1', 'issues')).toBe(true);
     expect(await store.recordDelivery('d-1', 'issues')).toBe(false);
     expect(await store.recordDelivery('d-2', 'issue_comment')).toBe(true);
+  });
+
+  it('a transaction commits a delivery with its job, or neither when a statement fails', async () => {
+    const job = { kind: 'intake', key: 'acme/infra#1:intake', payload: {}, maxAttempts: 3 };
+    await expect(
+      store.transaction(async (tx) => {
+        expect(await tx.store.recordDelivery('d-1', 'issues.labeled')).toBe(true);
+        await tx.store.enqueueJob({ ...job, idempotencyKey: 'delivery:d-1' });
+        throw new Error('the enqueue failed after the dedupe insert');
+      }),
+    ).rejects.toThrow(/enqueue failed/);
+    // Nothing is left: GitHub's redelivery of d-1 is new, not a duplicate.
+    expect(await store.countJobs()).toMatchObject({ queued: 0 });
+    const ok = await store.transaction(async (tx) => {
+      if (!(await tx.store.recordDelivery('d-1', 'issues.labeled'))) return false;
+      await tx.store.enqueueJob({ ...job, idempotencyKey: 'delivery:d-1' });
+      return true;
+    });
+    expect(ok).toBe(true);
+    expect(await store.countJobs()).toMatchObject({ queued: 1 });
+    expect(await store.recordDelivery('d-1', 'issues.labeled')).toBe(false);
+  });
+
+  it('project slots: one holder per project+workspace, renewable, taken over once expired, released by its holder', async () => {
+    const t = { repo: 'acme/infra', project: 'network', workspace: 'default' };
+    expect(await store.takeProjectSlot(t, 'a', 60_000)).toBe(true);
+    expect(await store.takeProjectSlot(t, 'b', 60_000)).toBe(false);
+    expect(await store.takeProjectSlot({ ...t, workspace: 'prod' }, 'b', 60_000)).toBe(true);
+    expect(await store.takeProjectSlot(t, 'a', 60_000)).toBe(true);
+    await store.releaseProjectSlot(t, 'b');
+    expect(await store.takeProjectSlot(t, 'b', 60_000)).toBe(false);
+    await store.releaseProjectSlot(t, 'a');
+    expect(await store.takeProjectSlot(t, 'b', 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    // b died without releasing: its lease ran out.
+    expect(await store.takeProjectSlot(t, 'c', 60_000)).toBe(true);
+    const many = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => store.takeProjectSlot({ ...t, project: 'raced' }, `h${i}`, 60_000)),
+    );
+    expect(many.filter(Boolean)).toHaveLength(1);
   });
 
   it('creates, updates, finds and lists runs', async () => {

@@ -12,6 +12,7 @@ import {
   readTreeEntry,
   resolveCommit,
 } from '../bare-repo.js';
+import { deliverToHook } from './hook-deliveries.js';
 import {
   appObject,
   type BuildContext,
@@ -369,6 +370,62 @@ export const HANDLERS: Record<string, Handler> = {
         repositories: slice.map((r) => repoObject(input.ctx, r, 'repository')),
       },
     };
+  },
+  // --- The App's webhook deliveries (JWT) ---
+  'apps/list-webhook-deliveries': (input) => {
+    const perPage = Math.min(100, Math.max(1, Number(input.query.get('per_page') ?? 30) || 30));
+    const cursor = Number(input.query.get('cursor') ?? Number.POSITIVE_INFINITY);
+    const wanted = input.query.get('status');
+    const all = [...input.ctx.state.hookDeliveries]
+      .reverse()
+      .filter((d) => d.id <= cursor)
+      .filter((d) =>
+        wanted === 'success'
+          ? d.statusCode >= 200 && d.statusCode < 400
+          : wanted === 'failure'
+            ? d.statusCode >= 400
+            : true,
+      );
+    const page = all.slice(0, perPage);
+    const next = all[perPage];
+    const headers: Record<string, string> = {};
+    if (next) {
+      const u = new URL(input.requestUrl);
+      u.searchParams.set('per_page', String(perPage));
+      u.searchParams.set('cursor', String(next.id));
+      headers['link'] = `<${u.href}>; rel="next"`;
+    }
+    return {
+      status: 200,
+      headers,
+      body: page.map((d) => ({
+        id: d.id,
+        guid: d.guid,
+        delivered_at: d.deliveredAt,
+        redelivery: d.redelivery,
+        duration: d.duration,
+        status: d.status,
+        status_code: d.statusCode,
+        event: d.event,
+        action: d.action,
+        installation_id: d.installationId,
+        repository_id: d.repositoryId,
+        throttled_at: null,
+      })),
+    };
+  },
+  'apps/redeliver-webhook-delivery': async (input) => {
+    const id = num(input, 'delivery_id');
+    const d = input.ctx.state.hookDeliveries.find((x) => x.id === id);
+    if (!d) throw notFound();
+    await deliverToHook(input.ctx.state, input.nextId, {
+      event: d.event,
+      rawBody: d.rawBody,
+      guid: d.guid,
+      redelivery: true,
+      appId: input.ctx.app.id,
+    });
+    return { status: 202, body: {} };
   },
 
   // --- Repositories ---

@@ -6,6 +6,7 @@ import { generateKeyPairSync, type KeyObject, randomBytes, randomUUID } from 'no
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { resolveCommit } from '../bare-repo.js';
 import { type GraphqlResult, handleGraphql } from './graphql.js';
+import { deliverToHook } from './hook-deliveries.js';
 import { publicKeyOf, verifyAppJwt } from './jwt.js';
 import {
   type AppIdentity,
@@ -41,6 +42,7 @@ import {
 import {
   type CommentRecord,
   emptyState,
+  type HookDeliveryRecord,
   type InstallationRecord,
   type IssueRecord,
   type LabelRecord,
@@ -161,6 +163,10 @@ export interface GitHubStandin {
     installation(id: number): JsonObject;
   };
 
+  /** Where the App's webhook is (its URL and secret): what `deliverWebhook` and redeliveries POST to. */
+  setWebhook(url: string, secret: string): void;
+  /** Deliver a webhook to the App as GitHub does (signed, recorded in `GET /app/hook/deliveries`). */
+  deliverWebhook(event: string, payload: JsonObject, guid?: string): Promise<HookDeliveryRecord>;
   /** Forget the request log and violations (e.g. between the phases of a test). */
   clearLog(): void;
   close(): Promise<void>;
@@ -174,6 +180,8 @@ const JWT_OPERATIONS = new Set([
   'apps/get-org-installation',
   'apps/get-user-installation',
   'apps/create-installation-access-token',
+  'apps/list-webhook-deliveries',
+  'apps/redeliver-webhook-delivery',
 ]);
 
 const DOCS = 'https://docs.github.com/rest';
@@ -730,6 +738,18 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
       },
     },
 
+    setWebhook(url, secret) {
+      state.hook = { url, secret };
+    },
+    deliverWebhook(event, payload, guid) {
+      return deliverToHook(state, nextId, {
+        event,
+        rawBody: JSON.stringify(payload),
+        guid: guid ?? randomUUID(),
+        redelivery: false,
+        appId: app.id,
+      });
+    },
     clearLog() {
       requests.length = 0;
       violations.length = 0;

@@ -179,6 +179,30 @@ export interface StandinState {
   permissions: Map<string, Map<string, Permission>>;
   /** login → user id, assigned on first sight so every response names a user the same way. */
   users: Map<string, { id: number; type: 'User' | 'Bot' | 'Organization' }>;
+  /** The App's webhook (where `deliverWebhook` and redeliveries POST), once set. */
+  hook: { url: string; secret: string } | undefined;
+  /** Every delivery attempt to the App's webhook, oldest first (what `GET /app/hook/deliveries` lists). */
+  hookDeliveries: HookDeliveryRecord[];
+}
+
+/** One delivery attempt of a webhook to the App, as GitHub records it. */
+export interface HookDeliveryRecord {
+  id: number;
+  /** X-GitHub-Delivery: shared by a delivery and its redeliveries. */
+  guid: string;
+  deliveredAt: string;
+  redelivery: boolean;
+  /** Seconds. */
+  duration: number;
+  /** "OK", "Invalid HTTP Response: 500", "failed to connect". */
+  status: string;
+  statusCode: number;
+  event: string;
+  action: string | null;
+  installationId: number | null;
+  repositoryId: number | null;
+  /** The exact bytes sent, re-sent by a redelivery. */
+  rawBody: string;
 }
 
 export function emptyState(): StandinState {
@@ -196,6 +220,8 @@ export function emptyState(): StandinState {
     teamMemberships: [],
     permissions: new Map(),
     users: new Map(),
+    hook: undefined,
+    hookDeliveries: [],
   };
 }
 

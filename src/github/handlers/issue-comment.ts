@@ -4,21 +4,22 @@
 // starts the run or handles unlock/override (src/github/intake.ts).
 import { parseCommand } from '../commands.js';
 import type { AppDeps, WebhookContext } from '../deps.js';
-import { enqueueIntake } from '../enqueue.js';
-import { IssueCommentEvent, isBot } from '../payloads.js';
+import { acceptDelivery, enqueueIntake } from '../enqueue.js';
+import { IssueCommentEvent, isBot, parsePayload } from '../payloads.js';
 
 export async function handleIssueComment(ctx: WebhookContext, deps: AppDeps): Promise<void> {
-  const event = IssueCommentEvent.parse(ctx.payload);
+  const event = parsePayload(IssueCommentEvent, ctx);
+  if (!event) return;
   if (event.action !== 'created' || isBot(event.sender) || isBot(event.comment.user)) return;
   if (!parseCommand(event.comment.body ?? '')) return;
-  if (!(await deps.store.recordDelivery(ctx.id, `${ctx.name}.${event.action}`))) {
-    ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
-    return;
-  }
-  await enqueueIntake(
-    deps,
-    ctx.id,
-    { installationId: event.installation.id, event: 'issue_comment', payload: event },
-    { owner: event.repository.owner.login, repo: event.repository.name, number: event.issue.number },
+  const accepted = await acceptDelivery(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, (tx) =>
+    enqueueIntake(
+      deps,
+      ctx.id,
+      { installationId: event.installation.id, event: 'issue_comment', payload: event },
+      { owner: event.repository.owner.login, repo: event.repository.name, number: event.issue.number },
+      tx,
+    ),
   );
+  if (!accepted) ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
 }

@@ -3,27 +3,28 @@
 // delivery and enqueues an intake job; the worker reads the config (which names the label), checks the labeller's
 // permission, reacts 👀 and enqueues the run (src/github/intake.ts).
 import type { AppDeps, WebhookContext } from '../deps.js';
-import { enqueueIntake } from '../enqueue.js';
-import { IssuesEvent, isBot } from '../payloads.js';
+import { acceptDelivery, enqueueIntake } from '../enqueue.js';
+import { IssuesEvent, isBot, parsePayload } from '../payloads.js';
 
 export async function handleIssue(ctx: WebhookContext, deps: AppDeps): Promise<void> {
-  const event = IssuesEvent.parse(ctx.payload);
+  const event = parsePayload(IssuesEvent, ctx);
+  if (!event) return;
   if (event.action !== 'opened' && event.action !== 'labeled') return;
   if (event.issue.pull_request !== undefined || isBot(event.sender)) return;
   // An opened issue without labels or a label event without a label can never be a trigger.
   if (event.action === 'opened' && event.issue.labels.length === 0) return;
   if (event.action === 'labeled' && !event.label) return;
 
-  if (!(await deps.store.recordDelivery(ctx.id, `${ctx.name}.${event.action}`))) {
-    ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
-    return;
-  }
   // Any label: the trigger label is configurable, and the config is read by the worker (another label is dropped
   // there without a run record or a comment).
-  await enqueueIntake(
-    deps,
-    ctx.id,
-    { installationId: event.installation.id, event: 'issues', payload: event },
-    { owner: event.repository.owner.login, repo: event.repository.name, number: event.issue.number },
+  const accepted = await acceptDelivery(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, (tx) =>
+    enqueueIntake(
+      deps,
+      ctx.id,
+      { installationId: event.installation.id, event: 'issues', payload: event },
+      { owner: event.repository.owner.login, repo: event.repository.name, number: event.issue.number },
+      tx,
+    ),
   );
+  if (!accepted) ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
 }

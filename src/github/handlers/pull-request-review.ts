@@ -3,13 +3,14 @@
 // enqueues an `apply` run on the issue's key, so it serialises with that issue's plan and revise runs. Every
 // requirement (who approved, which plan, locks, verdict) is decided by the worker on fresh data.
 import type { AppDeps, WebhookContext } from '../deps.js';
-import { enqueueIntake, enqueueRun } from '../enqueue.js';
+import { acceptDelivery, enqueueIntake, enqueueRun } from '../enqueue.js';
 import { readMarkers } from '../markers.js';
 import { ownedPullRequest } from '../ownership.js';
-import { isBot, PullRequestReviewEvent } from '../payloads.js';
+import { isBot, PullRequestReviewEvent, parsePayload } from '../payloads.js';
 
 export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps): Promise<void> {
-  const event = PullRequestReviewEvent.parse(ctx.payload);
+  const event = parsePayload(PullRequestReviewEvent, ctx);
+  if (!event) return;
   if (event.action !== 'submitted') return;
   const reviewer = event.review.user;
   // Only an approval by a person can apply; comments and change requests are read at approval time.
@@ -20,37 +21,42 @@ export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps
   const owned = await ownedPullRequest(deps.store, full, pr, deps.botLogin);
   // A PR without any of our markers is none of our business: approving it must not draw a bot reply.
   if (!owned && Object.keys(readMarkers(pr.body)).length === 0) return;
-  if (!(await deps.store.recordDelivery(ctx.id, `${ctx.name}.${event.action}`))) {
-    ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
-    return;
-  }
+  if (owned && !/^[0-9a-f]{40}$/.test(event.review.commit_id)) return;
   const repo = { owner: event.repository.owner.login, repo: event.repository.name };
-  if (!owned) {
-    // It carries our markers but the app did not open it (a copied body): the worker says so; nothing is applied.
-    await enqueueIntake(
+  const accepted = await acceptDelivery(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, async (tx) => {
+    if (!owned) {
+      // It carries our markers but the app did not open it (a copied body): the worker says so; nothing is applied.
+      await enqueueIntake(
+        deps,
+        ctx.id,
+        { installationId: event.installation.id, event: 'pull_request_review.not-app-pr', payload: event },
+        { ...repo, number: pr.number },
+        tx,
+      );
+      return;
+    }
+    const queued = await enqueueRun(
       deps,
       ctx.id,
-      { installationId: event.installation.id, event: 'pull_request_review.not-app-pr', payload: event },
-      { ...repo, number: pr.number },
+      {
+        installationId: event.installation.id,
+        ...repo,
+        defaultBranch: event.repository.default_branch,
+        kind: 'apply',
+        issueNumber: owned.issueNumber,
+        prNumber: pr.number,
+        requester: reviewer.login,
+        trigger: 'approval',
+        review: {
+          id: event.review.id,
+          login: reviewer.login,
+          userType: reviewer.type,
+          commitId: event.review.commit_id,
+        },
+      },
+      tx,
     );
-    return;
-  }
-  if (!/^[0-9a-f]{40}$/.test(event.review.commit_id)) return;
-  const queued = await enqueueRun(deps, ctx.id, {
-    installationId: event.installation.id,
-    ...repo,
-    defaultBranch: event.repository.default_branch,
-    kind: 'apply',
-    issueNumber: owned.issueNumber,
-    prNumber: pr.number,
-    requester: reviewer.login,
-    trigger: 'approval',
-    review: {
-      id: event.review.id,
-      login: reviewer.login,
-      userType: reviewer.type,
-      commitId: event.review.commit_id,
-    },
+    ctx.log.info({ runId: queued.run.id, pr: pr.number, review: event.review.id }, 'apply run enqueued');
   });
-  ctx.log.info({ runId: queued.run.id, pr: pr.number, review: event.review.id }, 'apply run enqueued');
+  if (!accepted) ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
 }

@@ -5,14 +5,15 @@
 // job: the worker reads each waiter's PR from GitHub).
 import { type ConfigCheckJob, JOB_KIND_CONFIG_CHECK, threadKey } from '../../pipeline/job.js';
 import type { AppDeps, WebhookContext } from '../deps.js';
-import { enqueueIntake, enqueueRun } from '../enqueue.js';
+import { acceptDelivery, enqueueIntake, enqueueRun } from '../enqueue.js';
 import { ownedPullRequest } from '../ownership.js';
-import { isBot, PullRequestEvent } from '../payloads.js';
+import { isBot, PullRequestEvent, parsePayload } from '../payloads.js';
 
 const CONFIG_CHECK_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
 
 export async function handlePullRequest(ctx: WebhookContext, deps: AppDeps): Promise<void> {
-  const event = PullRequestEvent.parse(ctx.payload);
+  const event = parsePayload(PullRequestEvent, ctx);
+  if (!event) return;
   if (event.action === 'closed') {
     await releaseOnClose(ctx, deps, event);
     return;
@@ -34,33 +35,40 @@ export async function handlePullRequest(ctx: WebhookContext, deps: AppDeps): Pro
       detail: pr.head.sha,
     });
   }
-  if (!(await deps.store.recordDelivery(ctx.id, `${ctx.name}.${event.action}`))) {
-    ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
-    return;
-  }
   const base = {
     installationId: event.installation.id,
     ...repo,
     defaultBranch: event.repository.default_branch,
   };
   const check: ConfigCheckJob = { type: JOB_KIND_CONFIG_CHECK, ...base, prNumber: pr.number, headSha: pr.head.sha };
-  await deps.queue.enqueue({
-    kind: JOB_KIND_CONFIG_CHECK,
-    key: `${threadKey(repo.owner, repo.repo, pr.number)}:config`,
-    payload: check,
-    idempotencyKey: `delivery:${ctx.id}:config`,
+  const accepted = await acceptDelivery(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, async (tx) => {
+    await deps.queue.enqueue(
+      {
+        kind: JOB_KIND_CONFIG_CHECK,
+        key: `${threadKey(repo.owner, repo.repo, pr.number)}:config`,
+        payload: check,
+        idempotencyKey: `delivery:${ctx.id}:config`,
+      },
+      { tx },
+    );
+    if (humanPush && owned) {
+      const queued = await enqueueRun(
+        deps,
+        ctx.id,
+        {
+          ...base,
+          kind: 'plan',
+          issueNumber: owned.issueNumber,
+          prNumber: pr.number,
+          requester: event.sender.login,
+          trigger: 'human-push',
+        },
+        tx,
+      );
+      ctx.log.info({ runId: queued.run.id, pr: pr.number }, 'human push: plan run enqueued');
+    }
   });
-  if (humanPush && owned) {
-    const queued = await enqueueRun(deps, ctx.id, {
-      ...base,
-      kind: 'plan',
-      issueNumber: owned.issueNumber,
-      prNumber: pr.number,
-      requester: event.sender.login,
-      trigger: 'human-push',
-    });
-    ctx.log.info({ runId: queued.run.id, pr: pr.number }, 'human push: plan run enqueued');
-  }
+  if (!accepted) ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
 }
 
 /** Lock release and the re-plans of the PRs that waited read GitHub (each waiter's PR): done by the worker. */
@@ -69,14 +77,14 @@ async function releaseOnClose(
   deps: AppDeps,
   event: ReturnType<typeof PullRequestEvent.parse>,
 ): Promise<void> {
-  if (!(await deps.store.recordDelivery(ctx.id, `${ctx.name}.${event.action}`))) {
-    ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
-    return;
-  }
-  await enqueueIntake(
-    deps,
-    ctx.id,
-    { installationId: event.installation.id, event: 'pull_request.closed', payload: event },
-    { owner: event.repository.owner.login, repo: event.repository.name, number: event.pull_request.number },
+  const accepted = await acceptDelivery(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, (tx) =>
+    enqueueIntake(
+      deps,
+      ctx.id,
+      { installationId: event.installation.id, event: 'pull_request.closed', payload: event },
+      { owner: event.repository.owner.login, repo: event.repository.name, number: event.pull_request.number },
+      tx,
+    ),
   );
+  if (!accepted) ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
 }
