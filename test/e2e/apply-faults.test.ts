@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
 import type { AppServer } from '../../src/github/server.js';
+import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import type { RunRecord } from '../../src/store/types.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import type { FaultProxy } from '../helpers/fault-proxy.js';
@@ -32,6 +33,8 @@ describeWithTools(['terraform', 'git'], 'GitHub faults around an apply', () => {
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'infra-agent-apply-faults-'));
     statePath = join(stateDir, 'terraform.tfstate');
+    // The operator lets terraform (in the sandbox) use this state dir, as for any local backend outside the checkout.
+    process.env[STATE_DIRS_ENV] = stateDir;
     world = await startAppWorld({
       files: {
         'main.tf': 'resource "terraform_data" "base" {\n  input = "base"\n}\n',
@@ -53,7 +56,7 @@ describeWithTools(['terraform', 'git'], 'GitHub faults around an apply', () => {
     sender = world.sender;
     if (!world.proxy) throw new Error('no proxy');
     proxy = world.proxy;
-  });
+  }, 600_000);
 
   afterAll(async () => {
     await world?.close();

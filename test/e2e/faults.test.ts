@@ -51,7 +51,7 @@ describeWithTools(['terraform', 'git'], 'GitHub and store faults through the App
     sender = world.sender;
     if (!world.proxy) throw new Error('no proxy');
     proxy = world.proxy;
-  });
+  }, 600_000);
 
   afterAll(async () => {
     await world?.close();

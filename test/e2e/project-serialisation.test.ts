@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { stubAgent, terraformOnly, waitFor } from '../helpers/fault-world.js';
 import { requirePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -25,6 +26,8 @@ function suite(store: 'embedded' | 'postgres') {
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'infra-agent-serial-'));
     const statePath = join(stateDir, 'terraform.tfstate');
+    // The operator lets terraform (in the sandbox) use this state dir, as for any local backend outside the checkout.
+    process.env[STATE_DIRS_ENV] = stateDir;
     if (store === 'postgres') pg = await startPostgres();
     world = await startAppWorld({
       files: {
@@ -40,7 +43,7 @@ function suite(store: 'embedded' | 'postgres') {
         ...(pg ? { databaseUrl: pg.url } : {}),
       },
     });
-  });
+  }, 600_000);
 
   afterAll(async () => {
     await world?.close();

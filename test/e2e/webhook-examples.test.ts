@@ -38,7 +38,7 @@ describeWithTools(['git'], 'replaying every @octokit/webhooks-examples payload',
       // under test: one attempt, no retries.
       faults: { queue: { maxAttempts: 1, retryDelaySeconds: 1, pollIntervalSeconds: 0.5 } },
     });
-  });
+  }, 600_000);
 
   afterAll(async () => {
     await world?.close();

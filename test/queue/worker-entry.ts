@@ -93,7 +93,8 @@ async function crashScenario(job: QueueJob): Promise<void> {
       holder: { pr: 12, runId },
     });
     if (!lock.acquired) throw new Error('lock held by another PR');
-    await store.updateRun(runId, { stage: 'apply' });
+    // As the real apply does (src/apply/apply.ts): the stage says `terraform apply` started before it starts.
+    await store.updateRun(runId, { stage: 'applying:network' });
     await store.audit({ actor: 'fake-terraform', action: 'terraform.apply', repo: 'acme/infra', target: '#12' });
   } else {
     await store.updateRun(runId, { stage: 'publish' });

@@ -161,7 +161,7 @@ describe.each(backends)('a worker killed with SIGKILL mid-run, %s', (_, backend)
       expect(count(audit, 'terraform.apply')).toBe(1);
       expect(count(audit, 'apply.interrupted')).toBe(1);
       const [runRow] = await store.listRuns({ key: 'acme/infra#12' });
-      expect(runRow).toMatchObject({ kind: 'apply', status: 'needs-human', stage: 'apply', attempt: 1 });
+      expect(runRow).toMatchObject({ kind: 'apply', status: 'needs-human', stage: 'applying:network', attempt: 1 });
       expect(runRow?.error).toMatch(/not re-run automatically/);
       const lock = await store.getLock({ repo: 'acme/infra', project: 'network', workspace: 'default' });
       expect(lock?.holder).toEqual({ pr: 12, runId: runRow?.id });
