@@ -471,6 +471,13 @@ describeWithTools(['git'], 'GitHub stand-in', () => {
     expect(validateComponent('issue-comment', gh.json.comment(c.id))).toEqual([]);
     expect(validateComponent('repository', gh.json.repository(OWNER, REPO))).toEqual([]);
     expect(validateComponent('installation', gh.json.installation(7))).toEqual([]);
+    // The published list response says `allOf: [Simple User, Enterprise]` for the account (the component says
+    // anyOf); the stand-in reads it as GitHub answers, and an account that is neither still fails.
+    const list = matchRoute('GET', '/app/installations');
+    if ('error' in list) throw new Error('route should exist');
+    expect(validateResponse(list.operation, 200, [gh.json.installation(7)])).toEqual([]);
+    const nobody = { ...gh.json.installation(7), account: { login: 'acme' } };
+    expect(validateResponse(list.operation, 200, [nobody]).join('\n')).toMatch(/account must have required property 'avatar_url'/);
     const broken = { ...gh.json.comment(c.id), user: { login: 'alice' } };
     expect(validateComponent('issue-comment', broken).join('\n')).toMatch(/must have required property 'id'/);
     const route = matchRoute('GET', '/repos/acme/infra/pulls/1');

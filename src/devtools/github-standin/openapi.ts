@@ -57,6 +57,7 @@ function normalize(node: unknown): Json {
   if (typeof node !== 'object') return null;
   const out: JsonObject = {};
   for (const [k, v] of Object.entries(node)) out[k] = normalize(v);
+  readAlternativesAsAnyOf(out);
   if (out['nullable'] !== true) return out;
   delete out['nullable'];
   const type = out['type'];
@@ -67,6 +68,21 @@ function normalize(node: unknown): Json {
     return out;
   }
   return { anyOf: [out, { type: 'null' }] };
+}
+
+/**
+ * An erratum of the published description: the inlined response of `GET /app/installations` types `account` as
+ * `allOf: [Simple User, Enterprise]`, while the `installation` component (the same object, from
+ * `GET /app/installations/{id}`) says `anyOf`. No account is both (an enterprise has `slug` and `name`, a user has
+ * `login`), and GitHub answers with a plain user there; read it as the component does.
+ */
+function readAlternativesAsAnyOf(out: JsonObject): void {
+  const all = out['allOf'];
+  if (!Array.isArray(all) || all.length !== 2) return;
+  const titles = all.map((s) => (isObject(s) ? s['title'] : undefined)).sort();
+  if (titles[0] !== 'Enterprise' || titles[1] !== 'Simple User') return;
+  out['anyOf'] = all;
+  delete out['allOf'];
 }
 
 function specPath(): string {
