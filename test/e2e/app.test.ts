@@ -112,7 +112,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'the App end 
     expect(pr.headRef).toBe(`infra/issue-${issue.number}-write-the-environment-settings-to-a-file`);
     const body = pr.body ?? '';
     expect(body).toContain(`Closes #${issue.number}`);
-    expect(body).toMatch(/\| Project \| Add \| Change \| Destroy \| Replace \| Import \| Policy \|/);
+    expect(body).toMatch(/\| Project \| Add \| Change \| Destroy \| Replace \| Import \| Cost \/ month \| Policy \|/);
     expect(body).toMatch(/\| \. \| 3 \| 0 \| 0 \| 0 \| 0 \| /);
     expect(body).toContain('<details><summary>Plan output</summary>');
     expect(body).toContain('local_file.settings');

@@ -167,7 +167,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'cost through
     expect(body).toContain("**The agent's cost choice:**\n\n> Two workers, not the three first sketched");
     expect(body).toContain('| `terraform_data.worker[0]` | create | — | $40.00 | +$40.00 |');
     expect(body).toContain('**COST-BUDGET-001** Monthly cost increase over the budget');
-    expect(body).toContain('over the budget of $50.00 a month per project');
+    expect(body).toMatch(/over the budget of \\?\$50\.00 a month per project/);
     expect(standin.pull(OWNER, REPO, pr.number)?.labels).toContain('infra-agent:needs-override');
     const planRun = standin.state.checkRuns.find((c) => c.name === 'infra-agent/plan');
     expect(planRun?.conclusion).toBe('success');
