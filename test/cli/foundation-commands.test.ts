@@ -84,6 +84,7 @@ describeWithTools(['terraform', 'tfsec', 'checkov', 'opa', 'git'], 'infra-agent 
       'checkov',
       'opa',
       'git',
+      'bubblewrap',
     ]);
   });
 });
