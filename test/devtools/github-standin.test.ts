@@ -477,7 +477,9 @@ describeWithTools(['git'], 'GitHub stand-in', () => {
     if ('error' in list) throw new Error('route should exist');
     expect(validateResponse(list.operation, 200, [gh.json.installation(7)])).toEqual([]);
     const nobody = { ...gh.json.installation(7), account: { login: 'acme' } };
-    expect(validateResponse(list.operation, 200, [nobody]).join('\n')).toMatch(/account must have required property 'avatar_url'/);
+    expect(validateResponse(list.operation, 200, [nobody]).join('\n')).toMatch(
+      /account must have required property 'avatar_url'/,
+    );
     const broken = { ...gh.json.comment(c.id), user: { login: 'alice' } };
     expect(validateComponent('issue-comment', broken).join('\n')).toMatch(/must have required property 'id'/);
     const route = matchRoute('GET', '/repos/acme/infra/pulls/1');
