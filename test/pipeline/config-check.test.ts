@@ -67,6 +67,10 @@ describe('runConfigCheck', () => {
         encoding: 'base64',
         content: Buffer.from('apply:\n  merge_method: yolo\n').toString('base64'),
       })
+      // Before creating, the App looks for a check run an earlier, interrupted attempt may have made (#19).
+      .get(`/repos/acme/infra/commits/${SHA}/check-runs`)
+      .query(true)
+      .reply(200, { total_count: 0, check_runs: [] })
       .post('/repos/acme/infra/check-runs', (body: unknown) => {
         sent.push(body);
         return true;
@@ -103,6 +107,10 @@ describe('runConfigCheck', () => {
       .get('/repos/acme/infra/contents/.github%2Finfra-agent.yml')
       .query({ ref: SHA })
       .reply(200, { type: 'file', encoding: 'base64', content: Buffer.from('version: 1\n').toString('base64') })
+      // Before creating, the App looks for a check run an earlier, interrupted attempt may have made (#19).
+      .get(`/repos/acme/infra/commits/${SHA}/check-runs`)
+      .query(true)
+      .reply(200, { total_count: 0, check_runs: [] })
       .post('/repos/acme/infra/check-runs', (body: unknown) => {
         sent.push(body);
         return true;
