@@ -1,14 +1,12 @@
 // `infra-agent drift <dir> [--format markdown|json] [--workspace NAME]`: the App's drift check on a local root
 // module — `plan -refresh-only` plus a normal plan, both read-only — and its summary. Exit 0: no drift; 1: drift;
 // 2: the check could not run (bad arguments, missing terraform, Terraform's error on stderr). Nothing is applied.
-import { statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultRepoConfig } from '../config/schema.js';
 import { runDriftCheck } from '../drift/check.js';
 import { renderDriftMarkdown } from '../drift/render.js';
-import { Terraform } from '../terraform/engine.js';
-import { MissingToolError } from '../toolchain/tools.js';
+import { readDirCommand, terraformFor } from './args.js';
 
 const USAGE = 'usage: infra-agent drift <dir> [--format markdown|json] [--workspace NAME]\n';
 
@@ -25,37 +23,12 @@ function parse(args: string[]) {
 }
 
 export async function main(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (err) {
-    process.stderr.write(`infra-agent drift: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  const format = values.format;
-  if (positionals.length !== 1 || (format !== 'markdown' && format !== 'json')) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  const dir = resolve(positionals[0] as string);
-  try {
-    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-  } catch {
-    process.stderr.write(`infra-agent drift: ${dir} is not a directory\n`);
-    return 2;
-  }
-  let tf: Terraform;
-  try {
-    // The same terraform and environment handling as `infra-agent plan`.
-    tf = new Terraform();
-  } catch (err) {
-    if (err instanceof MissingToolError) {
-      process.stderr.write(`infra-agent drift: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const read = readDirCommand('drift', USAGE, () => parse(args));
+  if (typeof read === 'number') return read;
+  const { values, format, dir } = read;
+  // The same terraform and environment handling as `infra-agent plan`.
+  const tf = terraformFor('drift');
+  if (typeof tf === 'number') return tf;
   const result = await runDriftCheck({
     repoRoot: dir,
     project: { name: basename(dir), dir: '.', workspace: values.workspace, dependsOn: [] },

@@ -1,15 +1,15 @@
 // `infra-agent plan <dir> [--format markdown|json]`: init (with backend) + plan a root module to a temporary plan
 // file and print its summary. A failed init/plan prints Terraform's diagnostics as `file:line: summary — detail`
 // (exit 1); a missing terraform names the setup command (exit 2). Nothing is ever applied here.
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Diagnostic } from '../core/types.js';
 import { formatDiagnostic } from '../terraform/diagnostics.js';
-import { Terraform, TerraformError } from '../terraform/engine.js';
+import { TerraformError } from '../terraform/engine.js';
 import { PlanJsonError, renderPlanSummaryMarkdown, summarizePlan } from '../terraform/plan-summary.js';
-import { MissingToolError } from '../toolchain/tools.js';
+import { readDirCommand, terraformFor } from './args.js';
 
 const USAGE =
   'usage: infra-agent plan <dir> [--format markdown|json] [--workspace NAME] [--var NAME=VALUE]... [--destroy] [--refresh=false]\n';
@@ -46,19 +46,9 @@ function hasTerraformFiles(dir: string): boolean {
 }
 
 export async function main(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (err) {
-    process.stderr.write(`infra-agent plan: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  const format = values.format;
-  if (positionals.length !== 1 || (format !== 'markdown' && format !== 'json')) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
+  const read = readDirCommand('plan', USAGE, () => parse(args));
+  if (typeof read === 'number') return read;
+  const { values, format, dir } = read;
   const vars: Record<string, string> = {};
   for (const kv of values.var) {
     const eq = kv.indexOf('=');
@@ -69,28 +59,13 @@ export async function main(args: string[]): Promise<number> {
     vars[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
 
-  const dir = resolve(positionals[0] as string);
-  try {
-    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-  } catch {
-    process.stderr.write(`infra-agent plan: ${dir} is not a directory\n`);
-    return 2;
-  }
   if (!hasTerraformFiles(dir)) {
     process.stderr.write(`infra-agent plan: no Terraform files (.tf / .tf.json) in ${dir}\n`);
     return 1;
   }
 
-  let tf: Terraform;
-  try {
-    tf = new Terraform();
-  } catch (err) {
-    if (err instanceof MissingToolError) {
-      process.stderr.write(`infra-agent plan: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const tf = terraformFor('plan');
+  if (typeof tf === 'number') return tf;
 
   const scratch = mkdtempSync(join(tmpdir(), 'infra-agent-plan-'));
   const planFile = join(scratch, 'plan.tfplan');
