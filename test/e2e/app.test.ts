@@ -19,6 +19,7 @@ import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { type GitRemote, HUMAN_IDENTITY } from '../helpers/git-remote.js';
 import type { ScriptedModel } from '../helpers/scripted-model.js';
 import { describeWithTools } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait.js';
 import { sendWebhook, type WebhookSender } from '../helpers/webhooks.js';
 
 const OWNER = 'acme';
@@ -34,16 +35,6 @@ async function demoFiles(): Promise<Record<string, string>> {
     out[relative(root, abs)] = await readFile(abs, 'utf8');
   }
   return out;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 240_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'the App end to end', () => {

@@ -22,6 +22,7 @@ import { projectRoot } from '../../src/toolchain/tools.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { type GitRemote, HUMAN_IDENTITY } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
+import { waitFor as waitForValue } from '../helpers/wait.js';
 import type { WebhookSender } from '../helpers/webhooks.js';
 
 const OWNER = 'acme';
@@ -72,16 +73,6 @@ async function repoFiles(statePath: string): Promise<Record<string, string>> {
   // Each run checks out afresh: state in a relative path would be lost between the plan and the apply.
   out['backend.tf'] = `terraform {\n  backend "local" {\n    path = "${statePath}"\n  }\n}\n`;
   return out;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 300_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const StateSchema = z.object({
@@ -279,3 +270,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'approve → 
     expect(standin.responseViolations).toEqual([]);
   }, 900_000);
 });
+
+function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 300_000): Promise<T> {
+  return waitForValue(what, probe, ms);
+}

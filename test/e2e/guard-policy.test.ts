@@ -11,6 +11,7 @@ import { opaScanner } from '../../src/policy/scanners/opa.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { HUMAN_IDENTITY } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait.js';
 
 const REVIEW_REGO = `package infra_agent.custom.review
 
@@ -41,16 +42,6 @@ function step(id: number, name: string, input: unknown) {
     stopReason: 'tool_use' as const,
     usage: { input_tokens: 100, output_tokens: 20 },
   };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 240_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 // OPA is the scanner under test; tfsec and checkov add nothing here but minutes.

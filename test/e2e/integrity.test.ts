@@ -26,6 +26,7 @@ import { projectRoot } from '../../src/toolchain/tools.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import type { GitRemote } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
+import { waitFor as waitForValue } from '../helpers/wait.js';
 import type { WebhookSender } from '../helpers/webhooks.js';
 
 const OWNER = 'acme';
@@ -107,16 +108,6 @@ async function repoFiles(statePath: string): Promise<Record<string, string>> {
   }
   out['backend.tf'] = `terraform {\n  backend "local" {\n    path = "${statePath}"\n  }\n}\n`;
   return out;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 600_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function all(node: Nodes): Nodes[] {
@@ -383,3 +374,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'issue #12 at
     expect(standin.responseViolations).toEqual([]);
   }, 1_800_000);
 });
+
+function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 600_000): Promise<T> {
+  return waitForValue(what, probe, ms);
+}

@@ -7,6 +7,8 @@ import type { AgentResult } from '../../src/agent/loop.js';
 import { runChecks } from '../../src/pipeline/checks.js';
 import type { AgentRunner, Checker } from '../../src/pipeline/deps.js';
 
+export { waitFor } from './wait.js';
+
 /** The agent, reduced to what these tests need: one new resource per issue, then the real checks. */
 export const stubAgent: AgentRunner = async (task) => {
   const name = `change_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
@@ -41,17 +43,3 @@ export const stubAgent: AgentRunner = async (task) => {
 
 /** Real terraform (fmt, guard, init, validate, plan); scanners left out. */
 export const terraformOnly: Checker = (opts) => runChecks({ ...opts, scanners: { static: [], plan: [] } });
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 240_000,
-): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
