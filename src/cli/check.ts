@@ -9,9 +9,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { type PolicyConfig, PolicyConfigSchema, type RepoConfig, RepoConfigSchema } from '../config/schema.js';
+import { CONFIG_PATH, parseRepoConfig } from '../config/load.js';
+import { defaultRepoConfig, type PolicyConfig, PolicyConfigSchema, type RepoConfig } from '../config/schema.js';
 import type { ScannerRun } from '../core/types.js';
 import { costPolicyRun, hasBudget, policyWithCostTags } from '../cost/policy.js';
 import { estimateProjectCost } from '../cost/project-cost.js';
@@ -34,7 +34,7 @@ const USAGE =
 const FORMATS = ['markdown', 'json', 'sarif'] as const;
 type Format = (typeof FORMATS)[number];
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 /** The smallest shape we accept as `terraform show -json` output. */
 const PlanShape = z.looseObject({
@@ -65,27 +65,20 @@ export async function readPlanJson(path: string): Promise<unknown> {
   return value;
 }
 
-export async function loadPolicyConfig(file: string | undefined, repoRoot: string): Promise<PolicyConfig> {
-  const config = await loadCheckConfig(file, repoRoot);
-  return config ? policyWithCostTags(config.policy, config.cost) : PolicyConfigSchema.parse({});
-}
-
 /** The whole repo config of `check` (undefined when there is no file): the policy, plus cost budgets and tags. */
-async function loadCheckConfig(file: string | undefined, repoRoot: string): Promise<RepoConfig | undefined> {
-  const path = file ?? join(repoRoot, '.github', 'infra-agent.yml');
+export async function loadCheckConfig(file: string | undefined, repoRoot: string): Promise<RepoConfig | undefined> {
+  const path = file ?? join(repoRoot, CONFIG_PATH);
   if (!file && !existsSync(path)) return undefined;
-  let raw: unknown;
+  let text: string;
   try {
-    raw = parseYaml(await readFile(path, 'utf8')) ?? {};
+    text = await readFile(path, 'utf8');
   } catch (err) {
     throw new UsageError(`cannot read config ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const parsed = RepoConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new UsageError(`invalid config ${path}:\n${lines.join('\n')}`);
-  }
-  return parsed.data;
+  // The App's own parser: the same size and alias limits, the same key-path messages as a comment on GitHub.
+  const parsed = parseRepoConfig(text);
+  if (!parsed.ok) throw new UsageError(`invalid config ${path}:\n${parsed.problems.map((p) => `  ${p}`).join('\n')}`);
+  return parsed.config;
 }
 
 /** The nearest directory up from `dir` holding `.git` (else `dir`). */
@@ -216,8 +209,8 @@ export async function main(args: string[]): Promise<number> {
       );
     const repoRoot = resolve(values['repo-root'] ?? findRepoRoot(dir));
     const repoConfig = await loadCheckConfig(values.config, repoRoot);
-    const config = await loadPolicyConfig(values.config, repoRoot);
-    const costConfig = (repoConfig ?? RepoConfigSchema.parse({})).cost;
+    const config = repoConfig ? policyWithCostTags(repoConfig.policy, repoConfig.cost) : PolicyConfigSchema.parse({});
+    const costConfig = (repoConfig ?? defaultRepoConfig()).cost;
     const base = values.base ? await snapshotBase(repoRoot, values.base, config) : undefined;
     const trusted = base
       ? {

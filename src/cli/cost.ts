@@ -2,33 +2,16 @@
 // before and after, per resource. Without --plan it plans the directory itself (after the pre-plan guard allows it).
 // Exit 0 with the estimate, 2 on an error (bad arguments, malformed plan, config, usage file or price table).
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CONFIG_PATH, parseRepoConfig } from '../config/load.js';
 import { defaultRepoConfig, type RepoConfig } from '../config/schema.js';
 import { estimateProjectCost } from '../cost/project-cost.js';
 import { renderCostMarkdown } from '../report/cost-markdown.js';
 import { redact } from '../util/redact.js';
-import { findRepoRoot, planBehindGuard, readPlanJson } from './check.js';
+import { findRepoRoot, loadCheckConfig, planBehindGuard, readPlanJson, UsageError } from './check.js';
 
 const USAGE = 'usage: infra-agent cost <dir> [--plan plan.json] [--format markdown|json] [--config file]';
-
-class UsageError extends Error {}
-
-async function loadConfig(file: string | undefined, repoRoot: string): Promise<RepoConfig> {
-  const path = file ?? join(repoRoot, CONFIG_PATH);
-  if (!file && !existsSync(path)) return defaultRepoConfig();
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read config ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const parsed = parseRepoConfig(text);
-  if (!parsed.ok) throw new UsageError(`invalid config ${path}:\n${parsed.problems.map((p) => `  ${p}`).join('\n')}`);
-  return parsed.config;
-}
 
 /** Plans the directory behind the pre-plan guard (before init and on what init downloaded), as `check` does. */
 async function planDirectory(dir: string, repoRoot: string, config: RepoConfig): Promise<unknown> {
@@ -62,7 +45,7 @@ export async function main(args: string[]): Promise<number> {
     const dir = resolve(positionals[0]);
     if (!existsSync(dir)) throw new UsageError(`${positionals[0]}: no such directory`);
     const repoRoot = findRepoRoot(dir);
-    const config = await loadConfig(values.config, repoRoot);
+    const config = (await loadCheckConfig(values.config, repoRoot)) ?? defaultRepoConfig();
     const planJson = values.plan
       ? await readPlanJson(resolve(values.plan))
       : await planDirectory(dir, repoRoot, config);
