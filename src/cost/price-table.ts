@@ -1,7 +1,6 @@
 // The built-in price table: data (prices.json) with its source and date, validated on load like any outside input,
 // so a malformed table fails loudly naming the file and the key instead of pricing anything at zero. Lookups return
 // the price or the exact reason there is none (which table, which region, which key), never a default.
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import builtIn from './prices.json' with { type: 'json' };
 
@@ -117,22 +116,6 @@ export function parsePriceTable(value: unknown, file: string): PriceTable {
     if (!parsed.data.tables[name]) throw new PriceTableError(`malformed price table ${file}: tables.${name}: missing`);
   }
   return new PriceTable(parsed.data, file);
-}
-
-export async function loadPriceTableFile(path: string): Promise<PriceTable> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new PriceTableError(`cannot read price table ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new PriceTableError(`malformed price table ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  return parsePriceTable(value, path);
 }
 
 let cached: PriceTable | undefined;

@@ -8,8 +8,6 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-export const USAGE_FILE_NAME = 'infracost-usage.yml';
-
 export type UsageValue = number | { [k: string]: UsageValue };
 export type UsageEntry = Record<string, UsageValue>;
 

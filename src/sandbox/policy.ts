@@ -100,12 +100,6 @@ export function toolReadPaths(tool: string): string[] {
   return [...out];
 }
 
-/** The node binary's installation, for the in-sandbox proxy forwarder (nothing when node lives in /usr). */
-export function nodeReadPaths(): string[] {
-  const real = realOrSelf(process.execPath);
-  return isSystemPath(real) ? [] : [dirname(dirname(real))];
-}
-
 /** A scanner (tfsec, checkov, OPA): reads the code (and plan JSON), writes only its own temp dir, no network. */
 export function scannerPolicy(opts: { tool: string; read: string[]; scratch: string }): SandboxPolicy {
   return {

@@ -82,7 +82,3 @@ export function terraformCliConfig(): string | undefined {
   const pinned = join(toolsDir(), 'terraformrc');
   return existsSync(pinned) ? pinned : undefined;
 }
-
-export function pluginCacheDir(): string {
-  return process.env['TF_PLUGIN_CACHE_DIR'] ?? join(toolsDir(), 'plugin-cache');
-}
