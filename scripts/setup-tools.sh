@@ -9,7 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-T="$ROOT/.tools"
+mkdir -p "$ROOT/.tools"
+# The real path: a worktree's .tools is a symlink to a shared toolchain, and the sandbox binds real paths only, so a
+# CLI config naming the link (…/wt/x/.tools/providers) would point nowhere inside it.
+T=$(cd -P "$ROOT/.tools" && pwd)
 mkdir -p "$T/bin" "$T/stamps" "$T/providers" "$T/plugin-cache"
 
 # --- pinned versions (change here, nowhere else) -------------------------------------------------------------
