@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { generateAppKeyPair } from '../src/devtools/github-standin/index.js';
+import { generateAppKeyPair } from '../devtools/github-standin/index.js';
 import { type E2ERunResult, runE2E } from './e2e.js';
 import { readTreeRss, startBenchChild } from './lib/child-process.js';
 import { describeMachine, type Machine, round, sleep } from './lib/stats.js';

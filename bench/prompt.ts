@@ -13,13 +13,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { finish, requestText, startScriptedModel, toolUse } from '../devtools/scripted-model.js';
 import type { AgentEnvironment } from '../src/agent/environment.js';
 import { runAgent } from '../src/agent/loop.js';
 import { createModelClient } from '../src/agent/model-client.js';
 import { createAgentEnvironment } from '../src/agent/real-environment.js';
 import { defaultRepoConfig } from '../src/config/schema.js';
 import type { ChecksResult, Project } from '../src/core/types.js';
-import { finish, requestText, startScriptedModel, toolUse } from '../src/devtools/scripted-model.js';
 import { indexRepo } from '../src/repo/index.js';
 import type { StateInventory } from '../src/terraform/state.js';
 

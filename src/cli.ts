@@ -30,7 +30,6 @@ const COMMANDS: Record<
     load: () => import('./cli/generate.js'),
   },
   serve: { summary: 'serve [--role web|worker|all]: run the GitHub App', load: () => import('./cli/serve.js') },
-  demo: { summary: 'the whole loop offline on a bundled example repo', load: () => import('./cli/demo.js') },
 };
 
 function usage(): string {
@@ -46,6 +45,11 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   const command = COMMANDS[name];
+  if (!command && name === 'demo') {
+    // The offline demo runs the test doubles (GitHub stand-in, scripted model), which the product never ships.
+    process.stderr.write('infra-agent: the offline demo runs from a checkout of this repository: `npm run demo`\n');
+    return 2;
+  }
   if (!command) {
     process.stderr.write(`infra-agent: unknown command '${name}'\n\n${usage()}`);
     return 2;

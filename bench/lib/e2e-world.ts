@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { createGitRemote, type GitRemote } from '../../src/devtools/git-remote.js';
-import { type GitHubStandin, standinWebhooks, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
+import { createGitRemote, type GitRemote } from '../../devtools/git-remote.js';
+import { type GitHubStandin, standinWebhooks, startGitHubStandin } from '../../devtools/github-standin/index.js';
 import {
   finish,
   type MessagesRequest,
@@ -18,8 +18,8 @@ import {
   type StepResponse,
   startScriptedModel,
   toolUse,
-} from '../../src/devtools/scripted-model.js';
-import { createWebhookSender, type WebhookSender } from '../../src/devtools/webhooks.js';
+} from '../../devtools/scripted-model.js';
+import { createWebhookSender, type WebhookSender } from '../../devtools/webhooks.js';
 import { WEBHOOK_PATH } from '../../src/github/server.js';
 import type { AppProcessConfig } from './app-process.js';
 import { type BenchChild, startBenchChild } from './child-process.js';

@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { standinWebhooks } from '../../devtools/github-standin/index.js';
 import { DRIFT_LABEL } from '../../src/drift/issue.js';
 import { UNSANDBOXED_ENV } from '../../src/sandbox/status.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';

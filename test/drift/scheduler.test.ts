@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GitHubStandin, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
+import { type GitHubStandin, startGitHubStandin } from '../../devtools/github-standin/index.js';
 import { type AppServer, startAppServer } from '../../src/github/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';

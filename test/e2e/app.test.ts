@@ -5,13 +5,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  DEMO_FILE,
-  DEMO_REQUEST,
-  DEMO_REVISE_FEEDBACK,
-  demoModelScript,
-} from '../../src/devtools/demo-model-script.js';
-import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { DEMO_FILE, DEMO_REQUEST, DEMO_REVISE_FEEDBACK, demoModelScript } from '../../devtools/demo-model-script.js';
+import { type GitHubStandin, standinWebhooks } from '../../devtools/github-standin/index.js';
 import { readMarkers } from '../../src/github/markers.js';
 import type { AppServer } from '../../src/github/server.js';
 import { projectRoot } from '../../src/toolchain/tools.js';

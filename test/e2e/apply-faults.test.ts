@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { type GitHubStandin, standinWebhooks } from '../../devtools/github-standin/index.js';
 import type { AppServer } from '../../src/github/server.js';
 import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import type { RunRecord } from '../../src/store/types.js';

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DEMO_FILE, DEMO_REQUEST, demoModelScript } from '../../src/devtools/demo-model-script.js';
-import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { DEMO_FILE, DEMO_REQUEST, demoModelScript } from '../../devtools/demo-model-script.js';
+import { type GitHubStandin, standinWebhooks } from '../../devtools/github-standin/index.js';
 import { readMarkers } from '../../src/github/markers.js';
 import { type AppServer, WEBHOOK_PATH } from '../../src/github/server.js';
 import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
@@ -199,7 +199,7 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'approve → 
       checkRuns: standin.state.checkRuns.length,
       main: await remote.headSha(remote.defaultBranch),
     };
-    const { deliver } = await import('../../src/devtools/webhooks.js');
+    const { deliver } = await import('../../devtools/webhooks.js');
     expect((await deliver(`${server.url}${WEBHOOK_PATH}`, approval.res.delivery)).status).toBeLessThan(300);
     expect((await sender.send(approval.hook.event, approval.hook.payload)).status).toBeLessThan(300);
     runs = await runsDone(5);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { type GitHubStandin, standinWebhooks } from '../../devtools/github-standin/index.js';
 import type { AppServer } from '../../src/github/server.js';
 import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import type { RunRecord } from '../../src/store/types.js';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { standinWebhooks } from '../../devtools/github-standin/index.js';
 import { DRIFT_LABEL } from '../../src/drift/issue.js';
 import { parseReport } from '../../src/drift/report.js';
 import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';

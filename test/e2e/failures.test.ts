@@ -3,7 +3,7 @@
 // label event reuses the same progress comment); a repo without Terraform, and one with several projects and a
 // request that names none, get told so in the progress comment; an unauthorised labeller gets a polite reply.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { type GitHubStandin, standinWebhooks } from '../../devtools/github-standin/index.js';
 import type { AppServer } from '../../src/github/server.js';
 import type { RunRecord } from '../../src/store/types.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';

@@ -7,8 +7,8 @@
 // why not, and nothing is lost. Budgets and clocks are shortened (queue retries in 1 s, rate-limit waits of 1 s)
 // instead of sleeping through real minutes.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type GitHubStandin, standinWebhooks } from '../../src/devtools/github-standin/index.js';
-import { deliver } from '../../src/devtools/webhooks.js';
+import { type GitHubStandin, standinWebhooks } from '../../devtools/github-standin/index.js';
+import { deliver } from '../../devtools/webhooks.js';
 import type { AppServer } from '../../src/github/server.js';
 import type { RunRecord } from '../../src/store/types.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';

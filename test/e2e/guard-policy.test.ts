@@ -4,7 +4,7 @@
 // default branch's rule, and the watched server never hears from the worker.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { standinWebhooks } from '../../devtools/github-standin/index.js';
 import { runChecks } from '../../src/pipeline/checks.js';
 import type { Checker } from '../../src/pipeline/deps.js';
 import { opaScanner } from '../../src/policy/scanners/opa.js';

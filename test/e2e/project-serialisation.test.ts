@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { standinWebhooks } from '../../devtools/github-standin/index.js';
 import { STATE_DIRS_ENV } from '../../src/sandbox/policy.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { stubAgent, terraformOnly, waitFor } from '../helpers/fault-world.js';

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { standinWebhooks } from '../../devtools/github-standin/index.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { requireTool } from '../../src/toolchain/tools.js';
 import { run } from '../../src/util/exec.js';

@@ -3,8 +3,8 @@
 // policy check run say "Unsandboxed" where a reviewer sees them.
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { DEMO_REQUEST, demoModelScript } from '../../src/devtools/demo-model-script.js';
-import { standinWebhooks } from '../../src/devtools/github-standin/index.js';
+import { DEMO_REQUEST, demoModelScript } from '../../devtools/demo-model-script.js';
+import { standinWebhooks } from '../../devtools/github-standin/index.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { describeWithTools } from '../helpers/tools.js';
 

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { toJsonObject } from '../../src/devtools/json.js';
+import { toJsonObject } from '../../devtools/json.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { describeWithTools } from '../helpers/tools.js';
 

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_APP_PERMISSIONS } from '../../devtools/github-standin/server.js';
 import { SUBSCRIBED_EVENTS } from '../../src/app.js';
-import { DEFAULT_APP_PERMISSIONS } from '../../src/devtools/github-standin/server.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
 
 const Manifest = z.object({

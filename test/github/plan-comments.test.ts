@@ -3,7 +3,7 @@
 import pino from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type GitHubStandin, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
+import { type GitHubStandin, startGitHubStandin } from '../../devtools/github-standin/index.js';
 import type { GitHubClient } from '../../src/github/client.js';
 import { postPlanOutput, SUPERSEDED_PART } from '../../src/github/plan-comments.js';
 import { createStore } from '../../src/store/create-store.js';

@@ -3,7 +3,7 @@
 // and queue, no GitHub throttling) and a webhook sender signed with the world's secret. One place, so every suite
 // runs the App the same way and a new server option is wired once.
 import { randomBytes } from 'node:crypto';
-import { type GitHubStandin, startGitHubStandin } from '../../src/devtools/github-standin/index.js';
+import { type GitHubStandin, startGitHubStandin } from '../../devtools/github-standin/index.js';
 import { type AppServer, type AppServerOptions, startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { realAgentRunner } from '../../src/pipeline/wiring.js';

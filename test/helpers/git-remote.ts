@@ -1,4 +1,4 @@
-// Tests use the same on-disk git remote as the offline demo; its code lives in src/devtools/git-remote.ts.
+// Tests use the same on-disk git remote as the offline demo; its code lives in devtools/git-remote.ts.
 export {
   createGitRemote,
   type GitRemote,
@@ -6,4 +6,4 @@ export {
   gitUrlTemplate,
   HUMAN_IDENTITY,
   identityFor,
-} from '../../src/devtools/git-remote.js';
+} from '../../devtools/git-remote.js';

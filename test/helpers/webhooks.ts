@@ -1,2 +1,2 @@
-// Tests send webhooks the way the offline demo does; the code lives in src/devtools/webhooks.ts.
-export * from '../../src/devtools/webhooks.js';
+// Tests send webhooks the way the offline demo does; the code lives in devtools/webhooks.ts.
+export * from '../../devtools/webhooks.js';

@@ -1,2 +1,2 @@
-// Tests use the same GitHub stand-in as the offline demo; its code lives in src/devtools/github-standin.
-export * from '../../../src/devtools/github-standin/index.js';
+// Tests use the same GitHub stand-in as the offline demo; its code lives in devtools/github-standin.
+export * from '../../../devtools/github-standin/index.js';

@@ -1,4 +1,4 @@
-// `infra-agent demo`: the whole loop offline, on the bundled example repo (examples/demo-repo). It starts a local
+// `npm run demo`: the whole loop offline, on the bundled example repo (examples/demo-repo). It starts a local
 // GitHub stand-in (checked against GitHub's OpenAPI description), a bare git remote on disk, the scripted model (or
 // the live model when ANTHROPIC_API_KEY is set), and the real App server with real terraform and scanners; then it
 // labels an issue, waits for the pull request, prints it, does one `/infra revise` round, and has a second person
@@ -8,17 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { DEMO_REQUEST, DEMO_REVISE_FEEDBACK, demoModelScript } from '../devtools/demo-model-script.js';
-import { createGitRemote } from '../devtools/git-remote.js';
-import { standinWebhooks, startGitHubStandin } from '../devtools/github-standin/index.js';
-import { startScriptedModel } from '../devtools/scripted-model.js';
-import { createWebhookSender } from '../devtools/webhooks.js';
-import { startAppServer, WEBHOOK_PATH } from '../github/server.js';
-import { createLogger } from '../observability/logger.js';
-import { realAgentRunner } from '../pipeline/wiring.js';
-import { STATE_DIRS_ENV } from '../sandbox/policy.js';
-import type { RunRecord } from '../store/types.js';
-import { projectRoot } from '../toolchain/tools.js';
+import { pathToFileURL } from 'node:url';
+import { startAppServer, WEBHOOK_PATH } from '../src/github/server.js';
+import { createLogger } from '../src/observability/logger.js';
+import { realAgentRunner } from '../src/pipeline/wiring.js';
+import { STATE_DIRS_ENV } from '../src/sandbox/policy.js';
+import type { RunRecord } from '../src/store/types.js';
+import { projectRoot } from '../src/toolchain/tools.js';
+import { DEMO_REQUEST, DEMO_REVISE_FEEDBACK, demoModelScript } from './demo-model-script.js';
+import { createGitRemote } from './git-remote.js';
+import { standinWebhooks, startGitHubStandin } from './github-standin/index.js';
+import { startScriptedModel } from './scripted-model.js';
+import { createWebhookSender } from './webhooks.js';
 
 const OWNER = 'acme';
 const REPO = 'infra';
@@ -202,4 +203,17 @@ export async function main(_args: string[]): Promise<number> {
     await standin.close();
     await remote.close();
   }
+}
+
+// Run directly (`npm run demo` → `tsx devtools/demo.ts`); importing the module only defines `main`.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 2;
+    },
+  );
 }

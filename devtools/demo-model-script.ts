@@ -1,7 +1,7 @@
 // What the scripted model says in the offline demo and the App's end-to-end test: a first run that adds a
 // `local_file` with the environment's settings, and a revision (after `/infra revise`) that restricts its
 // permissions. Each turn is one Messages API answer; the agent harness runs the real checks in between.
-// Plain data in the scripted server's step format (src/devtools/scripted-model.ts).
+// Plain data in the scripted server's step format (devtools/scripted-model.ts).
 
 export interface DemoStep {
   kind: 'message';
