@@ -1,8 +1,8 @@
 // ChecksResult → the short text the model gets back from run_checks: only what it must act on (failed stages,
 // errors at file:line, findings with their remediation, scanners that did not run, plan counts), capped in size.
 // The full result stays with the harness; the model does not need passing stages or advisory noise.
-import type { ChecksResult, Finding } from '../core/types.js';
-import type { ProjectCost } from '../cost/types.js';
+
+import type { ChecksResult, Finding, ProjectCost } from '../core/types.js';
 import { costLine, signedUsd, topCostLines, usd } from '../report/cost-markdown.js';
 
 export const FEEDBACK_MAX_CHARS = 6_000;

@@ -13,9 +13,8 @@ import type {
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages/messages';
 import { type AgentConfig, AgentConfigSchema } from '../config/schema.js';
-import type { ChecksResult, ModelUsage } from '../core/types.js';
+import type { ChecksResult, ModelUsage, ProjectCost } from '../core/types.js';
 import { parseBudget } from '../cost/budget.js';
-import type { ProjectCost } from '../cost/types.js';
 import { PathSandbox } from '../repo/sandbox.js';
 import { processRedactor, type Redactor } from '../util/redact.js';
 import { type AgentBudgets, budgetsFromConfig, UsageMeter } from './budget.js';

@@ -3,7 +3,7 @@
 // characters are removed. Secrets are redacted. Text that could close the fence we put it in is neutralised, and the
 // size is bounded — saying so, so the model knows it is looking at a cut.
 // The invisible characters are the set the one escaping function drops (github/text.ts): one list, two directions.
-import { INVISIBLE_CHARS } from '../github/text.js';
+import { INVISIBLE_CHARS } from '../markdown/text.js';
 import { processRedactor, type Redactor } from '../util/redact.js';
 
 export interface SanitizeOptions {

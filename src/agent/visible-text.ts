@@ -4,8 +4,8 @@
 // (tooltips), image alt text, elements marked `hidden` or `display:none`, and zero-width, bidi-control and other
 // invisible characters. The counts say what was dropped, so the thread can say hidden content was ignored.
 import type { Nodes, Parent } from 'mdast';
-import { parseMarkdown } from '../github/markdown.js';
-import { INVISIBLE_CHARS } from '../github/text.js';
+import { parseMarkdown } from '../markdown/gfm.js';
+import { INVISIBLE_CHARS } from '../markdown/text.js';
 
 export interface HiddenCounts {
   htmlComments: number;

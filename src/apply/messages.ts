@@ -2,7 +2,7 @@
 // holder, override answers, and the apply report (a row per project, terraform's output collapsed, redacted and split
 // across comments without breaking a code fence, each under GitHub's 65,536-character limit).
 
-import { fenceFor, splitMarkdown } from '../github/split-comment.js';
+import { fenceFor, splitMarkdown } from '../markdown/split-comment.js';
 import type { LockRecord } from '../store/types.js';
 import { redact } from '../util/redact.js';
 import type { BlockedProject, LockWaiter } from './locks.js';

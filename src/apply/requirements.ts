@@ -5,7 +5,7 @@
 import type { ApplyConfig } from '../config/schema.js';
 import { PERMISSIONS } from '../config/schema.js';
 import type { Verdict } from '../core/types.js';
-import { renderInline } from '../github/text.js';
+import { renderInline } from '../markdown/text.js';
 import type { LockRecord } from '../store/types.js';
 import type { PullRequestFacts, RepoPermission, ReviewFacts, ReviewState } from './port.js';
 

@@ -3,7 +3,7 @@
 // key path and why, so the same text can go into an issue comment and a failing check run.
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { type GitHubClient, httpStatus, type RepoRef } from '../github/client.js';
+import { type GitHubClient, httpStatus, type RepoRef } from '../core/github.js';
 import { type RepoConfig, RepoConfigSchema } from './schema.js';
 
 export const CONFIG_PATH = '.github/infra-agent.yml';

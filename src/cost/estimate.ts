@@ -4,6 +4,7 @@
 // estimated. Only numbers, type names and the priced attributes' values (never sensitive ones) leave this module.
 import { z } from 'zod';
 import type { ResourceAction } from '../core/types.js';
+import { type CostStatus, cents, type PricedSide, type ProjectCost, type ResourceCost } from '../core/types.js';
 import { toAction } from '../terraform/plan-summary.js';
 import { Attrs, NotPriced } from './attrs.js';
 import { Meter, type Pricer } from './meter.js';
@@ -12,7 +13,6 @@ import { AWS_PRICERS } from './pricers/aws.js';
 import { AZURE_PRICERS } from './pricers/azure.js';
 import { GOOGLE_PRICERS } from './pricers/google.js';
 import { RegionResolver } from './region.js';
-import { type CostStatus, cents, type PricedSide, type ProjectCost, type ResourceCost } from './types.js';
 import type { UsageFile } from './usage-file.js';
 
 const ChangeSchema = z.looseObject({

@@ -1,9 +1,10 @@
 // What a pricer writes into: one Meter per resource side. Every component names what it is, its quantity, unit and
 // unit price; a missing price throws NotPriced with the table's reason; a usage-priced part without usage is listed
 // as not estimated instead of counting as zero.
+
+import type { CostComponent } from '../core/types.js';
 import { type Attrs, NotPriced } from './attrs.js';
 import type { PriceTable, TableName } from './price-table.js';
-import type { CostComponent } from './types.js';
 import { type UsageEntry, usageNumber } from './usage-file.js';
 
 export class Meter {

@@ -4,10 +4,9 @@
 // increase is within the budget but part of the change is not priced, an advisory "not verified" finding says the
 // real increase may be larger. `cost.require_tags` joins `policy.required_tags` (rule OPS-TAG-001).
 import type { CostConfig, PolicyConfig } from '../config/schema.js';
-import type { Finding, ScannerRun } from '../core/types.js';
+import type { Finding, ProjectCost, ScannerRun } from '../core/types.js';
 import { makeFinding } from '../policy/findings.js';
 import { signedUsd, usd } from '../report/cost-markdown.js';
-import type { ProjectCost } from './types.js';
 
 export const COST_RULE_ID = 'COST-BUDGET-001';
 

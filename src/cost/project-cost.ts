@@ -6,10 +6,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { CostConfig } from '../config/schema.js';
+import type { ProjectCost } from '../core/types.js';
 import { redact } from '../util/redact.js';
 import { estimatePlanCost } from './estimate.js';
 import { findInfracost, infracostToProjectCost, runInfracost } from './infracost.js';
-import type { ProjectCost } from './types.js';
 import { readUsageFile, type UsageFile, UsageFileError } from './usage-file.js';
 
 export interface ProjectCostOptions {

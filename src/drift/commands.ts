@@ -5,11 +5,11 @@
 import type { Logger } from 'pino';
 import type { RepoConfig } from '../config/schema.js';
 import { PERMISSIONS } from '../config/schema.js';
-import type { GitHubClient, RepoRef } from '../github/client.js';
+import { type DriftJob, driftQueueKey, JOB_KIND_DRIFT } from '../core/drift-job.js';
+import type { GitHubClient, RepoRef } from '../core/github.js';
 import type { AppDeps } from '../github/deps.js';
 import { checkPermission, type Permission } from '../github/permissions.js';
 import { unauthorisedReply } from '../github/replies.js';
-import { type DriftJob, driftQueueKey, JOB_KIND_DRIFT } from './job.js';
 import { requestReconcile } from './run.js';
 
 export interface DriftCommandContext {

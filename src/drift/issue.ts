@@ -5,7 +5,7 @@
 // idempotency key derived from when the drift was first seen (stored before the issue is created), so a retried
 // check finds the issue it made instead of opening a second one.
 import { createHash } from 'node:crypto';
-import type { GitHubClient, RepoRef } from '../github/client.js';
+import type { GitHubClient, RepoRef } from '../core/github.js';
 import { sideEffectOnce } from '../store/idempotency.js';
 import type { DriftStatusRecord, Store } from '../store/types.js';
 import { planHeadline } from '../terraform/plan-summary.js';

@@ -3,8 +3,8 @@
 // `infra-agent drift` and `/infra drift` print. Resource addresses and attribute names come from Terraform's plan of
 // repository code: untrusted, so they go through the same cell/code escaping as the PR's plan table; Terraform's
 // messages go in a fence longer than any run of backticks they contain. No attribute value is ever rendered.
-import { fenceFor } from '../github/split-comment.js';
-import { plainLine, plainText, renderCode } from '../github/text.js';
+import { fenceFor } from '../markdown/split-comment.js';
+import { plainLine, plainText, renderCode } from '../markdown/text.js';
 import { planHeadline } from '../terraform/plan-summary.js';
 import type { DriftCheckResult, DriftedResource } from './check.js';
 import type { DriftReport } from './report.js';

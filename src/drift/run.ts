@@ -5,8 +5,9 @@
 // (the next scheduled check tries again) instead of going back to the queue: checks are never stacked.
 import { loadRepoConfig } from '../config/load.js';
 import type { AutoReconcile, RepoConfig } from '../config/schema.js';
+import type { DriftJob } from '../core/drift-job.js';
+import type { RepoRef } from '../core/github.js';
 import type { Project } from '../core/types.js';
-import type { RepoRef } from '../github/client.js';
 import { enqueueRun } from '../github/enqueue.js';
 import { invalidConfigReply } from '../github/replies.js';
 import { metrics } from '../observability/metrics.js';
@@ -17,7 +18,6 @@ import { indexRepo } from '../repo/index.js';
 import type { Store } from '../store/types.js';
 import { type DriftCheckResult, runDriftCheck } from './check.js';
 import { markAutoReconciled, recordDriftCheck } from './issue.js';
-import type { DriftJob } from './job.js';
 import { renderDriftMarkdown } from './render.js';
 import { inflightKey } from './scheduler.js';
 

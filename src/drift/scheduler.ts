@@ -6,10 +6,10 @@
 // check is still queued or running skips the slot (claimed, not enqueued): checks are never stacked.
 import type { Logger } from 'pino';
 import { loadRepoConfig } from '../config/load.js';
-import type { GitHubClient } from '../github/client.js';
+import { type DriftJob, driftQueueKey, JOB_KIND_DRIFT } from '../core/drift-job.js';
+import type { GitHubClient } from '../core/github.js';
 import type { Queue } from '../queue/types.js';
 import type { Store } from '../store/types.js';
-import { type DriftJob, driftQueueKey, JOB_KIND_DRIFT } from './job.js';
 import { dueSlot, scheduleFor, slotKey } from './schedule.js';
 
 export interface DriftSchedulerOptions {

@@ -17,10 +17,10 @@ import type {
   ReviewState,
 } from '../apply/port.js';
 import { PERMISSIONS } from '../config/schema.js';
+import { CREATE_RETRY, type GitHubClient, httpStatus, isTransient, type RepoRef } from '../core/github.js';
 import { sideEffectOnce } from '../store/idempotency.js';
 import type { Store } from '../store/types.js';
 import { checkRunExternalId, findCheckRun } from './check-runs.js';
-import { CREATE_RETRY, type GitHubClient, httpStatus, isTransient, type RepoRef } from './client.js';
 
 export const APPLY_CHECK_NAME = 'infra-agent/apply';
 

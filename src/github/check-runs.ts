@@ -2,9 +2,9 @@
 // 50 annotations per request, so the first batch goes with the create and the rest with updates. Each check run is
 // named by an idempotency key (run + name + SHA), so a retried stage updates rather than adds.
 import { createHash } from 'node:crypto';
+import { CREATE_RETRY, type GitHubClient, type RepoRef } from '../core/github.js';
 import { sideEffectOnce } from '../store/idempotency.js';
 import type { Store } from '../store/types.js';
-import { CREATE_RETRY, type GitHubClient, type RepoRef } from './client.js';
 
 export interface Annotation {
   path: string;

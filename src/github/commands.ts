@@ -6,8 +6,8 @@
 // is the visible text of the rest of the comment, as the model must see it. Words reserved for later features parse
 // to a command the handler answers with "not available yet".
 import { visibleText } from '../agent/visible-text.js';
-import { parseMarkdown } from './markdown.js';
-import { INVISIBLE_CHARS } from './text.js';
+import { parseMarkdown } from '../markdown/gfm.js';
+import { INVISIBLE_CHARS } from '../markdown/text.js';
 
 export type Command =
   | { kind: 'revise'; feedback: string }

@@ -2,12 +2,12 @@
 // named by an idempotency key in the store and carries a hidden marker, so a re-delivered webhook or a restarted
 // worker finds and edits the same comment instead of posting another; an unchanged body is not re-sent.
 import { createHash } from 'node:crypto';
+import type { GitHubClient, RepoRef } from '../core/github.js';
+import { CREATE_RETRY, httpStatus } from '../core/github.js';
+import { hasOwnMarker, isOwnComment } from '../markdown/markers.js';
+import { GITHUB_BODY_LIMIT } from '../markdown/split-comment.js';
 import { sideEffectOnce } from '../store/idempotency.js';
 import type { Store } from '../store/types.js';
-import type { GitHubClient, RepoRef } from './client.js';
-import { CREATE_RETRY, httpStatus } from './client.js';
-import { hasOwnMarker, isOwnComment } from './markers.js';
-import { GITHUB_BODY_LIMIT } from './split-comment.js';
 
 export interface OwnedComment {
   repo: RepoRef;

@@ -2,9 +2,9 @@
 // workers. Injected, so handler tests run on an in-memory store and a recording queue, and `serve` wires the real
 // runtime (embedded PGlite or PostgreSQL + pg-boss).
 import type { Logger } from 'pino';
+import type { GitHubClient } from '../core/github.js';
 import type { Queue } from '../queue/types.js';
 import type { Store } from '../store/types.js';
-import type { GitHubClient } from './client.js';
 
 export interface AppDeps {
   store: Store;

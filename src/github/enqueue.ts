@@ -4,7 +4,7 @@
 // without its run. The delivery id names the run: a retried intake finds the run it already made instead of making
 // a second one. On the web side the delivery record joins the same transaction (acceptDelivery), so a failed enqueue
 // leaves no record behind and GitHub's redelivery (or the App's redelivery sweep) runs it.
-import { type IntakeJob, JOB_KIND_INTAKE, JOB_KIND_RUN, type RunJob, threadKey } from '../pipeline/job.js';
+import { type IntakeJob, JOB_KIND_INTAKE, JOB_KIND_RUN, type RunJob, threadKey } from '../core/jobs.js';
 import type { RunRecord, StoreTx } from '../store/types.js';
 import type { AppDeps } from './deps.js';
 

@@ -4,11 +4,11 @@
 // changes; the next plan run renders the whole body again anyway.
 import { loadGate, loadPlanSet } from '../apply/plan-record.js';
 import type { RepoConfig } from '../config/schema.js';
+import type { GitHubClient, RepoRef } from '../core/github.js';
 import type { Verdict } from '../core/types.js';
 import { decideVerdict } from '../policy/verdict.js';
 import { renderPolicyMarkdown } from '../report/policy-markdown.js';
 import type { Store } from '../store/types.js';
-import type { GitHubClient, RepoRef } from './client.js';
 
 const VERDICT_LABEL = { pass: '✅ pass', blocked: '⛔ blocked', 'needs-override': '⚠️ needs override' } as const;
 const SECTION = '## Policy report';

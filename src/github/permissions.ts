@@ -2,7 +2,7 @@
 // (read < triage < write < maintain < admin). Custom repository roles report their base role in `permission`.
 import { z } from 'zod';
 import { PERMISSIONS } from '../config/schema.js';
-import type { GitHubClient, RepoRef } from './client.js';
+import type { GitHubClient, RepoRef } from '../core/github.js';
 
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -1,10 +1,11 @@
 // Plan output that does not fit in the PR body goes into follow-up comments, split without breaking a code fence.
 // The parts are the app's own comments, edited in place on each new plan; parts a shorter plan no longer needs are
 // edited to say they are superseded and minimised, so comments never pile up however often a PR is re-planned.
+
+import type { GitHubClient, RepoRef } from '../core/github.js';
+import { DEFAULT_CHUNK_CHARS, splitMarkdown } from '../markdown/split-comment.js';
 import type { Store } from '../store/types.js';
-import type { GitHubClient, RepoRef } from './client.js';
 import { minimizeComment, upsertComment } from './comments.js';
-import { DEFAULT_CHUNK_CHARS, splitMarkdown } from './split-comment.js';
 
 export const SUPERSEDED_PART =
   '_Superseded: a newer plan replaced this output (see the pull request description and the comments above)._';

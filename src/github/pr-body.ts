@@ -6,11 +6,11 @@
 // the PR closes and who may approve it live in the store.
 import { createHash } from 'node:crypto';
 import type { ChecksResult, ModelUsage } from '../core/types.js';
+import { type Markers, renderMarkers } from '../markdown/markers.js';
+import { fenceFor, GITHUB_BODY_LIMIT } from '../markdown/split-comment.js';
+import { renderCode, renderInline, renderQuoted } from '../markdown/text.js';
 import { costCell, renderCostMarkdown, signedUsd, usd } from '../report/cost-markdown.js';
 import { redact } from '../util/redact.js';
-import { type Markers, renderMarkers } from './markers.js';
-import { fenceFor, GITHUB_BODY_LIMIT } from './split-comment.js';
-import { renderCode, renderInline, renderQuoted } from './text.js';
 
 /** Leave room under GitHub's limit for the markers and any later edit. */
 export const BODY_BUDGET = GITHUB_BODY_LIMIT - 4_000;

@@ -5,8 +5,8 @@
 // Idempotent: one request per (guid, number of failed attempts) across all processes (an insert-if-absent key), and
 // the App's own dedupe makes a redelivery that arrives twice run once.
 import { z } from 'zod';
+import type { GitHubClient } from '../core/github.js';
 import type { Store } from '../store/types.js';
-import type { GitHubClient } from './client.js';
 
 export interface RedeliveryOptions {
   /** Deliveries older than this are left alone (default 3 hours; GitHub keeps them 3 days). */

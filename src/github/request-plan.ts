@@ -2,7 +2,7 @@
 // was released. The PR is read fresh (it must still be open and the app's own) and a `plan` run is enqueued on its
 // issue's key, so it serialises with every other run of that issue and never overlaps an apply.
 
-import type { GitHubClient } from './client.js';
+import type { GitHubClient } from '../core/github.js';
 import type { AppDeps } from './deps.js';
 import { enqueueRun } from './enqueue.js';
 import { ownedPullRequest } from './ownership.js';

@@ -7,8 +7,9 @@ import { type ApplyDeps, applyReviewedPlan, recoverInterruptedApplies } from '..
 import { renderInterruptedApply } from '../apply/messages.js';
 import { APPLY_LABELS } from '../apply/port.js';
 import { loadRepoConfig } from '../config/load.js';
+import { type GitHubClient, isTransient } from '../core/github.js';
+import { type RunJob, RunJobSchema } from '../core/jobs.js';
 import { applyCheckHeadKey, OctokitApplyPort } from '../github/apply-port.js';
-import { type GitHubClient, isTransient } from '../github/client.js';
 import type { AppDeps } from '../github/deps.js';
 import { invalidConfigReply } from '../github/replies.js';
 import { type PlanRequestContext, requestPlanRun } from '../github/request-plan.js';
@@ -19,7 +20,6 @@ import type { Store } from '../store/types.js';
 import { redact } from '../util/redact.js';
 import type { WorkerDeps } from './deps.js';
 import { type AttemptInfo, failureMessage, retryHint } from './failure.js';
-import { type RunJob, RunJobSchema } from './job.js';
 import { Workspace } from './workspace.js';
 
 /** The app's login when the server could not read its slug (ownership then rests on markers + Bot type). */

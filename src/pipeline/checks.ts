@@ -18,6 +18,7 @@ import type {
   Finding,
   Override,
   Project,
+  ProjectCost,
   SavedPlan,
   ScannerRun,
   StageName,
@@ -25,7 +26,6 @@ import type {
 } from '../core/types.js';
 import { costPolicyRun, hasBudget, policyWithCostTags } from '../cost/policy.js';
 import { estimateProjectCost } from '../cost/project-cost.js';
-import type { ProjectCost } from '../cost/types.js';
 import { applyLevels } from '../policy/findings.js';
 import type { DefaultBranchSnapshot } from '../policy/guard/baseline.js';
 import { checkovScanner } from '../policy/scanners/checkov.js';

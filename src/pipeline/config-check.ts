@@ -3,9 +3,9 @@
 
 import { z } from 'zod';
 import { CONFIG_PATH, parseRepoConfig } from '../config/load.js';
+import type { ConfigCheckJob } from '../core/jobs.js';
 import { publishCheckRun } from '../github/check-runs.js';
 import type { WorkerDeps } from './deps.js';
-import type { ConfigCheckJob } from './job.js';
 
 const FileContent = z.object({ type: z.literal('file'), encoding: z.literal('base64'), content: z.string() });
 

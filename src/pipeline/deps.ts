@@ -4,8 +4,8 @@
 import type { Logger } from 'pino';
 import type { AgentResult, RevisionInput } from '../agent/loop.js';
 import type { RepoConfig } from '../config/schema.js';
+import type { GitHubClient } from '../core/github.js';
 import type { ChecksResult, Project, Verdict } from '../core/types.js';
-import type { GitHubClient } from '../github/client.js';
 import type { Queue } from '../queue/types.js';
 import type { Store } from '../store/types.js';
 import type { RunChecksOptions } from './checks.js';

@@ -1,9 +1,9 @@
 // How a run's failure is told: a transient one (GitHub 5xx, a rate limit, the network) goes back to the queue; a bug
 // (a TypeError, a payload that did not match its schema) is never shown as-is — the user reads "internal error",
 // the run id to quote and how to retry, and the details go to the log.
-import { isRateLimit, isTransient } from '../github/client.js';
+import { isRateLimit, isTransient } from '../core/github.js';
+import type { RunJob } from '../core/jobs.js';
 import { redact } from '../util/redact.js';
-import type { RunJob } from './job.js';
 
 export { isRateLimit, isTransient };
 

@@ -2,7 +2,7 @@
 // through its stages — a checklist with timings, the check-run and PR links, and the final result or the error.
 // Edits are coalesced: a stage's end is sent together with the next stage's start (or the final word), so a run
 // makes one edit per stage transition, and a body identical to the last one sent is not sent again.
-import type { GitHubClient, RepoRef } from '../github/client.js';
+import type { GitHubClient, RepoRef } from '../core/github.js';
 import { upsertComment } from '../github/comments.js';
 import type { Store } from '../store/types.js';
 import { redact } from '../util/redact.js';

@@ -9,30 +9,21 @@ import { z } from 'zod';
 import { lockProjectsForPlan } from '../apply/handlers.js';
 import { recordReviewedPlans } from '../apply/plan-record.js';
 import { APPLY_LABELS } from '../apply/port.js';
+import { CREATE_RETRY } from '../core/github.js';
 import type { ChecksResult } from '../core/types.js';
 import { revertCommitMessage } from '../drift/reconcile.js';
 import { OctokitApplyPort } from '../github/apply-port.js';
 import { type Annotation, publishCheckRun } from '../github/check-runs.js';
-import { CREATE_RETRY } from '../github/client.js';
 import { postPlanOutput } from '../github/plan-comments.js';
 import { bodyUnchanged, renderPrBody } from '../github/pr-body.js';
-import { fenceFor } from '../github/split-comment.js';
-import { plainLine, plainText, renderCode, renderInline, renderQuoted, renderText } from '../github/text.js';
+import { fenceFor } from '../markdown/split-comment.js';
+import { plainLine, plainText, renderCode, renderInline, renderQuoted, renderText } from '../markdown/text.js';
 import { renderCheckRunOutput } from '../report/check-run.js';
 import { costLine } from '../report/cost-markdown.js';
 import { sideEffectOnce } from '../store/idempotency.js';
 import { planHeadline } from '../terraform/plan-summary.js';
 import { redact } from '../util/redact.js';
-import type { RunContext } from './run.js';
-
-export interface PublishedPr {
-  number: number;
-  url: string;
-  headSha: string;
-  checkRuns: Record<string, string>;
-  /** The final line of the progress comment / the reply to a command. */
-  resultMarkdown: string;
-}
+import type { PublishedPr, RunContext } from './run-context.js';
 
 export const STATE_LABELS = {
   planned: 'infra-agent:planned',

@@ -5,12 +5,12 @@
 // - A run that ended while GitHub was unreachable could not say so in its thread: its final word was kept
 //   (`pending-notice:<run id>`) and is posted now, into the progress comment (or reply) the run owned.
 import { z } from 'zod';
+import { RunJobSchema } from '../core/jobs.js';
 import { OctokitApplyPort } from '../github/apply-port.js';
 import { upsertComment } from '../github/comments.js';
 import type { EnqueueJob, Queue } from '../queue/types.js';
 import type { RunRecord, Store } from '../store/types.js';
 import type { WorkerDeps } from './deps.js';
-import { RunJobSchema } from './job.js';
 import { progressTarget } from './run.js';
 
 export const PENDING_NOTICE = 'pending-notice:';

@@ -6,29 +6,26 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { AgentResult } from '../agent/loop.js';
 import { describeHidden, visibleText } from '../agent/visible-text.js';
 import { loadPlanSet } from '../apply/plan-record.js';
 import { loadRepoConfig } from '../config/load.js';
-import type { RepoConfig } from '../config/schema.js';
-import type { ChecksResult, Project } from '../core/types.js';
+import type { RunJob } from '../core/jobs.js';
 import { prepareCodeReconcile, reconcileTitle } from '../drift/reconcile.js';
 import { branchForIssue, isAppBranch } from '../github/branch.js';
-import type { GitHubClient, RepoRef } from '../github/client.js';
-import { INVISIBLE_CHARS, renderInline } from '../github/text.js';
+import { INVISIBLE_CHARS, renderInline } from '../markdown/text.js';
 import { metrics } from '../observability/metrics.js';
-import { type DefaultBranchSnapshot, snapshotDefaultBranch } from '../policy/guard/baseline.js';
+import { snapshotDefaultBranch } from '../policy/guard/baseline.js';
 import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../queue/recovery.js';
-import { indexRepo, type RepoIndex } from '../repo/index.js';
+import { indexRepo } from '../repo/index.js';
 import { sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
 import { withProjectSlot } from '../store/project-slot.js';
 import { redact } from '../util/redact.js';
 import type { WorkerDeps } from './deps.js';
 import { type AttemptInfo, failureMessage, isTransient, retryHint } from './failure.js';
-import type { RunJob } from './job.js';
 import { Progress, type ProgressTarget } from './progress.js';
 import { candidateProjects, chooseProject, describeCandidates } from './project.js';
-import { type PublishedPr, publish } from './publish.js';
+import { publish } from './publish.js';
+import type { RunContext } from './run-context.js';
 import type { StageName } from './stages.js';
 import { Workspace } from './workspace.js';
 
@@ -41,34 +38,6 @@ export class StopRun extends Error {
   ) {
     super(message);
   }
-}
-
-export interface RunContext {
-  job: RunJob;
-  deps: WorkerDeps;
-  signal: AbortSignal;
-  octokit: GitHubClient;
-  token: string;
-  repo: RepoRef;
-  config: RepoConfig;
-  issue: { title: string; body: string };
-  /** The app's PR for revise/plan runs (and after publish for generate). */
-  pr?: { number: number; body: string; headRef: string; headSha: string; htmlUrl: string };
-  workspace?: Workspace;
-  branch?: string;
-  /** Remote head of the branch when checked out (the push lease), undefined when the branch is new. */
-  remoteHead?: string;
-  baseSha?: string;
-  index?: RepoIndex;
-  project?: Project;
-  agent?: AgentResult;
-  checks?: ChecksResult;
-  planDir?: string;
-  /** The default branch's Terraform files and custom policies: what is already allowed, and the Rego that judges. */
-  defaultBranch?: DefaultBranchSnapshot;
-  published?: PublishedPr;
-  /** The thread's progress comment (or command reply): where the App says what it ignored. */
-  progress?: Progress;
 }
 
 const RETRY_HINT = 'Fix the cause, then add the label again or comment `/infra plan` to retry.';

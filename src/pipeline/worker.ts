@@ -2,13 +2,14 @@
 // the webhook intake (config, permission, 👀, then the run is enqueued), the run pipeline, the apply run or the
 // config check. Failures the pipeline reports to the user end the job; transient ones are
 // thrown so the queue retries with backoff.
+
+import { JobPayloadSchema } from '../core/jobs.js';
 import { executeDriftJob } from '../drift/run.js';
 import { runIntake } from '../github/intake.js';
 import { type JobHandler, PermanentJobError } from '../queue/types.js';
 import { executeApplyRun } from './apply-run.js';
 import { runConfigCheck } from './config-check.js';
 import type { WorkerDeps } from './deps.js';
-import { JobPayloadSchema } from './job.js';
 import { executeRun } from './run.js';
 
 export function createJobHandler(deps: WorkerDeps): JobHandler {

@@ -2,7 +2,7 @@
 // a one-line summary for check runs and the agent's feedback, and a section with the top cost lines, what is not
 // priced and why, what is usage-based, warnings, and where the prices come from. Addresses come from the plan
 // (untrusted): they are kept inside code spans that cannot be broken out of.
-import type { CostStatus, ProjectCost, ResourceCost } from '../cost/types.js';
+import type { CostStatus, ProjectCost, ResourceCost } from '../core/types.js';
 
 const usdFormat = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 

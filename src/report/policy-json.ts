@@ -2,8 +2,7 @@
 // {"verdict", "findings": [{"ruleId","source","severity","level","address","file","line","message"}],
 //  "scanners": [{"name","status","version","durationMs"}]} — plus a few extra keys consumers may ignore.
 
-import type { Verdict } from '../core/types.js';
-import type { ProjectCost } from '../cost/types.js';
+import type { ProjectCost, Verdict } from '../core/types.js';
 import { redact } from '../util/redact.js';
 
 export interface PolicyJson {

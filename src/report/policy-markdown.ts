@@ -5,7 +5,7 @@
 // Our own texts (rule titles, fixes) are Markdown we wrote and render as such; text from scanners or the repo is
 // escaped (balanced `code spans` kept as code). Bounded in length and redacted.
 import type { Finding, Level, Verdict } from '../core/types.js';
-import { renderCode, renderInline } from '../github/text.js';
+import { renderCode, renderInline } from '../markdown/text.js';
 import { resourceType } from '../policy/fixes.js';
 import { findRule } from '../policy/rules.js';
 import { reasonLine } from '../policy/verdict.js';

@@ -1,7 +1,7 @@
 // The verdict as SARIF 2.1.0 (GitHub code scanning and other viewers): one run, our rules and the scanner-native
 // ids as tool.driver.rules, one result per finding.
-import type { Finding, Verdict } from '../core/types.js';
-import type { ProjectCost } from '../cost/types.js';
+
+import type { Finding, ProjectCost, Verdict } from '../core/types.js';
 import { findRule, RULES } from '../policy/rules.js';
 import { redact } from '../util/redact.js';
 

@@ -4,7 +4,7 @@ import { Octokit } from '@octokit/rest';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_PATH, loadRepoConfig, parseRepoConfig } from '../../src/config/load.js';
 import { defaultRepoConfig } from '../../src/config/schema.js';
-import type { GitHubClient } from '../../src/github/client.js';
+import type { GitHubClient } from '../../src/core/github.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
 import { nock } from '../github/support/nock.js';
 

@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ProjectCost, ResourceCost } from '../../src/core/types.js';
 import { estimatePlanCost } from '../../src/cost/estimate.js';
 import { builtInPriceTable, PriceTableError, parsePriceTable } from '../../src/cost/price-table.js';
-import type { ProjectCost, ResourceCost } from '../../src/cost/types.js';
 import { parseUsageFile, UsageFileError } from '../../src/cost/usage-file.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'cost', 'plans');

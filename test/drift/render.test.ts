@@ -6,7 +6,7 @@ import { driftedResources } from '../../src/drift/check.js';
 import { groundedRequest } from '../../src/drift/reconcile.js';
 import { driftDelta, renderDriftIssueBody, renderFailureComment } from '../../src/drift/render.js';
 import type { DriftReport } from '../../src/drift/report.js';
-import { parseMarkdown } from '../../src/github/markdown.js';
+import { parseMarkdown } from '../../src/markdown/gfm.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { ONE_ADD_SUMMARY } from '../helpers/plan-summary.js';
 

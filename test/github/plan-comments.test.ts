@@ -4,7 +4,7 @@ import pino from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type GitHubStandin, startGitHubStandin } from '../../devtools/github-standin/index.js';
-import type { GitHubClient } from '../../src/github/client.js';
+import type { GitHubClient } from '../../src/core/github.js';
 import { postPlanOutput, SUPERSEDED_PART } from '../../src/github/plan-comments.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ChecksResult, PlanSummary, Verdict } from '../../src/core/types.js';
-import { readMarkers } from '../../src/github/markers.js';
 import { bodyUnchanged, renderPrBody } from '../../src/github/pr-body.js';
-import { GITHUB_BODY_LIMIT, splitMarkdown } from '../../src/github/split-comment.js';
+import { readMarkers } from '../../src/markdown/markers.js';
+import { GITHUB_BODY_LIMIT, splitMarkdown } from '../../src/markdown/split-comment.js';
 
 const verdict: Verdict = { status: 'pass', findings: [], scanners: [], overrides: [], reasons: [] };
 

@@ -1,4 +1,4 @@
-// The one escaping function (src/github/text.ts) and the PR body built with it, checked by parsing what they produce
+// The one escaping function (src/markdown/text.ts) and the PR body built with it, checked by parsing what they produce
 // with the same GFM parser GitHub's Markdown follows (micromark + mdast): for generated hostile strings — tags with
 // attributes, markers, mentions, team pings, issue references, fences, pipes and fake table rows, backticks,
 // entities, link reference definitions, bidi and zero-width tricks — the rendered text is exactly the input (modulo
@@ -8,10 +8,10 @@ import fc from 'fast-check';
 import type { Nodes, Root } from 'mdast';
 import { describe, expect, it } from 'vitest';
 import type { ChecksResult, Verdict } from '../../src/core/types.js';
-import { parseMarkdown, renderedText } from '../../src/github/markdown.js';
-import { readMarkers } from '../../src/github/markers.js';
 import { AGENT_HEADING, renderPrBody } from '../../src/github/pr-body.js';
-import { INVISIBLE_CHARS, renderCode, renderInline, renderQuoted, renderText } from '../../src/github/text.js';
+import { parseMarkdown, renderedText } from '../../src/markdown/gfm.js';
+import { readMarkers } from '../../src/markdown/markers.js';
+import { INVISIBLE_CHARS, renderCode, renderInline, renderQuoted, renderText } from '../../src/markdown/text.js';
 import { renderPolicyMarkdown } from '../../src/report/policy-markdown.js';
 import { redact } from '../../src/util/redact.js';
 import { ONE_ADD_SUMMARY } from '../helpers/plan-summary.js';

@@ -4,9 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ChecksResult, Verdict } from '../../src/core/types.js';
+import type { ChecksResult, ProjectCost, Verdict } from '../../src/core/types.js';
 import { estimatePlanCost } from '../../src/cost/estimate.js';
-import type { ProjectCost } from '../../src/cost/types.js';
 import { rewritePolicySection } from '../../src/github/override-report.js';
 import { renderPrBody } from '../../src/github/pr-body.js';
 import { costCell, renderCostMarkdown, signedUsd, usd } from '../../src/report/cost-markdown.js';

@@ -4,8 +4,7 @@
 // tool always becomes an `is_error` tool result the model can act on — never a crash of the loop.
 import { posix } from 'node:path';
 import { z } from 'zod';
-import type { ChecksResult } from '../../core/types.js';
-import type { ProjectCost } from '../../cost/types.js';
+import type { ChecksResult, ProjectCost } from '../../core/types.js';
 import type { PathSandbox } from '../../repo/sandbox.js';
 import { SandboxError } from '../../repo/sandbox.js';
 import type { Redactor } from '../../util/redact.js';

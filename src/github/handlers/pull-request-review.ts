@@ -2,9 +2,10 @@
 // does no work (GitHub gives a webhook 10 s): it drops what is not an approval by a person, dedupes the delivery and
 // enqueues an `apply` run on the issue's key, so it serialises with that issue's plan and revise runs. Every
 // requirement (who approved, which plan, locks, verdict) is decided by the worker on fresh data.
+
+import { readMarkers } from '../../markdown/markers.js';
 import type { AppDeps, WebhookContext } from '../deps.js';
 import { acceptDelivery, enqueueIntake, enqueueRun } from '../enqueue.js';
-import { readMarkers } from '../markers.js';
 import { ownedPullRequest } from '../ownership.js';
 import { isBot, PullRequestReviewEvent, parsePayload } from '../payloads.js';
 

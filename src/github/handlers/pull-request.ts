@@ -3,7 +3,7 @@
 // check run (the worker validates the file at the PR head), so bad config fails where it was changed; (3) a closed
 // PR (merged or not) releases its project locks, and the PRs that waited on them are queued to plan (an intake
 // job: the worker reads each waiter's PR from GitHub).
-import { type ConfigCheckJob, JOB_KIND_CONFIG_CHECK, threadKey } from '../../pipeline/job.js';
+import { type ConfigCheckJob, JOB_KIND_CONFIG_CHECK, threadKey } from '../../core/jobs.js';
 import type { AppDeps, WebhookContext } from '../deps.js';
 import { acceptDelivery, enqueueIntake, enqueueRun } from '../enqueue.js';
 import { ownedPullRequest } from '../ownership.js';

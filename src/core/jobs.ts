@@ -2,7 +2,7 @@
 // table), so the worker parses it with this schema instead of trusting it. It carries identifiers only: everything
 // else (issue text, config, PR state) is read fresh by the worker, so a retried job never acts on stale data.
 import { z } from 'zod';
-import { DriftJobSchema } from '../drift/job.js';
+import { DriftJobSchema } from './drift-job.js';
 
 export const JOB_KIND_RUN = 'run';
 export const JOB_KIND_CONFIG_CHECK = 'config-check';

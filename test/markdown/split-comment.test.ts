@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fenceFor, splitMarkdown } from '../../src/github/split-comment.js';
+import { fenceFor, splitMarkdown } from '../../src/markdown/split-comment.js';
 
 /** Replays CommonMark fence rules over a chunk: true when every opened fence is closed. */
 function balanced(chunk: string): boolean {

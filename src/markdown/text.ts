@@ -6,7 +6,7 @@
 // Two things GitHub does after Markdown are disarmed with an invisible U+200B: `@user`/`@org/team` mentions and
 // `#123` references (which "Closes #123" would turn into a closing keyword). Bidi controls and other invisible
 // characters are removed, secrets redacted, and the length bounded before escaping so a cut never splits an escape.
-// The property test (test/github/text.test.ts) parses what these functions produce with the same parser.
+// The property test (test/markdown/text.test.ts) parses what these functions produce with the same parser.
 import { redact } from '../util/redact.js';
 
 /** Zero-width and invisible formatting characters, bidi controls, the tag block, C0/C1 controls except \t and \n. */

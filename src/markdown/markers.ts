@@ -4,7 +4,7 @@
 // access can edit a PR body, and anyone can write a comment). A marker counts only as a real HTML node (the GFM
 // parser says so, not a regex: a marker quoted in a code span or escaped text is no marker), and for comments only
 // when the App's bot account wrote them (`isOwnComment`). Values are allowlisted so they cannot carry markup.
-import { parseMarkdown } from './markdown.js';
+import { parseMarkdown } from './gfm.js';
 
 export const MARKER_PREFIX = 'infra-agent:';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { branchForIssue, isAppBranch, slugify } from '../../src/github/branch.js';
-import { readMarkers, renderMarkers } from '../../src/github/markers.js';
+import { readMarkers, renderMarkers } from '../../src/markdown/markers.js';
 
 describe('branchForIssue', () => {
   it('builds an allowlisted, bounded ref from an untrusted title', () => {
