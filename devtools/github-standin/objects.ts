@@ -2,7 +2,7 @@
 // node ids, URLs, head/base SHAs, users, labels) is set from state; `completeComponent` then fills the remaining
 // fields GitHub's description requires with type-valid placeholders, so every response has GitHub's shape.
 import { pathToFileURL } from 'node:url';
-import { canMerge, countCommits, type DiffFile, diffFiles, listBranches } from '../bare-repo.js';
+import { canMerge, countCommits, type DiffFile, diffFiles, listBranches, resolveCommit } from '../bare-repo.js';
 import { completeComponent, type Json, type JsonObject } from './openapi.js';
 import type {
   CheckRunRecord,
@@ -354,21 +354,34 @@ export async function pullShas(
   if (p.headShaAtClose && p.baseShaAtClose) return { head: p.headShaAtClose, base: p.baseShaAtClose };
   // One git process for both ends: reading refs is the stand-in's most frequent git call.
   const branches = await listBranches(repo.remotePath);
-  const head = p.headShaAtClose ?? branches.get(p.headRef) ?? null;
+  const forkHead = p.forkOwner ? await resolveCommit(repo.remotePath, pullHeadRef(p.number)) : undefined;
+  const head = p.headShaAtClose ?? (p.forkOwner ? (forkHead ?? null) : (branches.get(p.headRef) ?? null));
   const base = p.baseShaAtClose ?? branches.get(p.baseRef) ?? null;
   return { head, base };
+}
+
+/** Where GitHub keeps a PR's head commits in the base repository (the only place a fork's commits are, here). */
+export function pullHeadRef(number: number): string {
+  return `refs/pull/${number}/head`;
 }
 
 async function pullBranch(ctx: BuildContext, p: PullRecord, which: 'head' | 'base', sha: string | null) {
   const repo = findRepo(ctx.state, p.repo);
   const ref = which === 'head' ? p.headRef : p.baseRef;
-  const owner = repo?.owner ?? p.repo.split('/')[0] ?? '';
+  const fork = which === 'head' ? p.forkOwner : undefined;
+  const owner = fork ?? repo?.owner ?? p.repo.split('/')[0] ?? '';
+  let repoJson: JsonObject | null = repo ? repoObject(ctx, repo, 'repository') : null;
+  if (repo && fork) {
+    // The fork: the same repository under its owner, `fork: true` (its id and node id made distinct).
+    const forkRecord = { ...repo, owner: fork, id: repo.id + 500_000, nodeId: `${repo.nodeId}F` };
+    repoJson = { ...repoObject(ctx, forkRecord, 'repository'), fork: true };
+  }
   return {
     label: `${owner}:${ref}`,
     ref,
     sha: sha ?? '0'.repeat(40),
     user: userObject(ctx, owner),
-    repo: repo ? repoObject(ctx, repo, 'repository') : null,
+    repo: repoJson,
   };
 }
 

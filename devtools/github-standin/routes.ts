@@ -905,7 +905,9 @@ export const HANDLERS: Record<string, Handler> = {
         ? [head.slice(0, head.indexOf(':')), head.slice(head.indexOf(':') + 1)]
         : [];
       if (owner !== undefined && branch !== undefined)
-        list = list.filter((p) => owner.toLowerCase() === repo.owner.toLowerCase() && p.headRef === branch);
+        list = list.filter(
+          (p) => owner.toLowerCase() === (p.forkOwner ?? repo.owner).toLowerCase() && p.headRef === branch,
+        );
     }
     if (base) list = list.filter((p) => p.baseRef === base);
     list = [...list].sort((a, b) => (direction === 'asc' ? a.number - b.number : b.number - a.number));

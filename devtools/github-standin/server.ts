@@ -4,7 +4,7 @@
 // refuse gets GitHub's error AND lands in `violations`, so a test can assert the App never sent one.
 import { generateKeyPairSync, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { resolveCommit } from '../bare-repo.js';
+import { git, resolveCommit } from '../bare-repo.js';
 import { type GraphqlResult, handleGraphql } from './graphql.js';
 import { deliverToHook } from './hook-deliveries.js';
 import { publicKeyOf, verifyAppJwt } from './jwt.js';
@@ -17,6 +17,7 @@ import {
   installationObject,
   issueObject,
   nodeId,
+  pullHeadRef,
   pullObject,
   repoObject,
   reviewObject,
@@ -126,6 +127,21 @@ export interface GitHubStandin {
     labels?: string[];
     user?: string;
   }): IssueRecord;
+  /**
+   * A pull request a person opened from `head` (a branch of the repository) into `base` (default: the default
+   * branch). With `fork`, the PR comes from that user's fork: its commits move to `refs/pull/N/head` (where GitHub
+   * keeps a fork PR's head in the base repository) and the branch `head` is removed from the base repository.
+   */
+  addPullRequest(opts: {
+    owner: string;
+    repo: string;
+    head: string;
+    base?: string;
+    title: string;
+    body?: string | null;
+    user: string;
+    fork?: string;
+  }): Promise<PullRecord>;
   /** A comment by a person (e.g. `/infra revise …`), to then send the matching issue_comment webhook. */
   addComment(opts: { owner: string; repo: string; issueNumber: number; user: string; body: string }): CommentRecord;
   /** A review by a person on the PR's current head (or `commitId`), to then send pull_request_review. */
@@ -600,6 +616,58 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
       state.issues.push(issue);
       return issue;
     },
+    async addPullRequest({ owner, repo, head, base, title, body = null, user, fork }) {
+      const r = repoRecord(owner, repo);
+      const key = `${r.owner}/${r.name}`;
+      const baseRef = base ?? r.defaultBranch;
+      const headSha = await resolveCommit(r.remotePath, `refs/heads/${head}`);
+      if (!headSha) throw new Error(`stand-in: no branch ${head} in ${key}`);
+      if (!(await resolveCommit(r.remotePath, `refs/heads/${baseRef}`)))
+        throw new Error(`stand-in: no branch ${baseRef} in ${key}`);
+      const taken = [...state.issues, ...state.pulls].filter((i) => i.repo === key);
+      const n = taken.reduce((m, i) => Math.max(m, i.number), 0) + 1;
+      ensureUser(state, user);
+      if (fork) {
+        ensureUser(state, fork);
+        await git(r.remotePath, ['update-ref', pullHeadRef(n), headSha]);
+        await git(r.remotePath, ['update-ref', '-d', `refs/heads/${head}`, headSha]);
+      }
+      const id = nextId();
+      const at = now();
+      const p: PullRecord = {
+        kind: 'pull',
+        repo: key,
+        number: n,
+        id,
+        nodeId: nodeId('PR', id),
+        title,
+        body,
+        state: 'open',
+        stateReason: null,
+        labels: [],
+        user,
+        assignees: [],
+        locked: false,
+        createdAt: at,
+        updatedAt: at,
+        closedAt: null,
+        bodyHistory: [],
+        headRef: head,
+        headShaAtClose: null,
+        baseRef,
+        baseShaAtClose: null,
+        draft: false,
+        merged: false,
+        mergedAt: null,
+        mergedBy: null,
+        mergeCommitSha: null,
+        maintainerCanModify: fork === undefined,
+        mergeableOverride: null,
+        ...(fork ? { forkOwner: fork } : {}),
+      };
+      state.pulls.push(p);
+      return p;
+    },
     addComment({ owner, repo, issueNumber, user, body }) {
       const r = repoRecord(owner, repo);
       const key = `${r.owner}/${r.name}`;
@@ -629,7 +697,8 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
       const r = repoRecord(owner, repo);
       const p = standin.pull(owner, repo, pullNumber);
       if (!p) throw new Error(`stand-in: no PR ${owner}/${repo}#${pullNumber}`);
-      const sha = commitId ?? p.headShaAtClose ?? (await resolveCommit(r.remotePath, `refs/heads/${p.headRef}`));
+      const live = p.forkOwner ? pullHeadRef(p.number) : `refs/heads/${p.headRef}`;
+      const sha = commitId ?? p.headShaAtClose ?? (await resolveCommit(r.remotePath, live));
       if (!sha) throw new Error(`stand-in: PR #${pullNumber} has no head commit`);
       ensureUser(state, user);
       const id = nextId();

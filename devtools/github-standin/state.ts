@@ -76,6 +76,11 @@ export interface PullRecord extends IssueLike {
   maintainerCanModify: boolean;
   /** Forced by a test (`setMergeable`); otherwise computed from git. */
   mergeableOverride: boolean | null;
+  /**
+   * A PR from a fork: the fork's owner. Its head commits live in the base repository under `refs/pull/N/head`, as
+   * on GitHub (the fork's own repository is not a remote here), and `head.repo` is the fork.
+   */
+  forkOwner?: string;
 }
 
 export interface CommentRecord {

@@ -74,7 +74,27 @@ export const ProjectConfigSchema = z
       .regex(/^[A-Za-z0-9_-]{1,64}$/)
       .default('default'),
     depends_on: z.array(z.string()).default([]),
+    /**
+     * More files that make this project "affected" by a pull request (globs relative to the project dir, `..`
+     * allowed to reach shared files, `!` to exclude). Its own Terraform files and the local modules it calls always
+     * count.
+     */
+    when_modified: z.array(z.string().min(1).max(300)).max(100).default([]),
     drift: ProjectDriftConfigSchema.optional(),
+  })
+  .strict();
+
+/** Planning pull requests a person wrote: which ones, how many projects at once, what a fork gets. */
+export const AutoplanConfigSchema = z
+  .object({
+    /** Plan every PR that touches Terraform (false: only on `/infra plan`). */
+    enabled: z.boolean().default(true),
+    /** Projects planned at once within one PR (the rest wait their turn; progress is shown). */
+    max_parallel: z.number().int().min(1).max(16).default(4),
+    /** The PR author's minimum permission for a plan without a maintainer's `/infra plan`. */
+    required_permission: z.enum(PERMISSIONS).default('write'),
+    /** Give a fork's plan the `terraform.env_passthrough` credentials (its code reads them). Default: never. */
+    fork_env_passthrough: z.boolean().default(false),
   })
   .strict();
 
@@ -205,6 +225,7 @@ export const RepoConfigSchema = z
       .strict()
       .default({ env_passthrough: [], plan_timeout_s: 900 }),
     drift: DriftConfigSchema.default(DriftConfigSchema.parse({})),
+    autoplan: AutoplanConfigSchema.default(AutoplanConfigSchema.parse({})),
   })
   .strict();
 
@@ -215,6 +236,7 @@ export type PolicyConfig = z.infer<typeof PolicyConfigSchema>;
 export type ApplyConfig = z.infer<typeof ApplyConfigSchema>;
 export type CostConfig = z.infer<typeof CostConfigSchema>;
 export type DriftConfig = z.infer<typeof DriftConfigSchema>;
+export type AutoplanConfig = z.infer<typeof AutoplanConfigSchema>;
 export type AutoReconcile = (typeof AUTO_RECONCILE)[number];
 
 export function defaultRepoConfig(): RepoConfig {

@@ -29,13 +29,20 @@ export const RunJobSchema = z.object({
    * Why: the label, a command, a human push, an approving review (apply), or the app itself re-planning (a stale
    * plan at approval, a lock this PR waited for was released).
    */
-  trigger: z.enum(['label', 'opened', 'command', 'human-push', 'approval', 'replan']),
+  trigger: z.enum(['label', 'opened', 'command', 'human-push', 'approval', 'replan', 'autoplan']),
   /** `/infra revise` text (already bounded by the parser; sanitised again before the prompt). */
   feedback: z.string().max(10_000).optional(),
   /** The comment that carried the command: the reply goes to its thread. */
   commentId: z.number().int().positive().optional(),
   /** `/infra plan <project>`. */
   project: z.string().max(64).optional(),
+  /**
+   * Plan a pull request as it will be merged, every project it affects (src/pipeline/pr-plan.ts): any PR, a
+   * person's or a fork's, keyed by the PR's own number (`issueNumber` = `prNumber`).
+   */
+  pullRequestPlan: z.boolean().optional(),
+  /** `/infra plan a b`: only these projects (names or dirs) of the PR. */
+  projects: z.array(z.string().min(1).max(64)).max(100).optional(),
   /** The approving review an apply run acts on (the worker reads everything else about it fresh). */
   review: z
     .object({
@@ -71,7 +78,13 @@ export const IntakeJobSchema = z.object({
   installationId: z.number().int().positive(),
   /** X-GitHub-Delivery: the idempotency key of the run the intake starts. */
   deliveryId: z.string().min(1).max(200),
-  event: z.enum(['issues', 'issue_comment', 'pull_request.closed', 'pull_request_review.not-app-pr']),
+  event: z.enum([
+    'issues',
+    'issue_comment',
+    'pull_request.closed',
+    'pull_request_review.not-app-pr',
+    'pull_request.autoplan',
+  ]),
   payload: z.record(z.string(), z.unknown()),
 });
 export type IntakeJob = z.infer<typeof IntakeJobSchema>;

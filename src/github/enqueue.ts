@@ -88,3 +88,45 @@ export async function enqueueIntake(
     tx ? { tx } : {},
   );
 }
+
+export interface PullRequestPlanRequest {
+  installationId: number;
+  owner: string;
+  repo: string;
+  defaultBranch: string;
+  pr: number;
+  requester: string;
+  trigger: RunJob['trigger'];
+  /** Names the run: the same id twice gives the same run back. */
+  idempotencyId: string;
+  reason?: string;
+  projects?: string[];
+  commentId?: number;
+}
+
+/**
+ * Enqueue the plan of a PR, every project it affects (src/pipeline/pr-plan.ts): autoplan, a lock freed, a command.
+ * Keyed by the PR's own thread (one run at a time per PR).
+ */
+export function enqueuePullRequestPlan(deps: AppDeps, req: PullRequestPlanRequest, tx?: StoreTx): Promise<EnqueuedRun> {
+  return enqueueRun(
+    deps,
+    req.idempotencyId,
+    {
+      installationId: req.installationId,
+      owner: req.owner,
+      repo: req.repo,
+      defaultBranch: req.defaultBranch,
+      kind: 'plan',
+      issueNumber: req.pr,
+      prNumber: req.pr,
+      requester: req.requester,
+      trigger: req.trigger,
+      pullRequestPlan: true,
+      ...(req.reason ? { reason: req.reason.slice(0, 500) } : {}),
+      ...(req.projects?.length ? { projects: req.projects } : {}),
+      ...(req.commentId ? { commentId: req.commentId } : {}),
+    },
+    tx,
+  );
+}

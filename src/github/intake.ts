@@ -11,9 +11,10 @@ import type { GitHubClient } from '../core/github.js';
 import type { IntakeJob } from '../core/jobs.js';
 import { handleDriftCommand } from '../drift/commands.js';
 import { OctokitApplyPort } from './apply-port.js';
+import { intakeAutoplan } from './autoplan-intake.js';
 import { parseCommand, renderHelp } from './commands.js';
 import type { AppDeps } from './deps.js';
-import { enqueueRun } from './enqueue.js';
+import { enqueuePullRequestPlan, enqueueRun } from './enqueue.js';
 import { refreshPolicyReport } from './override-report.js';
 import { ownedPullRequest } from './ownership.js';
 import { IssueCommentEvent, IssuesEvent, isBot, PullRequestEvent, PullRequestReviewEvent } from './payloads.js';
@@ -43,6 +44,8 @@ export async function runIntake(job: IntakeJob, octokit: GitHubClient, deps: Int
       return intakeClosed(PullRequestEvent.parse(job.payload), job.deliveryId, octokit, deps);
     case 'pull_request_review.not-app-pr':
       return intakeReviewNotOurs(PullRequestReviewEvent.parse(job.payload), octokit);
+    case 'pull_request.autoplan':
+      return intakeAutoplan(PullRequestEvent.parse(job.payload), job.deliveryId, octokit, deps);
   }
 }
 
@@ -238,6 +241,18 @@ async function intakeComment(
   } else {
     if (event.issue.state !== 'open') return;
     const owned = await ownedPullRequest(deps.store, `${repo.owner}/${repo.repo}`, event.issue, deps.botLogin);
+    if (!owned && command.kind === 'plan') {
+      // A person's PR, a fork's too: whoever may comment commands has read it and asks for its plan.
+      await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: event.comment.id, content: 'eyes' });
+      await enqueuePullRequestPlan(deps, {
+        ...common,
+        pr: issue_number,
+        trigger: 'command',
+        idempotencyId: deliveryId,
+        ...(command.project ? { projects: [command.project] } : {}),
+      });
+      return;
+    }
     if (!owned) {
       await reply(notOwnPullRequestReply());
       return;

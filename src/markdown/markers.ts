@@ -18,7 +18,8 @@ export type MarkerName =
   | 'progress'
   | 'plan-output'
   | 'reply'
-  | 'project';
+  | 'project'
+  | 'autoplan';
 
 export type Markers = Partial<Record<MarkerName, string>>;
 
@@ -46,6 +47,7 @@ const NAMES: readonly MarkerName[] = [
   'plan-output',
   'reply',
   'project',
+  'autoplan',
 ];
 
 /** The HTML nodes of a body that are exactly one of our markers, in order. */

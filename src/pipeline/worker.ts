@@ -10,6 +10,7 @@ import { type JobHandler, PermanentJobError } from '../queue/types.js';
 import { executeApplyRun } from './apply-run.js';
 import { runConfigCheck } from './config-check.js';
 import type { WorkerDeps } from './deps.js';
+import { executePullRequestPlan } from './pr-plan.js';
 import { executeRun } from './run.js';
 
 export function createJobHandler(deps: WorkerDeps): JobHandler {
@@ -31,6 +32,8 @@ export function createJobHandler(deps: WorkerDeps): JobHandler {
       });
     } else if (payload.type === 'run' && payload.kind === 'apply')
       await executeApplyRun(payload, deps, job.signal, { lastAttempt: job.lastAttempt });
+    else if (payload.type === 'run' && payload.pullRequestPlan)
+      await executePullRequestPlan(payload, deps, job.signal, { lastAttempt: job.lastAttempt });
     else if (payload.type === 'run') await executeRun(payload, deps, job.signal, { lastAttempt: job.lastAttempt });
     else if (payload.type === 'drift') await executeDriftJob(payload, deps, job.signal);
     else await runConfigCheck(payload, deps);

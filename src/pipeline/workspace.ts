@@ -107,6 +107,15 @@ export class Workspace {
     return true;
   }
 
+  /** Fetch any ref of origin (e.g. `refs/pull/7/head`, a fork PR's head) into `into`; false when origin lacks it. */
+  async fetchRef(ref: string, into: string): Promise<boolean> {
+    const url = remoteUrl(this.opts.urlTemplate, this.opts);
+    const found = await this.exec(['ls-remote', url, ref]);
+    if (!found) return false;
+    await this.exec(['fetch', '--quiet', '--no-tags', url, `+${ref}:${into}`]);
+    return true;
+  }
+
   /** Whether `ancestor` is in the history of `head` (both fetched): `git merge-base` of the two is `ancestor`. */
   async contains(head: string, ancestor: string): Promise<boolean> {
     const full = await this.exec(['rev-parse', '--verify', `${ancestor}^{commit}`]);

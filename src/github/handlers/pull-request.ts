@@ -1,6 +1,7 @@
-// pull_request events. Three jobs: (1) a person pushing to the app's PR (`synchronize`) re-runs plan and the gate on
+// pull_request events. Four jobs: (1) a person pushing to the app's PR (`synchronize`) re-runs plan and the gate on
 // their commit, without the agent; (2) any PR that touches `.github/infra-agent.yml` gets an `infra-agent/config`
-// check run (the worker validates the file at the PR head), so bad config fails where it was changed; (3) a closed
+// check run (the worker validates the file at the PR head), so bad config fails where it was changed; (3) a PR a
+// person opened or pushed to is handed to the worker's autoplan intake (forks and outsiders are refused there); (4) a closed
 // PR (merged or not) releases its project locks, and the PRs that waited on them are queued to plan (an intake
 // job: the worker reads each waiter's PR from GitHub).
 import { type ConfigCheckJob, JOB_KIND_CONFIG_CHECK, threadKey } from '../../core/jobs.js';
@@ -51,6 +52,16 @@ export async function handlePullRequest(ctx: WebhookContext, deps: AppDeps): Pro
       },
       { tx },
     );
+    if (!owned && !isBot(pr.user)) {
+      // A person's PR (or a fork's): the worker reads config, permissions and changed files, then plans or says why not.
+      await enqueueIntake(
+        deps,
+        ctx.id,
+        { installationId: event.installation.id, event: 'pull_request.autoplan', payload: event },
+        { ...repo, number: pr.number },
+        tx,
+      );
+    }
     if (humanPush && owned) {
       const queued = await enqueueRun(
         deps,
