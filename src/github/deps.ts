@@ -3,12 +3,18 @@
 // runtime (embedded PGlite or PostgreSQL + pg-boss).
 import type { Logger } from 'pino';
 import type { GitHubClient } from '../core/github.js';
+import type { DeliveryWriter } from '../queue/delivery-writer.js';
 import type { Queue } from '../queue/types.js';
 import type { Store } from '../store/types.js';
 
 export interface AppDeps {
   store: Store;
   queue: Pick<Queue, 'enqueue'>;
+  /**
+   * The server's batched delivery writer (dedupe + enqueue in one transaction shared by concurrent deliveries);
+   * without it (handler tests), acceptJobs writes each delivery in a transaction of its own.
+   */
+  deliveries?: DeliveryWriter;
   /** This app's bot login (`<slug>[bot]`), when known: PR ownership then also requires that author. */
   botLogin?: string;
 }

@@ -5,6 +5,7 @@
 // a second one. On the web side the delivery record joins the same transaction (acceptDelivery), so a failed enqueue
 // leaves no record behind and GitHub's redelivery (or the App's redelivery sweep) runs it.
 import { type IntakeJob, JOB_KIND_INTAKE, JOB_KIND_RUN, type RunJob, threadKey } from '../core/jobs.js';
+import type { EnqueueJob } from '../queue/types.js';
 import type { RunRecord, StoreTx } from '../store/types.js';
 import type { AppDeps } from './deps.js';
 
@@ -67,9 +68,41 @@ export async function enqueueRun(
 }
 
 /**
- * Hand a webhook to the worker untouched by GitHub: the ack never waits on an API call. Keyed per issue or PR thread
- * (`…#N:intake`), so two commands on one thread are taken in order; the run they start goes on the thread's own key.
+ * Record the delivery and enqueue `jobs` durably before the ack, the common case of a handler that only hands work
+ * to the worker: through the server's batched writer (one transaction for the deliveries arriving together), else
+ * in a transaction of its own. False when the delivery was recorded before (a redelivery: nothing enqueued).
  */
+export async function acceptJobs(
+  deps: AppDeps,
+  delivery: { id: string; event: string },
+  jobs: readonly EnqueueJob[],
+): Promise<boolean> {
+  if (deps.deliveries) return deps.deliveries.accept(delivery, jobs);
+  return acceptDelivery(deps, delivery, async (tx) => {
+    for (const job of jobs) await deps.queue.enqueue(job, { tx });
+  });
+}
+
+/**
+ * The job that hands a webhook to the worker untouched by GitHub: the ack never waits on an API call. Keyed per
+ * issue or PR thread (`…#N:intake`), so two commands on one thread are taken in order; the run they start goes on
+ * the thread's own key.
+ */
+export function intakeJob(
+  deliveryId: string,
+  intake: Omit<IntakeJob, 'type' | 'deliveryId'>,
+  thread: { owner: string; repo: string; number: number },
+): EnqueueJob {
+  const payload: IntakeJob = { type: JOB_KIND_INTAKE, deliveryId, ...intake };
+  return {
+    kind: JOB_KIND_INTAKE,
+    key: `${threadKey(thread.owner, thread.repo, thread.number)}:intake`,
+    payload,
+    idempotencyKey: `delivery:${deliveryId}:intake`,
+  };
+}
+
+/** Enqueue the intake job of a webhook (see intakeJob), inside `tx` when given. */
 export async function enqueueIntake(
   deps: AppDeps,
   deliveryId: string,
@@ -77,16 +110,7 @@ export async function enqueueIntake(
   thread: { owner: string; repo: string; number: number },
   tx?: StoreTx,
 ): Promise<void> {
-  const payload: IntakeJob = { type: JOB_KIND_INTAKE, deliveryId, ...intake };
-  await deps.queue.enqueue(
-    {
-      kind: JOB_KIND_INTAKE,
-      key: `${threadKey(thread.owner, thread.repo, thread.number)}:intake`,
-      payload,
-      idempotencyKey: `delivery:${deliveryId}:intake`,
-    },
-    tx ? { tx } : {},
-  );
+  await deps.queue.enqueue(intakeJob(deliveryId, intake, thread), tx ? { tx } : {});
 }
 
 export interface PullRequestPlanRequest {

@@ -18,6 +18,7 @@ import { realAgentRunner, realChecker, realRenderers } from '../pipeline/wiring.
 import { removeStaleWorkDirs } from '../pipeline/work-dirs.js';
 import { createJobHandler } from '../pipeline/worker.js';
 import { DEFAULT_GIT_URL_TEMPLATE, type GitIdentity } from '../pipeline/workspace.js';
+import { createDeliveryWriter } from '../queue/delivery-writer.js';
 import { recoverInterruptedRuns } from '../queue/recovery.js';
 import { createRuntime, type Role, type Runtime } from '../queue/runtime.js';
 import { refusalMessage, sandboxStatus } from '../sandbox/status.js';
@@ -144,7 +145,12 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
   const middleware = await createNodeMiddleware(
     opts.role === 'worker'
       ? () => {}
-      : createAppFn({ store: runtime.store, queue: runtime.queue, ...(botLogin ? { botLogin } : {}) }),
+      : createAppFn({
+          store: runtime.store,
+          queue: runtime.queue,
+          deliveries: createDeliveryWriter(runtime.store, runtime.queue),
+          ...(botLogin ? { botLogin } : {}),
+        }),
     { probot, webhooksPath: WEBHOOK_PATH },
   );
 

@@ -101,6 +101,10 @@ export async function createEmbeddedQueue(store: Store, options: Partial<QueueOp
       if (!options.tx) wakeAll();
       return id;
     },
+    async enqueueMany(jobs: readonly EnqueueJob[], options: EnqueueOptions = {}) {
+      await (options.tx?.store ?? store).enqueueJobs(jobs.map((job) => ({ ...job, maxAttempts: opts.maxAttempts })));
+      if (!options.tx) wakeAll();
+    },
     async work(handler: JobHandler, { concurrency }: WorkOptions) {
       if (stopping) throw new Error('the queue is stopped');
       for (let i = 0; i < Math.max(1, concurrency); i++) slots.push(slot(handler));

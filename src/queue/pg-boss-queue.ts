@@ -10,6 +10,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { z } from 'zod';
+import type { StoreTx } from '../store/types.js';
 import { ABORT_GRACE_MS, errorMessage, runWithTimeout } from './run-job.js';
 import {
   DEFAULT_QUEUE_OPTIONS,
@@ -47,6 +48,15 @@ export function jobIdFor(idempotencyKey: string): string {
   const h = createHash('sha256').update(`infra-agent-job:${idempotencyKey}`).digest('hex');
   // Shaped as a version-8 (custom) UUID, which is what pg-boss's uuid column and validation accept.
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((Number.parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+}
+
+/** pg-boss's `db` option: run its statement in the caller's store transaction (same database), so the job commits
+ * with the delivery or run it belongs to. */
+function inTx(tx: StoreTx | undefined): { db?: PgBoss.Db } {
+  if (!tx) return {};
+  return {
+    db: { executeSql: async (text: string, values: unknown[]) => ({ rows: await tx.sql.query(text, values) }) },
+  };
 }
 
 const lockId = (kind: 'job' | 'key', value: string) => `infra-agent-${kind}:${value}`;
@@ -178,14 +188,21 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Qu
     async enqueue(job: EnqueueJob, options: EnqueueOptions = {}) {
       const id = job.idempotencyKey ? jobIdFor(job.idempotencyKey) : randomUUID();
       const tx = options.tx;
-      // In the caller's store transaction (same database): the job commits with the delivery or run it belongs to.
-      const db = tx
-        ? {
-            db: { executeSql: async (text: string, values: unknown[]) => ({ rows: await tx.sql.query(text, values) }) },
-          }
-        : {};
-      const sent = await boss.send(QUEUE, { kind: job.kind, key: job.key, payload: job.payload }, { id, ...db });
+      const sent = await boss.send(QUEUE, { kind: job.kind, key: job.key, payload: job.payload }, { id, ...inTx(tx) });
       return sent ?? id;
+    },
+    async enqueueMany(jobs: readonly EnqueueJob[], options: EnqueueOptions = {}) {
+      if (jobs.length === 0) return;
+      // pg-boss's batch insert: one statement, the queue's retry and expiry settings as for send(), and an existing
+      // id (the idempotency key's) skipped.
+      await boss.insert(
+        jobs.map((job) => ({
+          id: job.idempotencyKey ? jobIdFor(job.idempotencyKey) : randomUUID(),
+          name: QUEUE,
+          data: { kind: job.kind, key: job.key, payload: job.payload },
+        })),
+        inTx(options.tx),
+      );
     },
     async work(handler: JobHandler, { concurrency }: WorkOptions) {
       if (stopping) throw new Error('the queue is stopped');

@@ -50,6 +50,8 @@ export interface Queue {
   readonly driver: 'embedded' | 'pg-boss';
   /** Add a job durably; returns its id. With `tx`, the job is part of that store transaction. */
   enqueue(job: EnqueueJob, options?: EnqueueOptions): Promise<string>;
+  /** Add several jobs durably in one statement (a job whose idempotency key exists is skipped). */
+  enqueueMany(jobs: readonly EnqueueJob[], options?: EnqueueOptions): Promise<void>;
   /** Start running jobs with the handler; resolves once the workers are started. */
   work(handler: JobHandler, options: WorkOptions): Promise<void>;
   /** Jobs per state (for /metrics). */

@@ -57,6 +57,45 @@ export async function recordDelivery(db: SqlExecutor, id: string, event: string)
   return rows.length > 0;
 }
 
+export async function recordDeliveries(
+  db: SqlExecutor,
+  deliveries: readonly { id: string; event: string }[],
+): Promise<Set<string>> {
+  if (deliveries.length === 0) return new Set();
+  // One statement whatever the batch size: the ids travel as one JSON parameter. A batch holding one id twice
+  // inserts it once (DO NOTHING also covers conflicts inside the statement) and returns it once.
+  const rows = await db.query(
+    `INSERT INTO webhook_deliveries (id, event)
+     SELECT d.id, d.event FROM jsonb_to_recordset($1::jsonb) AS d (id text, event text)
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [JSON.stringify(deliveries.map((d) => ({ id: d.id, event: d.event })))],
+  );
+  return new Set(rows.map((r) => z.object({ id: z.string() }).parse(r).id));
+}
+
+export async function enqueueJobs(db: SqlExecutor, jobs: readonly NewJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await db.query(
+    `INSERT INTO jobs (id, kind, key, payload, state, max_attempts, idempotency_key)
+     SELECT j.id, j.kind, j.key, j.payload, 'queued', j.max_attempts, j.idempotency_key
+       FROM jsonb_to_recordset($1::jsonb)
+         AS j (id text, kind text, key text, payload jsonb, max_attempts int, idempotency_key text)
+     ON CONFLICT (idempotency_key) DO NOTHING`,
+    [
+      JSON.stringify(
+        jobs.map((j) => ({
+          id: randomUUID(),
+          kind: j.kind,
+          key: j.key,
+          payload: j.payload,
+          max_attempts: j.maxAttempts,
+          idempotency_key: j.idempotencyKey ?? null,
+        })),
+      ),
+    ],
+  );
+}
+
 export async function enqueueJob(db: SqlExecutor, job: NewJob): Promise<string> {
   const id = randomUUID();
   const inserted = await db.query(

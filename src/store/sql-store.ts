@@ -23,11 +23,13 @@ import {
   completeJob,
   countJobs,
   enqueueJob,
+  enqueueJobs,
   extendJob,
   failJob,
   getJob,
   purgeHistory,
   reapJobs,
+  recordDeliveries,
   recordDelivery,
 } from './sql-jobs.js';
 import { getPlan, listPlans, purgePlans, savePlan } from './sql-plans.js';
@@ -121,6 +123,14 @@ export class SqlStore implements Store {
 
   recordDelivery(id: string, event: string): Promise<boolean> {
     return recordDelivery(this.db, id, event);
+  }
+
+  recordDeliveries(deliveries: readonly { id: string; event: string }[]): Promise<Set<string>> {
+    return recordDeliveries(this.db, deliveries);
+  }
+
+  enqueueJobs(jobs: readonly NewJob[]): Promise<void> {
+    return enqueueJobs(this.db, jobs);
   }
 
   enqueueJob(job: NewJob): Promise<string> {

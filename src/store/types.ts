@@ -280,6 +280,8 @@ export interface Store {
 
   /** Record a webhook delivery id; false when it was already seen (drop the re-delivery). */
   recordDelivery(id: string, event: string): Promise<boolean>;
+  /** Record many delivery ids in one statement; returns the ids that were new (each id counted once). */
+  recordDeliveries(deliveries: readonly { id: string; event: string }[]): Promise<Set<string>>;
 
   /** Create a run with attempt 0, status 'queued' unless given. */
   createRun(run: NewRun): Promise<RunRecord>;
@@ -303,6 +305,8 @@ export interface Store {
 
   /** Insert a job (or return the existing id for the same idempotency key). */
   enqueueJob(job: NewJob): Promise<string>;
+  /** Add many jobs in one statement; a job whose idempotency key exists is skipped. */
+  enqueueJobs(jobs: readonly NewJob[]): Promise<void>;
   /** Atomically pick the oldest runnable job whose key has no active job; lock it until now + lockMs. */
   claimJob(workerId: string, lockMs: number, kinds?: string[]): Promise<JobRecord | undefined>;
   /** Mark an active job completed (only if still held by workerId); false when it was not. */

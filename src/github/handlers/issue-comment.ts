@@ -4,7 +4,7 @@
 // starts the run or handles unlock/override (src/github/intake.ts).
 import { parseCommand } from '../commands.js';
 import type { AppDeps, WebhookContext } from '../deps.js';
-import { acceptDelivery, enqueueIntake } from '../enqueue.js';
+import { acceptJobs, intakeJob } from '../enqueue.js';
 import { IssueCommentEvent, isBot, parsePayload } from '../payloads.js';
 
 export async function handleIssueComment(ctx: WebhookContext, deps: AppDeps): Promise<void> {
@@ -12,14 +12,12 @@ export async function handleIssueComment(ctx: WebhookContext, deps: AppDeps): Pr
   if (!event) return;
   if (event.action !== 'created' || isBot(event.sender) || isBot(event.comment.user)) return;
   if (!parseCommand(event.comment.body ?? '')) return;
-  const accepted = await acceptDelivery(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, (tx) =>
-    enqueueIntake(
-      deps,
+  const accepted = await acceptJobs(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, [
+    intakeJob(
       ctx.id,
       { installationId: event.installation.id, event: 'issue_comment', payload: event },
       { owner: event.repository.owner.login, repo: event.repository.name, number: event.issue.number },
-      tx,
     ),
-  );
+  ]);
   if (!accepted) ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
 }

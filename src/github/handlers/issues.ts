@@ -3,7 +3,7 @@
 // delivery and enqueues an intake job; the worker reads the config (which names the label), checks the labeller's
 // permission, reacts 👀 and enqueues the run (src/github/intake.ts).
 import type { AppDeps, WebhookContext } from '../deps.js';
-import { acceptDelivery, enqueueIntake } from '../enqueue.js';
+import { acceptJobs, intakeJob } from '../enqueue.js';
 import { IssuesEvent, isBot, parsePayload } from '../payloads.js';
 
 export async function handleIssue(ctx: WebhookContext, deps: AppDeps): Promise<void> {
@@ -17,14 +17,12 @@ export async function handleIssue(ctx: WebhookContext, deps: AppDeps): Promise<v
 
   // Any label: the trigger label is configurable, and the config is read by the worker (another label is dropped
   // there without a run record or a comment).
-  const accepted = await acceptDelivery(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, (tx) =>
-    enqueueIntake(
-      deps,
+  const accepted = await acceptJobs(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, [
+    intakeJob(
       ctx.id,
       { installationId: event.installation.id, event: 'issues', payload: event },
       { owner: event.repository.owner.login, repo: event.repository.name, number: event.issue.number },
-      tx,
     ),
-  );
+  ]);
   if (!accepted) ctx.log.info({ delivery: ctx.id }, 'duplicate delivery ignored');
 }
