@@ -1,10 +1,34 @@
 // `infra-agent index <dir> [--format text|json]`: the Terraform inventory of a repository. Parse errors are printed
 // as `file:line: message` (and make the exit code 1, like a linter); a directory without Terraform says so.
-import { resolve } from 'node:path';
+// The facts of every file persist between runs (one cache file per repository under the user's cache dir, or
+// --cache-dir), so indexing an unchanged tree again neither parses nor reads its files; --no-cache skips it.
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { indexRepo, summarizeIndex } from '../repo/index.js';
+import { IndexCache, indexRepo, summarizeIndex } from '../repo/index.js';
 
-const USAGE = 'usage: infra-agent index <dir> [--format text|json]\n';
+const USAGE = 'usage: infra-agent index <dir> [--format text|json] [--cache-dir DIR | --no-cache]\n';
+
+/** $INFRA_AGENT_CACHE_DIR, else $XDG_CACHE_HOME/infra-agent, else ~/.cache/infra-agent. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const own = env['INFRA_AGENT_CACHE_DIR'];
+  if (own) return resolve(own);
+  const xdg = env['XDG_CACHE_HOME'];
+  return join(xdg ? resolve(xdg) : join(homedir(), '.cache'), 'infra-agent');
+}
+
+/** One cache file per repository (by its real path), so two trees never evict each other's facts. */
+export function indexCacheFile(cacheDir: string, dir: string): string {
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    // indexRepo reports the missing dir
+  }
+  return join(cacheDir, 'index', `${createHash('sha256').update(real).digest('hex').slice(0, 24)}.json`);
+}
 
 export async function main(args: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
@@ -21,14 +45,26 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const dir = resolve(positionals[0] as string);
+  const cacheFile = values['no-cache'] ? undefined : indexCacheFile(values['cache-dir'] ?? defaultCacheDir(), dir);
+  const cache = cacheFile ? IndexCache.load(cacheFile) : new IndexCache();
   let index: Awaited<ReturnType<typeof indexRepo>>;
   try {
-    index = await indexRepo(dir);
+    index = await indexRepo(dir, { cache });
   } catch (err) {
     process.stderr.write(
       `infra-agent index: cannot read ${dir}: ${err instanceof Error ? err.message : String(err)}\n`,
     );
     return 2;
+  }
+  if (cacheFile && index.files.length > 0) {
+    try {
+      cache.save(cacheFile);
+    } catch (err) {
+      // Only a cache: the next run parses again. Said once, so a read-only home is not a mystery.
+      process.stderr.write(
+        `infra-agent index: cache not saved (${err instanceof Error ? err.message : String(err)}); use --cache-dir or --no-cache\n`,
+      );
+    }
   }
   if (format === 'json') {
     process.stdout.write(`${JSON.stringify(index, null, 2)}\n`);
@@ -46,7 +82,11 @@ export async function main(args: string[]): Promise<number> {
 function parse(args: string[]) {
   return parseArgs({
     args,
-    options: { format: { type: 'string', short: 'f', default: 'text' } },
+    options: {
+      format: { type: 'string', short: 'f', default: 'text' },
+      'cache-dir': { type: 'string' },
+      'no-cache': { type: 'boolean', default: false },
+    },
     allowPositionals: true,
     strict: true,
   });

@@ -1,7 +1,7 @@
 // Parsing one Terraform file. @cdktf/hcl2json gives the body as JSON but no positions, so a small scanner over the
 // source (aware of strings, template interpolations, heredocs and comments) finds every block with its 1-based line
-// span. Parse errors from hcl2json are mapped back to the real file and line.
-import { parse } from '@cdktf/hcl2json';
+// span. Parse errors from hcl2json are mapped back to the real file and line. hcl2json (Go in WebAssembly) is loaded
+// on the first parse, not on import: a process that never parses (the web role, a fully cached index) never loads it.
 
 export interface HclBlock {
   kind:
@@ -105,8 +105,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+let hcl2json: Promise<typeof import('@cdktf/hcl2json')> | undefined;
+const loadHcl2json = () => {
+  hcl2json ??= import('@cdktf/hcl2json');
+  return hcl2json;
+};
+
 /** Parses one `.tf` file. Throws HclParseError (never anything else) for invalid HCL. */
 export async function parseHclFile(file: string, content: string): Promise<ParsedHclFile> {
+  const { parse } = await loadHcl2json();
   let body: unknown;
   try {
     body = await parse(PARSE_NAME, content);

@@ -1,8 +1,8 @@
 // The doctor, index and plan commands, run in-process with their output captured.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main as doctor } from '../../src/cli/doctor.js';
 import { main as indexCmd } from '../../src/cli/index-cmd.js';
 import { main as plan } from '../../src/cli/plan.js';
@@ -19,6 +19,37 @@ afterEach(() => {
 });
 
 describe('infra-agent index', () => {
+  let cacheHome: string;
+  beforeAll(() => {
+    cacheHome = mkdtempSync(join(tmpdir(), 'infra-agent-index-cache-'));
+  });
+  afterAll(() => rmSync(cacheHome, { recursive: true, force: true }));
+  // The command's persistent cache goes to a throwaway dir, never the user's ~/.cache.
+  beforeEach(() => {
+    vi.stubEnv('INFRA_AGENT_CACHE_DIR', cacheHome);
+  });
+
+  it('run twice, the second run parses and reads nothing (persistent cache) and prints the same inventory', async () => {
+    const repo = join(cacheHome, 'repo');
+    cpSync(join(FIXTURES, 'multi-root'), repo, { recursive: true });
+    const past = new Date(Date.now() - 60_000);
+    for (const f of readdirSync(repo, { recursive: true, encoding: 'utf8' }))
+      if (f.endsWith('.tf')) utimesSync(join(repo, f), past, past);
+    const cacheDir = join(cacheHome, 'own');
+    const first = await capture(() => indexCmd([repo, '--format', 'json', '--cache-dir', cacheDir]));
+    const second = await capture(() => indexCmd([repo, '--format', 'json', '--cache-dir', cacheDir]));
+    const a = JSON.parse(first.out);
+    const b = JSON.parse(second.out);
+    expect(a.stats).toEqual({ parsed: 7, cached: 0, skipped: 0 });
+    expect(b.stats).toEqual({ parsed: 0, cached: 7, skipped: 0 });
+    expect({ ...b, stats: undefined }).toEqual({ ...a, stats: undefined });
+    expect(second.err).toBe(first.err);
+    expect(readdirSync(join(cacheDir, 'index'))).toHaveLength(1);
+    // --no-cache parses everything again
+    const none = JSON.parse((await capture(() => indexCmd([repo, '--format', 'json', '--no-cache']))).out);
+    expect(none.stats.parsed).toBe(7);
+  });
+
   it('prints the inventory and the parse errors as file:line: message', async () => {
     const r = await capture(() => indexCmd([join(FIXTURES, 'multi-root')]));
     expect(r.out).toContain('Root modules (3): envs/prod, envs/staging, global');

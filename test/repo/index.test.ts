@@ -1,4 +1,14 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -264,6 +274,39 @@ describe('indexRepo walking and caching', () => {
     expect(IndexCache.load(path).size).toBe(0);
     writeFileSync(path, 'not json');
     expect(IndexCache.load(path).size).toBe(0);
+  });
+
+  it('skips reading a file whose size, mtime, ctime and inode are unchanged, and re-reads one that changed in place', async () => {
+    const repo = join(work, 'stamped');
+    cpSync(FIXTURE, repo, { recursive: true });
+    const past = new Date(Date.now() - 60_000);
+    const main = join(repo, 'envs', 'staging', 'main.tf');
+    for (const f of [main]) utimesSync(f, past, past);
+    const path = join(work, 'stamp-cache', 'index.json');
+    const first = IndexCache.load(path);
+    await indexRepo(repo, { cache: first });
+    first.save();
+    // Corrupt the cached facts of main.tf: a stamp hit must still validate what it trusts (re-parsed, not crashed).
+    const saved = JSON.parse(readFileSync(path, 'utf8'));
+    const stamp = saved.stats[realpathSync(main)];
+    expect(stamp).toHaveLength(5);
+    saved.entries[`hcl:${stamp[4]}`] = { resources: 'nonsense' };
+    writeFileSync(path, JSON.stringify(saved));
+    const second = await indexRepo(repo, { cache: IndexCache.load(path) });
+    expect(second.stats).toEqual({ parsed: 1, cached: 6, skipped: 0 });
+
+    // Same size, mtime put back: the ctime still tells the file changed.
+    const before = readFileSync(main, 'utf8');
+    const changedText = before.replace(/backend "local"/, 'backend "lokal"');
+    expect(changedText.length).toBe(before.length);
+    const cache = IndexCache.load(path);
+    await indexRepo(repo, { cache });
+    cache.save();
+    writeFileSync(main, changedText);
+    utimesSync(main, past, past);
+    const third = await indexRepo(repo, { cache: IndexCache.load(path) });
+    expect(third.stats.parsed).toBe(1);
+    expect(third.backends.find((b) => b.dir === 'envs/staging')?.type).toBe('lokal');
   });
 
   it('stops when aborted', async () => {
