@@ -23,6 +23,8 @@ export interface RealEnvironmentOptions {
   /** The state inventory when the caller already read it (the pipeline does, after its own init). */
   state?: StateInventory;
   indexCache?: IndexCache;
+  /** The checkout's index when the caller already made it (the pipeline's index stage). */
+  index?: RepoIndex;
 }
 
 const SAFE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
@@ -52,7 +54,7 @@ export function requiredProvidersHcl(index: RepoIndex, projectDir: string): stri
 
 export function createAgentEnvironment(opts: RealEnvironmentOptions): AgentEnvironment {
   const cache = opts.indexCache ?? new IndexCache();
-  let index: Promise<RepoIndex> | undefined;
+  let index: Promise<RepoIndex> | undefined = opts.index ? Promise.resolve(opts.index) : undefined;
   let tf: Terraform | undefined;
   const terraform = (): Terraform => {
     tf ??= opts.terraform ?? new Terraform();

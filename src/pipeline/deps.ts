@@ -7,6 +7,7 @@ import type { RepoConfig } from '../config/schema.js';
 import type { GitHubClient } from '../core/github.js';
 import type { ChecksResult, Project, Verdict } from '../core/types.js';
 import type { Queue } from '../queue/types.js';
+import type { RepoIndex } from '../repo/index.js';
 import type { Store } from '../store/types.js';
 import type { RunChecksOptions } from './checks.js';
 import type { GitIdentity } from './workspace.js';
@@ -20,6 +21,8 @@ export interface AgentTask {
   revision?: RevisionInput;
   /** The checks bound to this checkout, for the agent's run_checks tool and its final check. */
   checks: (signal?: AbortSignal) => Promise<ChecksResult>;
+  /** The run's index of the checkout (taken before the agent starts), so the agent does not index it again. */
+  index?: RepoIndex;
   signal?: AbortSignal;
 }
 

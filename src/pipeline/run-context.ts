@@ -7,6 +7,7 @@ import type { RunJob } from '../core/jobs.js';
 import type { ChecksResult, Project } from '../core/types.js';
 import type { DefaultBranchSnapshot } from '../policy/guard/baseline.js';
 import type { RepoIndex } from '../repo/index.js';
+import type { MemoizedChecks } from './checks-memo.js';
 import type { WorkerDeps } from './deps.js';
 import type { Progress } from './progress.js';
 import type { Workspace } from './workspace.js';
@@ -46,4 +47,6 @@ export interface RunContext {
   published?: PublishedPr;
   /** The thread's progress comment (or command reply): where the App says what it ignored. */
   progress?: Progress;
+  /** This run's checks, with result-level reuse: an unchanged checkout is not checked twice. */
+  checker?: MemoizedChecks;
 }

@@ -5,7 +5,6 @@
 // idempotency keys and body markers, so a repeated stage never duplicates a PR or a comment.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { describeHidden, visibleText } from '../agent/visible-text.js';
 import { loadPlanSet } from '../apply/plan-record.js';
 import { loadRepoConfig } from '../config/load.js';
@@ -20,59 +19,19 @@ import { indexRepo } from '../repo/index.js';
 import { sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
 import { withProjectSlot } from '../store/project-slot.js';
 import { redact } from '../util/redact.js';
+import { type MemoizedChecks, memoizeChecks } from './checks-memo.js';
 import type { WorkerDeps } from './deps.js';
 import { type AttemptInfo, failureMessage, isTransient, retryHint } from './failure.js';
+import { readIssue } from './issue.js';
 import { Progress, type ProgressTarget } from './progress.js';
 import { candidateProjects, chooseProject, describeCandidates } from './project.js';
 import { publish } from './publish.js';
 import type { RunContext } from './run-context.js';
 import type { StageName } from './stages.js';
+import { StopRun } from './stop.js';
 import { Workspace } from './workspace.js';
 
-/** A stage decided the run cannot go on; `message` is what the human reads (already safe to show). */
-export class StopRun extends Error {
-  override readonly name = 'StopRun';
-  constructor(
-    message: string,
-    readonly outcome: 'failed' | 'succeeded' = 'failed',
-  ) {
-    super(message);
-  }
-}
-
 const RETRY_HINT = 'Fix the cause, then add the label again or comment `/infra plan` to retry.';
-
-/** The most of an issue's description a run reads (GitHub's own limit on an issue body). */
-export const MAX_ISSUE_BODY_CHARS = 65_536;
-const MAX_ISSUE_TITLE_CHARS = 1_024;
-
-const IssueData = z.object({ title: z.string(), body: z.string().nullable().optional() });
-
-const fmt = (n: number) => n.toLocaleString('en-US');
-
-function tooLong(chars: number): StopRun {
-  return new StopRun(
-    `This issue's description is ${fmt(chars)} characters long; infra-agent reads at most ${fmt(MAX_ISSUE_BODY_CHARS)} ` +
-      `(and a title of at most ${fmt(MAX_ISSUE_TITLE_CHARS)}). Shorten it (link to a file or a gist for long material), ` +
-      'then add the label again.',
-  );
-}
-
-/** The issue as GitHub answered it, bounded; anything else is a clear stop, never a TypeError further down. */
-function readIssue(raw: unknown, issueNumber: number): { title: string; body: string } {
-  const parsed = IssueData.safeParse(raw);
-  if (!parsed.success) {
-    // Octokit hands back the raw text when it cannot parse a JSON answer (e.g. one too large to parse).
-    if (typeof raw === 'string' && raw.length > MAX_ISSUE_BODY_CHARS) throw tooLong(raw.length);
-    throw new StopRun(
-      `GitHub's answer for issue #${issueNumber} could not be read (${parsed.error.issues[0]?.message ?? 'unexpected shape'}). Add the label again to retry.`,
-    );
-  }
-  const body = parsed.data.body ?? '';
-  if (body.length > MAX_ISSUE_BODY_CHARS || parsed.data.title.length > MAX_ISSUE_TITLE_CHARS)
-    throw tooLong(body.length);
-  return { title: parsed.data.title, body };
-}
 
 export function progressTarget(job: RunJob, botLogin: string | undefined): ProgressTarget | undefined {
   const repo = { owner: job.owner, repo: job.repo };
@@ -211,12 +170,14 @@ async function pickProject(ctx: RunContext): Promise<string> {
   }
 }
 
-function boundChecks(ctx: RunContext) {
+function boundChecks(ctx: RunContext): MemoizedChecks {
+  if (ctx.checker) return ctx.checker;
   const project = need(ctx.project, 'project');
   const repoRoot = need(ctx.workspace, 'workspace').dir;
   const target = { repo: `${ctx.repo.owner}/${ctx.repo.repo}`, project: project.name, workspace: project.workspace };
-  // One terraform execution per project+workspace at a time, whichever issue or PR asks (state lock).
-  return (signal?: AbortSignal) =>
+  // One terraform execution per project+workspace at a time, whichever issue or PR asks (state lock). The agent's
+  // last run_checks pass is the final checks when the checkout is unchanged since (checks-memo.ts).
+  ctx.checker = memoizeChecks(repoRoot, (signal?: AbortSignal) =>
     withProjectSlot(
       ctx.deps.store,
       target,
@@ -230,7 +191,9 @@ function boundChecks(ctx: RunContext) {
           signal: signal ?? ctx.signal,
         }),
       { signal: signal ?? ctx.signal },
-    );
+    ),
+  );
+  return ctx.checker;
 }
 
 /**
@@ -292,6 +255,7 @@ async function agent(ctx: RunContext): Promise<string | undefined> {
     request: request ?? modelRequest(ctx),
     ...(revision ? { revision } : {}),
     checks: boundChecks(ctx),
+    ...(ctx.index ? { index: ctx.index } : {}),
     signal: ctx.signal,
   });
   ctx.agent = result;
@@ -306,7 +270,9 @@ async function agent(ctx: RunContext): Promise<string | undefined> {
     );
   }
   const why = result.status === 'finished' ? '' : ` (stopped: ${result.reason ?? result.status})`;
-  return `${result.filesChanged.length} file(s) changed in ${result.usage.turns} turns${why}`;
+  const reused = boundChecks(ctx).stats.reused;
+  const checksNote = reused > 0 ? `; final checks = the last run_checks pass (checkout unchanged)` : '';
+  return `${result.filesChanged.length} file(s) changed in ${result.usage.turns} turns${why}${checksNote}`;
 }
 
 async function checks(ctx: RunContext): Promise<string> {

@@ -28,6 +28,7 @@ export function realAgentRunner(endpoint: ModelEndpoint = {}): AgentRunner {
       project: task.project,
       config: task.config,
       checks: task.checks,
+      ...(task.index ? { index: task.index } : {}),
     });
     try {
       return await runAgent({
