@@ -13,7 +13,8 @@ import { redact } from '../util/redact.js';
 export type ProjectState =
   | { kind: 'queued' }
   | { kind: 'planning' }
-  | { kind: 'waiting-lock'; holderPr: number }
+  /** Waiting for locks: `holderPr` holds this project's; without it, the project waits for the PR's other ones. */
+  | { kind: 'waiting-lock'; holderPr?: number }
   | { kind: 'done'; checks: ChecksResult; checkRunUrl?: string; policyMarkdown: string };
 
 export interface PlannedRow {
@@ -70,7 +71,7 @@ function statusCells(row: PlannedRow): [string, string, string] {
     case 'planning':
       return ['🔄 planning', '', ''];
     case 'waiting-lock':
-      return ['⏸️ waiting', '', `🔒 held by #${s.holderPr}`];
+      return ['⏸️ waiting', '', s.holderPr !== undefined ? `🔒 held by #${s.holderPr}` : ''];
     case 'done': {
       const verdict = s.checks.plan ? (VERDICT[s.checks.verdict.status] ?? s.checks.verdict.status) : '❌ failed';
       const link = s.checkRunUrl ? ` · [details](${s.checkRunUrl})` : '';
@@ -95,7 +96,9 @@ function section(row: PlannedRow, budget: number): string {
   const s = row.state;
   if (s.kind === 'queued' || s.kind === 'planning') return head;
   if (s.kind === 'waiting-lock') {
-    return `${head}\nWaiting for #${s.holderPr}, which holds this project's lock: planned as soon as it is merged, closed or unlocked (\`/infra unlock\` there).\n`;
+    return s.holderPr !== undefined
+      ? `${head}\nWaiting for #${s.holderPr}, which holds this project's lock: planned as soon as it is merged, closed or unlocked (\`/infra unlock\` there).\n`
+      : `${head}\nWaiting with this pull request's other projects: their locks are taken all together or not at all.\n`;
   }
   const checks = s.checks;
   const parts: string[] = [head];

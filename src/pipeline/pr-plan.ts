@@ -246,7 +246,7 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
   if (!locks.ok) {
     for (const row of rows) {
       const held = locks.blocked.find((b) => b.project === row.project.name && b.workspace === row.project.workspace);
-      if (held) row.state = { kind: 'waiting-lock', holderPr: held.lock.holder.pr };
+      row.state = held ? { kind: 'waiting-lock', holderPr: held.lock.holder.pr } : { kind: 'waiting-lock' };
     }
     await post(true);
     return;

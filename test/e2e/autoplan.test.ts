@@ -132,10 +132,152 @@ describeWithTools(['terraform', 'git'], 'autoplan: pull requests people write', 
     });
   });
 
+  it('a second PR on a locked project waits (said in its one comment) and is planned when the lock frees', {
+    timeout: 600_000,
+  }, async () => {
+    const holder = (await world.server.runtime.store.getLock({ repo: FULL, project: 'app', workspace: 'default' }))
+      ?.holder.pr;
+    expect(holder).toBeDefined();
+    const pr = await openPr('app-tags', {
+      'app/main.tf': `${caller('app')}\nresource "terraform_data" "tags" {\n  input = "t"\n}\n`,
+    });
+    await settled(pr.number);
+    const head = await world.remote.headSha('app-tags');
+    const [waiting] = botComments(pr.number);
+    expect(waiting?.body).toContain(`| \`app\` | \`app\` | ⏸️ waiting |  | 🔒 held by #${holder} |`);
+    expect(waiting?.body).toContain('planned as soon as it is merged, closed or unlocked');
+    expect(planChecks(head)).toEqual([]);
+    expect(await loadPlanSet(world.server.runtime.store, FULL, pr.number)).toBeUndefined();
+
+    // The holder is closed: its locks go, and the waiting PR is planned (the same comment, edited in place).
+    const closedPr = world.standin.pull(OWNER, REPO, holder ?? 0);
+    if (closedPr) closedPr.state = 'closed';
+    const closed = await standinWebhooks(world.standin).pullRequestClosed(OWNER, REPO, holder ?? 0, 'mona');
+    expect((await world.sender.send(closed.event, closed.payload)).status).toBeLessThan(300);
+    const runs = await waitFor('the re-plan after the lock freed', async () => {
+      const all = (await settled(pr.number)).filter((r) => r.input['trigger'] === 'replan');
+      return all.length > 0 ? all : undefined;
+    });
+    expect(runs.map((r) => r.status)).toEqual(['succeeded']);
+    const after = botComments(pr.number);
+    expect(after.map((c) => c.id)).toEqual([waiting?.id]);
+    expect(after[0]?.body).toMatch(/\| `app` \| `app` \| \+2 ~0 -0/);
+    expect(planChecks(head).map((c) => c.name)).toEqual(['infra-agent/plan: app']);
+    const lock = await world.server.runtime.store.getLock({ repo: FULL, project: 'app', workspace: 'default' });
+    expect(lock?.holder.pr).toBe(pr.number);
+  });
+
+  it('a branch behind its base is planned as merged into the base as it is now', { timeout: 600_000 }, async () => {
+    await world.remote.commitFiles(
+      'net-peering',
+      { 'network/peering.tf': 'resource "terraform_data" "peering" {\n  input = "pcx"\n}\n' },
+      'Peering',
+      { from: 'main', author: identityFor('mona') },
+    );
+    // The base moves on after the branch was cut: a plan of the branch alone would not have `nat`.
+    await world.remote.commitFiles(
+      'main',
+      { 'network/nat.tf': 'resource "terraform_data" "nat" {\n  input = "nat"\n}\n' },
+      'NAT on main',
+    );
+    const base = await world.remote.headSha('main');
+    const pr = await world.standin.addPullRequest({
+      owner: OWNER,
+      repo: REPO,
+      head: 'net-peering',
+      title: 'peering',
+      user: 'mona',
+    });
+    const hook = await standinWebhooks(world.standin).pullRequestOpened(OWNER, REPO, pr.number);
+    expect((await world.sender.send(hook.event, hook.payload)).status).toBeLessThan(300);
+    await settled(pr.number);
+    const head = await world.remote.headSha('net-peering');
+    const set = await loadPlanSet(world.server.runtime.store, FULL, pr.number);
+    expect(set).toMatchObject({ headSha: head, baseSha: base });
+    const [check] = planChecks(head);
+    expect(check?.name).toBe('infra-agent/plan: network');
+    for (const r of ['terraform_data.vpc', 'terraform_data.peering', 'terraform_data.nat']) {
+      expect(check?.output.text).toContain(r);
+    }
+    expect(botComments(pr.number)[0]?.body).toContain(`merged into \`main\` at \`${base.slice(0, 7)}\``);
+  });
+
+  it('a fork PR is not planned (said once) until a maintainer asks; then planned without passthrough credentials', {
+    timeout: 600_000,
+  }, async () => {
+    await world.remote.commitFiles('fork-docs', { 'docs/guide.md': '# Guide\n' }, 'Docs', {
+      from: 'main',
+      author: identityFor('mallory'),
+    });
+    const pr = await world.standin.addPullRequest({
+      owner: OWNER,
+      repo: REPO,
+      head: 'fork-docs',
+      title: 'docs',
+      user: 'mallory',
+      fork: 'mallory',
+    });
+    const opened = await standinWebhooks(world.standin).pullRequestOpened(OWNER, REPO, pr.number);
+    expect((await world.sender.send(opened.event, opened.payload)).status).toBeLessThan(300);
+    const said = await waitFor('the not-planned note', () => botComments(pr.number)[0]);
+    expect(said.body).toContain('it comes from a fork (`mallory/infra`)');
+    expect(said.body).toContain('comment `/infra plan`');
+    // A second delivery (a push) does not say it again.
+    const again = await standinWebhooks(world.standin).pullRequestOpened(OWNER, REPO, pr.number);
+    await world.sender.send(again.event, again.payload);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(botComments(pr.number).map((c) => c.body)).toEqual([said.body]);
+    expect(await world.server.runtime.store.listRuns({ repo: FULL })).not.toContainEqual(
+      expect.objectContaining({ number: pr.number }),
+    );
+    const head = await world.standin.json
+      .pullRequest(OWNER, REPO, pr.number)
+      .then((j) => (j['head'] as { sha: string }).sha);
+    expect(planChecks(head)).toEqual([]);
+
+    const ask = world.standin.addComment({
+      owner: OWNER,
+      repo: REPO,
+      issueNumber: pr.number,
+      user: 'hubot',
+      body: '/infra plan',
+    });
+    const hook = standinWebhooks(world.standin).issueCommentCreated(OWNER, REPO, ask.id);
+    expect((await world.sender.send(hook.event, hook.payload)).status).toBeLessThan(300);
+    const runs = await settled(pr.number);
+    expect(runs.map((r) => [r.status, r.input['trigger']])).toEqual([['succeeded', 'command']]);
+    const after = botComments(pr.number);
+    expect(after.map((c) => c.id)).toEqual([said.id]);
+    expect(after[0]?.body).toContain('Planned on request of @hubot');
+    expect(after[0]?.body).toContain('without the `terraform.env_passthrough` credentials');
+    expect(after[0]?.body).toContain('`docs/guide.md` matches `when_modified`');
+    expect(planChecks(head).map((c) => c.name)).toEqual(['infra-agent/plan: docs-site']);
+  });
+
+  it('a PR by someone without the configured permission is not planned, and says why', {
+    timeout: 300_000,
+  }, async () => {
+    const pr = await openPr(
+      'outsider-change',
+      { 'db/extra.tf': 'resource "terraform_data" "x" {\n  input = "x"\n}\n' },
+      'outsider',
+    );
+    const said = await waitFor('the not-planned note', () => botComments(pr.number)[0]);
+    expect(said.body).toContain('@outsider has `read` permission');
+    expect(await world.server.runtime.store.listRuns({ repo: FULL })).not.toContainEqual(
+      expect.objectContaining({ number: pr.number }),
+    );
+  });
+
   it('a PR that touches no Terraform gets nothing posted', { timeout: 300_000 }, async () => {
     const pr = await openPr('readme', { 'README.md': '# infra\n\nMore words.\n' });
     await settled(pr.number);
     expect(world.standin.comments(OWNER, REPO, pr.number)).toEqual([]);
     expect(planChecks(await world.remote.headSha('readme'))).toEqual([]);
+  });
+
+  it('GitHub saw only requests and responses its OpenAPI description allows', () => {
+    expect(world.standin.violations).toEqual([]);
+    expect(world.standin.responseViolations).toEqual([]);
   });
 });
