@@ -77,6 +77,27 @@ export type TreeEntry =
     };
 
 /** What `ref:path` is (a file with its bytes, a directory with its entries), or undefined when absent. */
+/** Every entry under a commit's tree (blobs and trees, recursively), as `git ls-tree -r -t -l` lists them. */
+export async function listTree(
+  bare: string,
+  ref: string,
+): Promise<
+  { tree: string; entries: Array<{ path: string; mode: string; type: string; sha: string; size: number }> } | undefined
+> {
+  const commit = await resolveCommit(bare, ref);
+  if (!commit) return undefined;
+  const tree = (await git(bare, ['rev-parse', `${commit}^{tree}`])).stdout.trim();
+  const ls = await git(bare, ['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit]);
+  const entries = [];
+  for (const rec of ls.stdout.split('\0')) {
+    const m = /^(\d+) (\w+) ([0-9a-f]{40})\s+(-|\d+)\t(.+)$/s.exec(rec);
+    if (!m) continue;
+    const [, mode = '', type = '', sha = '', size = '-', path = ''] = m;
+    entries.push({ path, mode, type, sha, size: size === '-' ? 0 : Number(size) });
+  }
+  return { tree, entries };
+}
+
 export async function readTreeEntry(bare: string, ref: string, path: string): Promise<TreeEntry | undefined> {
   const commit = await resolveCommit(bare, ref);
   if (!commit) return undefined;

@@ -7,6 +7,7 @@ import {
   type CommitInfo,
   listBranches,
   listCommits,
+  listTree,
   type MergeMethod,
   mergeBranch,
   readTreeEntry,
@@ -563,6 +564,33 @@ export const HANDLERS: Record<string, Handler> = {
         url: `${api}/git/refs/${ref}`,
         object: { type: 'commit', sha, url: `${api}/git/commits/${sha}` },
       },
+    };
+  },
+
+  'git/get-tree': async (input) => {
+    const repo = repoOf(input);
+    const ref = input.params['tree_sha'] ?? '';
+    const full = /^[0-9a-f]{40}$/.test(ref) || ref.startsWith('refs/') ? ref : `refs/heads/${ref}`;
+    const listed = await listTree(repo.remotePath, full);
+    if (!listed) throw notFound();
+    const recursive = input.query.get('recursive') !== null;
+    const api = `${input.ctx.url}/repos/${keyOf(repo)}/git`;
+    const entries = recursive ? listed.entries : listed.entries.filter((e) => !e.path.includes('/'));
+    return {
+      status: 200,
+      body: completeComponent('git-tree', {
+        sha: listed.tree,
+        url: `${api}/trees/${listed.tree}`,
+        truncated: false,
+        tree: entries.map((e) => ({
+          path: e.path,
+          mode: e.mode,
+          type: e.type,
+          sha: e.sha,
+          ...(e.type === 'blob' ? { size: e.size } : {}),
+          url: `${api}/${e.type === 'blob' ? 'blobs' : 'trees'}/${e.sha}`,
+        })),
+      }),
     };
   },
 
@@ -1192,6 +1220,7 @@ export const REQUIRED_PERMISSIONS: Record<string, Need[]> = {
   'repos/list-branches': [['metadata', 'read']],
   'repos/get-branch': [['metadata', 'read']],
   'git/get-ref': [['contents', 'read']],
+  'git/get-tree': [['contents', 'read']],
   'issues/get': [
     ['issues', 'read'],
     ['pull_requests', 'read'],

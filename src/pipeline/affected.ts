@@ -3,6 +3,7 @@
 // index's module graph) changed, or when a changed file matches one of its `when_modified` globs (relative to the
 // project dir, `!` to exclude). Pure: the caller lists the changed files and indexes the checkout.
 import { posix } from 'node:path';
+import { repoGlob } from '../config/projects-check.js';
 import type { Project } from '../core/types.js';
 import { globToRegExp } from '../repo/sandbox.js';
 
@@ -48,15 +49,6 @@ export function localModulesOf(projectDir: string, edges: ModuleEdge[]): Set<str
     }
   }
   return seen;
-}
-
-/** A `when_modified` glob as a repo-relative pattern, or undefined when it climbs out of the repository. */
-export function repoGlob(projectDir: string, glob: string): { pattern: string; negate: boolean } | undefined {
-  const negate = glob.startsWith('!');
-  const body = negate ? glob.slice(1) : glob;
-  const joined = posix.normalize(posix.join(projectDir === '.' ? '' : projectDir, body));
-  if (joined === '..' || joined.startsWith('../') || joined.startsWith('/')) return undefined;
-  return { pattern: joined.replace(/^\.\//, ''), negate };
 }
 
 function matchesWhenModified(projectDir: string, globs: string[], file: string): boolean {

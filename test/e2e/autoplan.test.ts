@@ -276,6 +276,39 @@ describeWithTools(['terraform', 'git'], 'autoplan: pull requests people write', 
     expect(planChecks(await world.remote.headSha('readme'))).toEqual([]);
   });
 
+  it('a PR whose config names a missing dir, a depends_on cycle and a glob matching nothing: a failing config check with key paths', {
+    timeout: 300_000,
+  }, async () => {
+    const bad = `projects:
+  - name: app
+    dir: app
+    depends_on: [db]
+  - name: db
+    dir: db
+    depends_on: [app]
+  - name: cache
+    dir: cache
+  - name: docs-site
+    dir: docs-site
+    when_modified: ["../handbook/**/*.md"]
+`;
+    const pr = await openPr('bad-config', { '.github/infra-agent.yml': bad });
+    const head = await world.remote.headSha('bad-config');
+    const check = await waitFor('the config check', () =>
+      world.standin.state.checkRuns.find((c) => c.headSha === head && c.name === 'infra-agent/config'),
+    );
+    expect(check.conclusion).toBe('failure');
+    expect(check.output.summary).toBe(
+      [
+        '`.github/infra-agent.yml` is invalid:',
+        '- projects[2].dir: "cache" does not exist on this branch',
+        '- projects[3].when_modified[0]: "../handbook/**/*.md" matches no file on this branch (it is relative to the project dir "docs-site")',
+        '- projects[0].depends_on: a cycle: app → db → app; one of them must not depend on the other',
+      ].join('\n'),
+    );
+    await settled(pr.number);
+  });
+
   it('GitHub saw only requests and responses its OpenAPI description allows', () => {
     expect(world.standin.violations).toEqual([]);
     expect(world.standin.responseViolations).toEqual([]);

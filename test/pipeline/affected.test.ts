@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { repoGlob } from '../../src/config/projects-check.js';
 import type { Project } from '../../src/core/types.js';
-import { affectedProjects, localModuleDir, localModulesOf, repoGlob } from '../../src/pipeline/affected.js';
+import { affectedProjects, localModuleDir, localModulesOf } from '../../src/pipeline/affected.js';
 
 const p = (name: string, dir = name): Project => ({ name, dir, workspace: 'default', dependsOn: [] });
 
