@@ -5,6 +5,7 @@
 // the process inside bubblewrap (src/sandbox/): every tool that reads repository content goes through it. Every
 // child dies with the App: sandboxed ones through bwrap's --die-with-parent and their pid namespace, the others
 // (git) through a parent-death signal set by `setpriv --pdeathsig KILL` before they exec.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { bwrapArgs, SANDBOX_HOME } from '../sandbox/bwrap.js';
@@ -296,4 +297,34 @@ export async function run(command: string, args: readonly string[], options: Exe
     throw fail('exit', `${command} ${argv[0] ?? ''} exited with ${exitCode}${lastLine ? `: ${lastLine}` : ''}`);
   }
   return { command, args: argv, exitCode, stdout, stderr, truncated, durationMs, sandboxed };
+}
+
+/** A long-lived process inside the sandbox, talking over its stdin/stdout (the warm checkov worker). */
+export interface SandboxedChild {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Kills the whole process group (bwrap and everything inside). */
+  kill(): void;
+}
+
+/**
+ * Starts `command args` inside bubblewrap under `policy` and returns at once, pipes open. Only a network-less policy,
+ * and only when the sandbox is really on: when the operator switched it off this throws (callers fall back to
+ * one-shot `run`), so a long-lived process never runs unsandboxed.
+ */
+export async function startSandboxed(
+  command: string,
+  args: readonly string[],
+  options: { sandbox: SandboxPolicy; env?: Record<string, string | undefined> },
+): Promise<SandboxedChild> {
+  if (options.sandbox.network.mode !== 'none') throw new Error('startSandboxed: only a policy without network');
+  const status = await sandboxStatus();
+  if (status.mode !== 'sandboxed') throw new Error(`startSandboxed: the sandbox is ${status.mode}`);
+  const env = buildChildEnv({ HOME: SANDBOX_HOME, TMPDIR: '/tmp', ...options.env });
+  const child = spawn(status.bwrap, bwrapArgs(options.sandbox, command, [...args]), {
+    env,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    windowsHide: true,
+  });
+  return { child, kill: () => killTree(child.pid, 'SIGKILL') };
 }

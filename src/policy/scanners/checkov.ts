@@ -4,16 +4,27 @@
 // offline, so rules.ts decides, from our table (policies/checkov-severity.json) for checks no rule maps.
 // Its JSON goes to a file (`--output-file-path`), never through the capped stdout: a big module tree produces
 // megabytes of it. A failure says checkov's own words (stderr tail) and, for files it could not parse, where and why.
-import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { z } from 'zod';
-import type { Finding } from '../../core/types.js';
+import type { Finding, ScannerRun } from '../../core/types.js';
 import { HclParseError, parseHclFile } from '../../repo/hcl.js';
+import { SANDBOX_HOME } from '../../sandbox/bwrap.js';
 import { scannerPolicy } from '../../sandbox/policy.js';
+import { sandboxStatus } from '../../sandbox/status.js';
 import { run } from '../../util/exec.js';
 import { makeFinding } from '../findings.js';
 import { toRepoPath } from '../module-tree.js';
 import { CHECKOV_SEVERITY, mapCheckovId } from '../rules.js';
+import {
+  checkovPool,
+  collectFiles,
+  hostPath,
+  WORKER_SCAN_ROOT,
+  type WorkerFile,
+  WorkerUnavailable,
+  workerLimit,
+} from './checkov-worker.js';
 import {
   describeExecError,
   failed,
@@ -154,12 +165,119 @@ async function parseCause(path: string, repoRoot: string, dir: string): Promise<
   }
 }
 
+/** The venv's python from the checkov script's `#!` line (the worker runs it directly). */
+async function pythonOf(tool: string): Promise<string | undefined> {
+  const head = (await readFile(await realpath(tool))).subarray(0, 256).toString('latin1');
+  const shebang = /^#!\s*(\S+)/.exec(head)?.[1];
+  return shebang && /python[\d.]*$/.test(shebang) ? shebang : undefined;
+}
+
+/**
+ * The same two checkov runs through the warm worker: the checkout's files (and the plan JSON) go over a pipe into the
+ * worker's sandbox; paths in the report are mapped back. Throws WorkerUnavailable when the worker cannot do it.
+ */
+async function scanWithWorker(
+  tool: string,
+  input: ScanInput,
+  hasPlan: boolean,
+): Promise<{ results: CheckovParsed[]; version?: string; parseErrors: string[] }> {
+  const status = await sandboxStatus();
+  if (status.mode !== 'sandboxed' || workerLimit() === 0) throw new WorkerUnavailable('no sandbox or no workers');
+  const python = await pythonOf(tool);
+  if (!python) throw new WorkerUnavailable('checkov is not a Python script');
+  const root = await realpath(input.repoRoot);
+  const rel = relative(root, await realpath(input.dir));
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new WorkerUnavailable('the dir is outside the checkout');
+  const repo = `${WORKER_SCAN_ROOT}/repo`;
+  const dir = rel === '' ? repo : `${repo}/${rel}`;
+  const files: WorkerFile[] = [
+    ...(await collectFiles(root, input.signal)).map((f) => ({ ...f, path: `repo/${f.path}` })),
+    { path: 'checkov.yml', data: Buffer.from('{}\n') },
+  ];
+  const config = `${WORKER_SCAN_ROOT}/checkov.yml`;
+  const pool = checkovPool(python, tool, checkovEnv(SANDBOX_HOME));
+  const scan = async (name: string, args: string[], extra: WorkerFile[]) => {
+    const out = `${WORKER_SCAN_ROOT}/out-${name}`;
+    const a = await pool.scan(
+      [...files, ...extra],
+      [...args, '--config-file', config, ...COMMON_ARGS, '--output-file-path', out],
+      `out-${name}/results_json.json`,
+      input.signal,
+    );
+    if (a.report === undefined) throw new WorkerUnavailable(`the worker's checkov wrote no report (exit ${a.exit})`);
+    return { parsed: parseCheckovOutput(a.report, repo, dir), version: a.version };
+  };
+  const runs: Promise<{ parsed: CheckovParsed; version: string | undefined }>[] = [];
+  if (!(input.planOnly && hasPlan)) runs.push(scan('dir', ['-d', dir, '--framework', 'terraform', 'secrets'], []));
+  if (hasPlan) {
+    const plan = input.planJsonPath ? await readFile(input.planJsonPath) : Buffer.from(JSON.stringify(input.planJson));
+    runs.push(
+      scan(
+        'plan',
+        [
+          '-f',
+          `${WORKER_SCAN_ROOT}/plan.json`,
+          '--framework',
+          'terraform_plan',
+          '--repo-root-for-plan-enrichment',
+          dir,
+        ],
+        [{ path: 'plan.json', data: plan }],
+      ),
+    );
+  }
+  const done = await Promise.all(runs);
+  const results = done.map((d) => d.parsed);
+  const parseErrors = results
+    .flatMap((r) => r.parsingErrors)
+    .map((p) => (isAbsolute(p) ? (hostPath(p, input.repoRoot) ?? p) : p));
+  const version = results.find((r) => r.version)?.version ?? done[0]?.version;
+  return { results, parseErrors, ...(version ? { version } : {}) };
+}
+
+/** One row of the report from checkov's parsed runs; files it could not parse make it a failure, with causes. */
+async function report(
+  results: CheckovParsed[],
+  parsingErrors: string[],
+  version: string | undefined,
+  input: ScanInput,
+  started: number,
+): Promise<ScannerRun> {
+  const findings = results.flatMap((r) => r.findings);
+  if (parsingErrors.length > 0) {
+    const causes = await Promise.all(parsingErrors.map((p) => parseCause(p, input.repoRoot, input.dir)));
+    return {
+      ...failed('checkov', `checkov could not parse ${causes.length} file(s):\n${causes.join('\n')}`, started, version),
+      findings,
+    };
+  }
+  return {
+    name: 'checkov',
+    status: 'ok',
+    ...(version ? { version } : {}),
+    durationMs: Date.now() - started,
+    findings,
+  };
+}
+
 export const checkovScanner: Scanner = {
   name: 'checkov',
   async run(input: ScanInput) {
     const started = Date.now();
     const tool = locateTool('checkov');
     if ('reason' in tool) return notRun('checkov', tool.reason, started);
+    const hasPlanInput = input.planJson !== undefined || input.planJsonPath !== undefined;
+    let viaWorker: Awaited<ReturnType<typeof scanWithWorker>> | undefined;
+    try {
+      viaWorker = await scanWithWorker(tool.path, input, hasPlanInput);
+    } catch (err) {
+      if (!(err instanceof WorkerUnavailable) || input.signal?.aborted) {
+        if (input.signal?.aborted) return failed('checkov', 'cancelled', started);
+        return failed('checkov', describeExecError(err), started);
+      }
+      // the one-shot way below
+    }
+    if (viaWorker) return report(viaWorker.results, viaWorker.parseErrors, viaWorker.version, input, started);
     const tmp = await privateTempDir('checkov');
     let version: string | undefined;
     try {
@@ -228,27 +346,13 @@ export const checkovScanner: Scanner = {
       }
       const results = await Promise.all(runs);
       version = results.find((r) => r.version)?.version ?? (await probeVersion(tool.path, ['--version'], input.signal)); // absent from the JSON when nothing was checked
-      const parsingErrors = results.flatMap((r) => r.parsingErrors);
-      const findings = results.flatMap((r) => r.findings);
-      if (parsingErrors.length > 0) {
-        const causes = await Promise.all(parsingErrors.map((p) => parseCause(p, input.repoRoot, input.dir)));
-        return {
-          ...failed(
-            'checkov',
-            `checkov could not parse ${causes.length} file(s):\n${causes.join('\n')}`,
-            started,
-            version,
-          ),
-          findings,
-        };
-      }
-      return {
-        name: 'checkov',
-        status: 'ok',
-        ...(version ? { version } : {}),
-        durationMs: Date.now() - started,
-        findings,
-      };
+      return await report(
+        results,
+        results.flatMap((r) => r.parsingErrors),
+        version,
+        input,
+        started,
+      );
     } catch (err) {
       return failed('checkov', describeExecError(err), started, version);
     } finally {
