@@ -211,7 +211,23 @@ class Worker {
       return await answer;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (this.load === 0 && !this.dead) this.idleTimer = setTimeout(() => this.stop(), IDLE_MS).unref();
+      if (this.load === 0 && !this.dead) {
+        this.idleTimer = setTimeout(() => this.stop(), IDLE_MS).unref();
+        this.hold(false);
+      }
+    }
+  }
+
+  /**
+   * An idle worker does not keep the process alive (a CLI exits when its work is done; the worker dies with it
+   * through bwrap's --die-with-parent); one with a request in flight does.
+   */
+  private hold(on: boolean): void {
+    const c = this.proc?.child;
+    if (!c) return;
+    for (const h of [c, c.stdin, c.stdout, c.stderr] as { ref(): void; unref(): void }[]) {
+      if (on) h.ref();
+      else h.unref();
     }
   }
 
@@ -220,6 +236,7 @@ class Worker {
     const next = this.queue.shift();
     if (!next) return;
     this.current = next.pending;
+    this.hold(true);
     this.proc.child.stdin.write(next.line);
   }
 
