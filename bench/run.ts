@@ -6,8 +6,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchCheckov, type CheckovBenchResult } from './checkov.js';
 import { benchChecks, type ChecksBenchResult, renderChecksTable } from './checks.js';
 import { benchCost, type CostBenchResult } from './cost.js';
+import { benchCurves, type CurvesBenchResult } from './curves.js';
 import { benchDrift, type DriftBenchResult, renderDrift } from './drift.js';
 import { benchE2E, type E2EBenchResult, renderE2E } from './e2e.js';
 import { benchGate, type GateBenchResult } from './gate.js';
@@ -20,7 +22,20 @@ import { benchPrompt, type PromptBenchResult } from './prompt.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results');
-const ALL = ['index', 'prompt', 'gate', 'gate-tree', 'cost', 'checks', 'drift', 'ingest', 'e2e', 'memory'] as const;
+const ALL = [
+  'index',
+  'prompt',
+  'gate',
+  'gate-tree',
+  'cost',
+  'checks',
+  'checkov',
+  'drift',
+  'ingest',
+  'e2e',
+  'memory',
+  'curves',
+] as const;
 type Name = (typeof ALL)[number];
 
 export interface Row {
@@ -76,6 +91,41 @@ function promptRows(r: PromptBenchResult): Row[] {
         : `context ${repo.agentContextTokens} vs ${repo.naiveContextTokens} tokens; files are read on demand through tools`,
     };
   });
+}
+
+function checkovRows(r: CheckovBenchResult): Row[] {
+  return [
+    {
+      figure: `checkov, warm worker vs one-shot (${r.resources}-resource module: dir scan + plan scan, median of ${r.runs} alternated)`,
+      ours: `${s(r.warmMedianMs)} warm`,
+      baseline: `one-shot (a new Python importing checkov each scan): ${s(r.coldMedianMs)}`,
+      ratio: `${r.ratio}`,
+      note: `worker imported once, a forked child per scan, inside bubblewrap (no network, files sent over a pipe); its first scan incl. start-up ${s(r.workerStartMs)}; ${r.findings} findings either way; passes (ms) warm ${r.warmMs.join(', ')}, cold ${r.coldMs.join(', ')}`,
+    },
+  ];
+}
+
+function curvesRows(r: CurvesBenchResult): Row[] {
+  return [
+    {
+      figure: 'Checks stage vs module size (bench/results/checks.svg)',
+      ours: r.checks.map((p) => `${p.resources}: ${s(p.ms)}`).join(', '),
+      baseline: `smallest: ${s(r.checks[0]?.ms ?? 0)}`,
+      ratio: `${round((r.checks.at(-1)?.ms ?? 0) / (r.checks[0]?.ms ?? 1), 1)}× for ${round((r.checks.at(-1)?.resources ?? 0) / (r.checks[0]?.resources ?? 1))}× the resources`,
+      note: 'runChecks with the warm checkov worker; one pass per size',
+    },
+    ...(r.ingest.length > 0
+      ? [
+          {
+            figure: 'Webhook ingestion vs concurrent connections (bench/results/ingest.svg)',
+            ours: r.ingest.map((p) => `${p.connections}: ${p.oursPerSec}/s`).join(', '),
+            baseline: `bare Probot: ${r.ingest.map((p) => `${p.connections}: ${p.barePerSec}/s`).join(', ')}`,
+            ratio: r.ingest.map((p) => round(p.oursPerSec / p.barePerSec, 2)).join(' / '),
+            note: 'web role, 5 s per point after 1 s warm-up (bench/ingest.ts)',
+          },
+        ]
+      : []),
+  ];
 }
 
 function driftRows(r: DriftBenchResult): Row[] {
@@ -286,10 +336,12 @@ export async function runAll(names: readonly Name[] = ALL): Promise<{ rows: Row[
   await step('gate-tree', () => benchGateTree(), gateTreeRows);
   await step('cost', () => benchCost(), costRows);
   await step('checks', () => benchChecks(), checksRows, renderChecksTable);
+  await step('checkov', () => benchCheckov(), checkovRows);
   await step('drift', () => benchDrift(), driftRows, renderDrift);
   await step('ingest', () => benchIngest(), ingestRows, renderIngest);
   const e2e = await step('e2e', () => benchE2E(), e2eRows, renderE2E);
   await step('memory', () => benchMemory(e2e ? { from: e2e } : {}), memoryRows, renderMemory);
+  await step('curves', () => benchCurves(), curvesRows);
 
   const table = renderTable(rows);
   const summary = [
