@@ -41,13 +41,24 @@ function projectLabel(name: string, workspace: string): string {
   return `\`${name}\`${workspace === 'default' ? '' : ` (${workspace})`}`;
 }
 
-export function renderRefusal(approver: string, missing: Requirement[]): string {
+export function renderRefusal(
+  approver: string,
+  missing: Requirement[],
+  trigger: 'approval' | 'comment' | 'merge' = 'approval',
+): string {
+  const thanks = { approval: 'thanks for the review — ', comment: '', merge: '' }[trigger];
+  const again = {
+    approval: 'Approve again once they are met.',
+    comment: 'Comment `/infra apply` again once they are met.',
+    merge:
+      'The pull request is merged but **not applied**; its locks stay until `/infra unlock`. Apply the change through a new pull request (it is planned and applied like this one).',
+  }[trigger];
   return [
-    `@${approver} thanks for the review — **nothing was applied**, because ${missing.length === 1 ? 'this requirement is' : `these ${missing.length} requirements are`} not met:`,
+    `@${approver} ${thanks}**nothing was applied**, because ${missing.length === 1 ? 'this requirement is' : `these ${missing.length} requirements are`} not met:`,
     '',
     ...missing.map((m) => `- **${m.code}**: ${m.message}`),
     '',
-    'Approve again once they are met.',
+    again,
   ].join('\n');
 }
 
@@ -108,6 +119,8 @@ export function renderOverrideRefused(login: string, message: string): string {
 
 export interface ApplyReportInput {
   approver: string;
+  /** How the apply was asked for (default: an approval). */
+  trigger?: 'approval' | 'comment' | 'merge';
   runId: string;
   headSha: string;
   projects: ProjectApplyReport[];
@@ -131,9 +144,13 @@ function reportTable(projects: ProjectApplyReport[]): string[] {
 
 /** The summary comment (always one comment) and the output comments (0..MAX_OUTPUT_COMMENTS). */
 export function renderApplyReport(input: ApplyReportInput): { summary: string; outputs: string[] } {
-  const head = input.ok
-    ? `### ✅ Applied the reviewed plan (approved by @${input.approver})`
-    : `### ❌ Apply failed (approved by @${input.approver})`;
+  const by =
+    input.trigger === 'merge'
+      ? `merged by @${input.approver}`
+      : input.trigger === 'comment'
+        ? `\`/infra apply\` by @${input.approver}`
+        : `approved by @${input.approver}`;
+  const head = input.ok ? `### ✅ Applied the reviewed plan (${by})` : `### ❌ Apply failed (${by})`;
   const lines = [head, '', ...reportTable(input.projects), ''];
   for (const p of input.projects) {
     if (p.status === 'failed' && p.error) {

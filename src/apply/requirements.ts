@@ -4,113 +4,27 @@
 // longer matches the branch or its base: the app never applies a plan nobody saw).
 import type { ApplyConfig } from '../config/schema.js';
 import { PERMISSIONS } from '../config/schema.js';
-import type { Verdict } from '../core/types.js';
 import { renderInline } from '../markdown/text.js';
-import type { LockRecord } from '../store/types.js';
-import type { PullRequestFacts, RepoPermission, ReviewFacts, ReviewState } from './port.js';
+import type { RepoPermission, ReviewFacts } from './port.js';
+import type {
+  ActorFacts,
+  ApplyDecision,
+  ApplyRequirementsInput,
+  ApplyTrigger,
+  ProjectFacts,
+  Requirement,
+} from './requirement-types.js';
 
-export type RequirementCode =
-  | 'apply-disabled'
-  | 'pr-not-open'
-  | 'pr-draft'
-  | 'not-app-pr'
-  | 'review-not-approval'
-  | 'approver-is-bot'
-  | 'approver-unauthorised'
-  | 'self-approval'
-  | 'unattributed-commits'
-  | 'review-outdated'
-  | 'changes-requested'
-  | 'not-enough-approvals'
-  | 'no-plan'
-  | 'plan-missing'
-  | 'stale-head'
-  | 'stale-base'
-  | 'behind-base'
-  | 'human-commits'
-  | 'gate-missing'
-  | 'verdict-blocked'
-  | 'soft-not-overridden'
-  | 'lock-held'
-  | 'already-applied'
-  | 'apply-interrupted'
-  | 'apply-failed-before'
-  | 'not-mergeable'
-  | 'mergeability-unknown'
-  | 'dependency-cycle';
-
-export interface Requirement {
-  code: RequirementCode;
-  /** One sentence a reviewer can act on. Built from validated data only (logins, SHAs, rule ids, numbers). */
-  message: string;
-  /** The project it concerns, when it is per project. */
-  project?: string;
-}
-
-/** Who a login is, as far as applying goes. `teams` holds the configured `org/team` slugs the login belongs to. */
-export interface ActorFacts {
-  login: string;
-  type: string;
-  permission: RepoPermission;
-  teams: string[];
-}
-
-/** What the store knows about applying one plan hash: the claim the apply stage writes before terraform runs. */
-export type ApplyRecordState = 'applying' | 'applied' | 'failed';
-
-export interface ProjectFacts {
-  name: string;
-  workspace: string;
-  /** The plan hash the plan set names (null: the project did not plan). */
-  planHash: string | null;
-  planError?: string;
-  /** The saved plan's binding, when the store has it for that hash. */
-  savedPlan?: { headSha: string; baseSha: string; planHash: string };
-  /** Decided from the recorded gate and the overrides given for this plan hash; undefined when no gate record. */
-  verdict?: Verdict;
-  lock?: LockRecord;
-  applyRecord?: { state: ApplyRecordState; runId: string };
-}
-
-export interface ApplyRequirementsInput {
-  config: ApplyConfig;
-  pr: Pick<PullRequestFacts, 'number' | 'state' | 'draft' | 'headSha' | 'baseSha' | 'mergeable' | 'mergeableState'>;
-  /** Opened by this app and carrying its markers. */
-  ownedByApp: boolean;
-  review: { id: number; login: string; state: ReviewState; commitId: string };
-  approver: ActorFacts;
-  /** Who asked for the change (issue author, labeller) and who pushed code to the branch: they cannot approve it. */
-  requesters: string[];
-  /** Why each requester is counted (login → reasons, already safe Markdown), for the refusal. */
-  requesterReasons?: Record<string, string[]>;
-  /**
-   * Commits on the branch GitHub links to no account (author and committer unknown) that no recorded push covers:
-   * nobody can be ruled out as their author, so no approval counts until they are pushed again.
-   */
-  unattributedCommits?: string[];
-  /** Facts of every reviewer with a review (the approver included); a reviewer missing here does not count. */
-  reviewers: Record<string, ActorFacts>;
-  reviews: ReviewFacts[];
-  /** The latest plan set's binding; undefined when the PR never planned. */
-  plan?: { headSha: string; baseSha: string };
-  /** Commits after the plan's head not made by the app. */
-  humanCommits: { sha: string; who: string }[];
-  /** False when the plan's head is no longer in the branch (force-push). */
-  planHeadInBranch: boolean;
-  projects: ProjectFacts[];
-  /** Set when the projects' depends_on form a cycle. */
-  dependencyError?: string;
-  /**
-   * Set when the PR head does not contain its base branch's tip (git merge-base --is-ancestor said no): a plan of that
-   * head would revert what the base gained. Unset when the head contains the base, or when it was not checked.
-   */
-  behindBase?: { baseRef: string; baseSha: string };
-}
-
-export type ApplyDecision =
-  | { ok: true; action: 'apply' }
-  | { ok: false; action: 'refuse'; missing: Requirement[] }
-  | { ok: false; action: 're-plan'; missing: Requirement[] };
+export type {
+  ActorFacts,
+  ApplyDecision,
+  ApplyRecordState,
+  ApplyRequirementsInput,
+  ApplyTrigger,
+  ProjectFacts,
+  Requirement,
+  RequirementCode,
+} from './requirement-types.js';
 
 const short = (sha: string) => sha.slice(0, 7);
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -182,28 +96,38 @@ export function countingApprovals(input: ApplyRequirementsInput): string[] {
 
 export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyDecision {
   const { config, pr, approver } = input;
+  const trigger = input.trigger ?? 'approval';
+  const merge = trigger === 'merge';
   const refuse = (missing: Requirement[]): ApplyDecision => ({ ok: false, action: 'refuse', missing });
 
   // 1 Nothing else matters when the app should not act at all.
   const basic: Requirement[] = [];
   if (!config.enabled) {
-    basic.push({ code: 'apply-disabled', message: 'applying on approval is turned off (`apply.enabled: false`)' });
+    basic.push({ code: 'apply-disabled', message: 'applying is turned off (`apply.enabled: false`)' });
   }
+  if (trigger !== config.on) basic.push(applyModeRequirement(config.on, trigger));
   if (!input.ownedByApp) {
     basic.push({
       code: 'not-app-pr',
       message: 'this pull request was not opened by infra-agent, so it has no reviewed plan',
     });
   }
-  if (pr.state !== 'open') basic.push({ code: 'pr-not-open', message: 'the pull request is not open' });
-  if (input.review.state !== 'APPROVED') {
+  if (merge) {
+    if (pr.merged !== true)
+      basic.push({ code: 'pr-not-merged', message: 'the pull request was closed without merging' });
+  } else if (pr.state !== 'open') {
+    basic.push({ code: 'pr-not-open', message: 'the pull request is not open' });
+  }
+  if (trigger === 'approval' && input.review?.state !== 'APPROVED') {
     basic.push({ code: 'review-not-approval', message: 'only an approving review applies the plan' });
   }
   if (basic.length > 0) return refuse(basic);
 
   // 2 Who approved: an unauthorised approval never re-plans or applies anything.
   const who: Requirement[] = [];
-  if (approver.type === 'Bot') {
+  if (merge) {
+    // Whoever merged needed write access to merge; what applies is the approvals of the merged head (step 4).
+  } else if (approver.type === 'Bot') {
     who.push({ code: 'approver-is-bot', message: `@${approver.login} is a bot; approvals by bots do not count` });
   } else if (!isAuthorisedApprover(config, approver)) {
     const { users, teams } = config.approvers;
@@ -215,7 +139,7 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
         : `@${approver.login} needs write permission on the repository to approve an apply (has ${approver.permission})`,
     });
   }
-  if (!config.allow_self_approval && isRequester(input.requesters, approver.login)) {
+  if (!merge && !config.allow_self_approval && isRequester(input.requesters, approver.login)) {
     const reasons = reasonsFor(input, approver.login);
     who.push({
       code: 'self-approval',
@@ -241,6 +165,15 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
     ]);
   }
   const stale: Requirement[] = [];
+  if (merge && input.mergedTreeMatches !== true) {
+    stale.push({
+      code: 'merge-differs',
+      message:
+        input.mergedTreeMatches === false
+          ? `the merged commit ${short(input.mergeCommitSha ?? '')} is not the change that was planned (${short(input.plan.headSha)} merged into ${short(input.plan.baseSha)}): the base moved or the merge changed the code after the plan`
+          : `infra-agent could not compare the merged commit ${short(input.mergeCommitSha ?? '')} with the planned change`,
+    });
+  }
   if (!same(input.plan.headSha, pr.headSha)) {
     stale.push({
       code: 'stale-head',
@@ -249,7 +182,7 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
         : `the branch was rewritten since the plan (planned ${short(input.plan.headSha)} is no longer in it; head is ${short(pr.headSha)})`,
     });
   }
-  if (!same(input.plan.baseSha, pr.baseSha)) {
+  if (!merge && !same(input.plan.baseSha, pr.baseSha)) {
     stale.push({
       code: 'stale-base',
       message: `the base branch moved since the plan (planned on ${short(input.plan.baseSha)}, base is now ${short(pr.baseSha)})`,
@@ -266,11 +199,12 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
       message: `commits were pushed by people after the plan (${list}${more}); they must be planned and reviewed`,
     });
   }
-  if (stale.length > 0) return { ok: false, action: 're-plan', missing: stale };
+  // A merged PR cannot be planned again: its apply is refused, and the base branch is planned by a new PR.
+  if (stale.length > 0) return merge ? refuse(stale) : { ok: false, action: 're-plan', missing: stale };
 
   // 4 Enough approvals of this head, and nobody standing on "changes requested".
   const missing: Requirement[] = [];
-  if (!same(input.review.commitId, pr.headSha)) {
+  if (input.review && !same(input.review.commitId, pr.headSha)) {
     missing.push({
       code: 'review-outdated',
       message: `this approval is for ${short(input.review.commitId)}, not the current head ${short(pr.headSha)}; approve again`,
@@ -293,7 +227,10 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
   }
 
   // 5 Every project: a saved plan bound to this head/base, a passing verdict, the lock free, not applied before.
-  for (const p of input.projects) {
+  // `/infra apply <project…>` judges the projects it names; a dependency in the plan set must be applied first.
+  const boundBase = merge ? input.plan.baseSha : pr.baseSha;
+  const selected = selectProjects(input, missing);
+  for (const p of selected) {
     const at = { project: p.name };
     const label = `\`${p.name}\`${p.workspace === 'default' ? '' : ` (workspace ${p.workspace})`}`;
     if (p.planHash === null) {
@@ -308,7 +245,7 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
       !p.savedPlan ||
       p.savedPlan.planHash !== p.planHash ||
       !same(p.savedPlan.headSha, pr.headSha) ||
-      !same(p.savedPlan.baseSha, pr.baseSha)
+      !same(p.savedPlan.baseSha, boundBase)
     ) {
       missing.push({
         ...at,
@@ -374,7 +311,8 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
     }
   }
 
-  // 6 Mergeable (conflicts cannot be applied and then merged).
+  // 6 Mergeable (conflicts cannot be applied and then merged); a merged PR is past that.
+  if (merge) return missing.length > 0 ? refuse(missing) : { ok: true, action: 'apply' };
   if (pr.draft) missing.push({ code: 'pr-draft', message: 'the pull request is a draft; mark it ready for review' });
   if (config.require_mergeable) {
     if (pr.mergeable === false || pr.mergeableState === 'dirty') {
@@ -387,6 +325,58 @@ export function evaluateApplyRequirements(input: ApplyRequirementsInput): ApplyD
     }
   }
   return missing.length > 0 ? refuse(missing) : { ok: true, action: 'apply' };
+}
+
+const HOW_TO_APPLY: Record<ApplyTrigger, string> = {
+  approval: 'an approving review of the current head applies it',
+  comment: 'after the approvals, an authorised approver comments `/infra apply`',
+  merge: 'merging the approved pull request applies it',
+};
+
+/** The repo chose another way to apply (`apply.on`): say which, and how to apply here. */
+export function applyModeRequirement(on: ApplyTrigger, trigger: ApplyTrigger): Requirement {
+  const asked = { approval: 'an approval', comment: '`/infra apply`', merge: 'a merge' }[trigger];
+  return {
+    code: 'apply-mode',
+    message: `this repository applies on ${on} (\`apply.on: ${on}\`), not on ${asked}: ${HOW_TO_APPLY[on]}`,
+  };
+}
+
+/**
+ * The projects an apply judges: all of the plan set, or those `/infra apply <project…>` names. A name the plan set
+ * does not have, and a dependency in the set that is neither named nor applied before, are missing requirements.
+ */
+export function selectProjects(input: ApplyRequirementsInput, missing: Requirement[] = []): ProjectFacts[] {
+  const only = input.onlyProjects ?? [];
+  if (only.length === 0) {
+    // After `/infra apply <some>`, a plain `/infra apply` applies the rest: what was applied is not applied again.
+    const rest = input.projects.filter((p) => p.applyRecord?.state !== 'applied');
+    return rest.length > 0 && input.trigger === 'comment' ? rest : input.projects;
+  }
+  const names = new Set(input.projects.map((p) => p.name));
+  for (const name of only) {
+    if (!names.has(name)) {
+      missing.push({
+        code: 'unknown-project',
+        project: name,
+        message: `\`${name}\` is not a project of this pull request's plan (${[...names].map((n) => `\`${n}\``).join(', ') || 'none'})`,
+      });
+    }
+  }
+  const chosen = input.projects.filter((p) => only.includes(p.name));
+  const appliedBefore = new Set(input.projects.filter((p) => p.applyRecord?.state === 'applied').map((p) => p.name));
+  for (const p of chosen) {
+    for (const d of p.dependsOn ?? []) {
+      if (names.has(d) && !only.includes(d) && !appliedBefore.has(d)) {
+        missing.push({
+          code: 'dependency-not-applied',
+          project: p.name,
+          message: `\`${p.name}\` depends on \`${d}\`, which this pull request also changes and is not applied yet: apply \`${d}\` first or both together`,
+        });
+      }
+    }
+  }
+  return chosen;
 }
 
 /** The refusal for a head that does not contain its base's tip. `baseRef` is a git ref name (no backticks in it). */

@@ -153,6 +153,13 @@ export const PolicyConfigSchema = z
 export const ApplyConfigSchema = z
   .object({
     enabled: z.boolean().default(true),
+    /**
+     * When the reviewed plan is applied: on an approving review (`approval`), when the approved pull request is merged
+     * (`merge`: the plan of the merge result, reported on the merged PR), or on `/infra apply` (`comment`). The same
+     * requirements hold in every mode (authorised approvers who did not ask for the change, the plan bound to the head
+     * and base, no hard finding, soft ones overridden, the locks held).
+     */
+    on: z.enum(['approval', 'merge', 'comment']).default('approval'),
     approvers: z
       .object({ users: z.array(z.string()).default([]), teams: z.array(z.string()).default([]) })
       .strict()

@@ -29,7 +29,7 @@ export const RunJobSchema = z.object({
    * Why: the label, a command, a human push, an approving review (apply), or the app itself re-planning (a stale
    * plan at approval, a lock this PR waited for was released).
    */
-  trigger: z.enum(['label', 'opened', 'command', 'human-push', 'approval', 'replan', 'autoplan']),
+  trigger: z.enum(['label', 'opened', 'command', 'human-push', 'approval', 'replan', 'autoplan', 'merge']),
   /** `/infra revise` text (already bounded by the parser; sanitised again before the prompt). */
   feedback: z.string().max(10_000).optional(),
   /** The comment that carried the command: the reply goes to its thread. */
@@ -51,6 +51,27 @@ export const RunJobSchema = z.object({
       userType: z.string().min(1).max(40),
       commitId: z.string().regex(/^[0-9a-f]{40}$/),
     })
+    .optional(),
+  /**
+   * An apply asked for by `/infra apply [project…]` (apply.on: comment) or by the merge of the PR (apply.on: merge);
+   * the worker reads everything else fresh, as for a review.
+   */
+  applyRequest: z
+    .discriminatedUnion('via', [
+      z.object({
+        via: z.literal('comment'),
+        commentId: z.number().int().positive(),
+        login: z.string().min(1).max(100),
+        userType: z.string().min(1).max(40),
+        projects: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/)).max(20),
+      }),
+      z.object({
+        via: z.literal('merge'),
+        login: z.string().min(1).max(100),
+        userType: z.string().min(1).max(40),
+        mergeCommitSha: z.string().regex(/^[0-9a-f]{40}$/),
+      }),
+    ])
     .optional(),
   /** Why the app re-plans (trigger 'replan'), shown in the PR. */
   reason: z.string().max(500).optional(),

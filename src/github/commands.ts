@@ -12,6 +12,7 @@ import { INVISIBLE_CHARS } from '../markdown/text.js';
 export type Command =
   | { kind: 'revise'; feedback: string }
   | { kind: 'plan'; project?: string }
+  | { kind: 'apply'; projects: string[] }
   | { kind: 'help' }
   | { kind: 'unlock'; project?: string }
   | { kind: 'override'; ruleId: string; reason: string }
@@ -68,6 +69,13 @@ export function parseCommand(body: string): Command | undefined {
       if (project !== undefined && PROJECT_NAME.test(project)) return { kind: 'plan', project };
       return project === undefined ? { kind: 'plan' } : { kind: 'unknown', word: `plan ${project}` };
     }
+    case 'apply': {
+      // `/infra apply [project…]`: every project of the plan, or the ones named (at most 20, each a project name).
+      const bad = args.find((a) => !PROJECT_NAME.test(a));
+      if (bad !== undefined || args.length > 20)
+        return { kind: 'unknown', word: `apply ${(bad ?? '').slice(0, 40)}`.trim() };
+      return { kind: 'apply', projects: [...new Set(args)] };
+    }
     case 'unlock': {
       const project = args[0];
       if (project !== undefined && PROJECT_NAME.test(project)) return { kind: 'unlock', project };
@@ -101,6 +109,7 @@ export function renderHelp(opts: { requiredPermission: string }): string {
     '|---|---|',
     '| `/infra revise <what to change>` | the agent revises the same branch, re-checks it and updates the report |',
     '| `/infra plan [project]` | re-runs plan and the policy gate on the current branch (no agent) |',
+    '| `/infra apply [project…]` | applies the reviewed plan when the repository applies by comment (`apply.on: comment`) |',
     '| `/infra unlock [project]` | releases the project lock held by this pull request |',
     '| `/infra override <RULE-ID> <reason>` | lifts a soft finding for this plan only (policy owners) |',
     '| `/infra drift [project]` | checks the projects for drift now (on any issue or pull request) |',

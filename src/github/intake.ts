@@ -10,6 +10,7 @@ import { loadRepoConfig } from '../config/load.js';
 import type { GitHubClient } from '../core/github.js';
 import type { IntakeJob } from '../core/jobs.js';
 import { handleDriftCommand } from '../drift/commands.js';
+import { intakeApplyCommand, intakeMergeApply } from './apply-intake.js';
 import { OctokitApplyPort } from './apply-port.js';
 import { intakeAutoplan } from './autoplan-intake.js';
 import { parseCommand, renderHelp } from './commands.js';
@@ -174,6 +175,19 @@ async function intakeComment(
     });
     return;
   }
+  if (command.kind === 'apply') {
+    await intakeApplyCommand({
+      deps,
+      event,
+      deliveryId,
+      projects: command.projects,
+      config: loaded.config,
+      reply,
+      react: () =>
+        octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: event.comment.id, content: 'eyes' }),
+    });
+    return;
+  }
   if (command.kind === 'unlock' || command.kind === 'override') {
     if (!isPullRequest) {
       await reply(onPullRequestOnlyReply(command.kind));
@@ -290,6 +304,11 @@ async function intakeClosed(
   octokit: GitHubClient,
   deps: IntakeDeps,
 ): Promise<void> {
+  // A repo that applies on merge: the merged PR's apply run holds its locks and releases them when done.
+  if (await intakeMergeApply(deps, octokit, event, deliveryId)) {
+    deps.log.info({ pr: event.pull_request.number }, 'merged: apply run enqueued');
+    return;
+  }
   const repo = { owner: event.repository.owner.login, repo: event.repository.name };
   const pr = event.pull_request.number;
   const planContext = {

@@ -3,10 +3,11 @@
 // naming every missing requirement, re-plans a stale plan, or applies exactly the saved plan bytes). This module
 // owns only the run's bookkeeping around it: a refusal or re-plan ends the run, a transient GitHub error before any
 // point of no return hands it back to the queue, and anything after terraform may have run goes to a human.
-import { type ApplyDeps, applyReviewedPlan, recoverInterruptedApplies } from '../apply/apply.js';
+import { type ApplyDeps, type ApplyRequest, applyReviewedPlan, recoverInterruptedApplies } from '../apply/apply.js';
 import { renderInterruptedApply } from '../apply/messages.js';
 import { APPLY_LABELS } from '../apply/port.js';
 import { loadRepoConfig } from '../config/load.js';
+import type { RepoConfig } from '../config/schema.js';
 import { type GitHubClient, isTransient } from '../core/github.js';
 import { type RunJob, RunJobSchema } from '../core/jobs.js';
 import { applyCheckHeadKey, OctokitApplyPort } from '../github/apply-port.js';
@@ -75,8 +76,12 @@ export async function executeApplyRun(
   const port = new OctokitApplyPort(octokit, repo, deps.store, job.runId);
   const prNumber = job.prNumber;
   const review = job.review;
-  if (prNumber === undefined || review === undefined) {
-    await endRunAttempt(deps.store, job.runId, { status: 'failed', error: 'an apply run needs a PR and a review' });
+  const asked = job.applyRequest;
+  if (prNumber === undefined || (review === undefined && asked === undefined)) {
+    await endRunAttempt(deps.store, job.runId, {
+      status: 'failed',
+      error: 'an apply run needs a PR and a review, an /infra apply comment or a merge',
+    });
     return;
   }
   if (attempt.action === 'needs-human') {
@@ -105,12 +110,15 @@ export async function executeApplyRun(
       metrics.recordRun('apply', 'failed');
       return;
     }
-    // The PR's head branch and the clone, read/made once, on first use (a refusal needs neither).
-    let headRefRead: Promise<string> | undefined;
-    const headRef = (): Promise<string> => {
-      headRefRead ??= octokit.rest.pulls.get({ ...repo, pull_number: prNumber }).then(({ data }) => data.head.ref);
-      return headRefRead;
+    // The PR's head and base branches and the clone, read/made once, on first use (a refusal needs neither).
+    let refsRead: Promise<{ head: string; base: string }> | undefined;
+    const refs = (): Promise<{ head: string; base: string }> => {
+      refsRead ??= octokit.rest.pulls
+        .get({ ...repo, pull_number: prNumber })
+        .then(({ data }) => ({ head: data.head.ref, base: data.base.ref }));
+      return refsRead;
     };
+    const headRef = async (): Promise<string> => (await refs()).head;
     const workspace = async (): Promise<Workspace> => {
       clone ??= Workspace.clone({
         ...repo,
@@ -141,26 +149,22 @@ export async function executeApplyRun(
       },
       checkout: async (sha) => {
         const ws = await workspace();
-        const head = await headRef();
-        if (!(await ws.fetchBranch(head))) throw new Error(`the branch ${head} no longer exists`);
+        if (asked?.via === 'merge') {
+          // The merge commit is on the base branch (the head branch may be deleted after the merge).
+          const { base } = await refs();
+          if (!(await ws.fetchBranch(base))) throw new Error(`the base branch ${base} no longer exists`);
+        } else {
+          const head = await headRef();
+          if (!(await ws.fetchBranch(head))) throw new Error(`the branch ${head} no longer exists`);
+        }
         await ws.checkoutDetached(sha);
         return { root: ws.dir, cleanup: async () => {} };
       },
+      mergedTreeMatchesPlan: async (m) => mergedTreeMatches(await workspace(), await refs(), prNumber, m),
       requestPlan: planRequester(deps, octokit, ctx, `replan:${job.runId}`),
       signal,
     };
-    const outcome = await applyReviewedPlan(applyDeps, {
-      pr: prNumber,
-      review: {
-        id: review.id,
-        login: review.login,
-        userType: review.userType,
-        state: 'APPROVED',
-        commitId: review.commitId,
-      },
-      config: loaded.config,
-      runId: job.runId,
-    });
+    const outcome = await applyReviewedPlan(applyDeps, applyRequestOf(job, prNumber, loaded.config));
     log.info({ outcome: outcome.outcome }, 'apply run finished');
     switch (outcome.outcome) {
       case 'duplicate':
@@ -197,6 +201,49 @@ export async function executeApplyRun(
   } finally {
     if (clone) await clone.then((ws) => ws.remove()).catch(() => {});
   }
+}
+
+/** The job's trigger as the apply core takes it: the review, the `/infra apply` comment or the merge. */
+function applyRequestOf(job: RunJob, pr: number, config: RepoConfig): ApplyRequest {
+  const asked = job.applyRequest;
+  const common = { pr, config, runId: job.runId };
+  if (asked?.via === 'comment') {
+    const { commentId, login, userType, projects } = asked;
+    return { ...common, trigger: 'comment', comment: { id: commentId, login, userType, projects } };
+  }
+  if (asked?.via === 'merge') {
+    const { login, userType, mergeCommitSha } = asked;
+    return { ...common, trigger: 'merge', merge: { login, userType, mergeCommitSha } };
+  }
+  const review = job.review;
+  if (!review) throw new Error('an apply run needs a review');
+  const { id, login, userType, commitId } = review;
+  return { ...common, review: { id, login, userType, state: 'APPROVED', commitId } };
+}
+
+/**
+ * Merge mode: the merged commit's tree against the planned change — the plan's head merged into the plan's base, as
+ * git computes it (`git merge-tree --write-tree`; when the head contains the base that is the head's own tree). The
+ * head's commits come from its branch, or GitHub's `refs/pull/N/head` once the branch is deleted.
+ */
+async function mergedTreeMatches(
+  ws: Workspace,
+  refs: { head: string; base: string },
+  pr: number,
+  m: { mergeCommitSha: string; headSha: string; baseSha: string },
+): Promise<boolean> {
+  if (!(await ws.fetchBranch(refs.base))) throw new Error(`the base branch ${refs.base} no longer exists`);
+  if (
+    !(await ws.fetchBranch(refs.head)) &&
+    !(await ws.fetchRef(`refs/pull/${pr}/head`, `refs/infra-agent/pull-${pr}`))
+  ) {
+    throw new Error(`the head of #${pr} (${m.headSha.slice(0, 7)}) can no longer be fetched`);
+  }
+  const merged = await ws.exec(['rev-parse', '--verify', `${m.mergeCommitSha}^{tree}`]);
+  // A conflicted merge exits non-zero: it cannot be what was merged cleanly, so it does not match.
+  const planned = await ws.exec(['merge-tree', '--write-tree', m.baseSha, m.headSha]).catch(() => '');
+  const tree = planned.split('\n')[0]?.trim() ?? '';
+  return tree !== '' && tree === merged;
 }
 
 /** An exception out of the apply: retry, fail, or — once terraform may have run — stop for a human. */

@@ -366,18 +366,35 @@ describeWithTools(['terraform'], 'applyReviewedPlan (real terraform, real store)
       '@bob is counted among the people who asked for this change (opened issue #',
     );
 
-    // A person's PR carrying copied markers: refused with the reason.
+    // A person's PR the app never planned, carrying copied markers: refused with the reason.
     const pr = s.port.prs.get(s.pr);
     if (!pr) throw new Error('no PR');
-    s.port.prs.set(s.pr, { ...pr, author: { login: 'mallory', type: 'User' } });
-    const forged = await approve(s, 'alice', 5);
+    const other = s.pr + 5000;
+    const approveOther = (id: number) =>
+      applyReviewedPlan(s.deps, {
+        pr: other,
+        review: { id, login: 'alice', userType: 'User', state: 'APPROVED', commitId: H1 },
+        config: s.config,
+      });
+    s.port.prs.set(other, { ...pr, number: other, author: { login: 'mallory', type: 'User' } });
+    s.port.reviews.set(other, [
+      {
+        id: 5,
+        login: 'alice',
+        userType: 'User',
+        state: 'APPROVED',
+        commitId: H1,
+        submittedAt: new Date().toISOString(),
+      },
+    ]);
+    const forged = await approveOther(5);
     expect(forged).toMatchObject({ outcome: 'refused', missing: [{ code: 'not-app-pr' }] });
     // A person's PR without markers: no reply at all.
-    s.port.prs.set(s.pr, { ...pr, author: { login: 'mallory', type: 'User' }, body: 'my change' });
+    s.port.prs.set(other, { ...pr, number: other, author: { login: 'mallory', type: 'User' }, body: 'my change' });
     const before = s.port.comments.length;
-    expect(await approve(s, 'alice', 6)).toEqual({
+    expect(await approveOther(6)).toEqual({
       outcome: 'ignored',
-      reason: 'not a pull request opened by infra-agent',
+      reason: 'not a pull request opened or planned by infra-agent',
     });
     expect(s.port.comments.length).toBe(before);
 
@@ -387,7 +404,7 @@ describeWithTools(['terraform'], 'applyReviewedPlan (real terraform, real store)
     const refusals = await store.listAudit({ repo: s.repo, action: 'apply.refused', limit: 500 });
     expect(
       refusals
-        .filter((a) => a.target === `#${s.pr}`)
+        .filter((a) => a.target === `#${s.pr}` || a.target === `#${s.pr + 5000}`)
         .map((a) => a.actor)
         .sort(),
     ).toEqual(['alice', 'bob', 'eve']);

@@ -35,6 +35,10 @@ describe('parseCommand', () => {
     ],
     ['/infra override SEC-TAG-001', { kind: 'unknown', word: 'override' }],
     ['/infra plan ../../etc', { kind: 'unknown', word: 'plan ../../etc' }],
+    ['/infra apply', { kind: 'apply', projects: [] }],
+    ['/infra apply network dns network', { kind: 'apply', projects: ['network', 'dns'] }],
+    ['/infra apply network ../etc', { kind: 'unknown', word: 'apply ../etc' }],
+    ['> /infra apply', undefined],
   ])('%j', (body, expected) => {
     expect(parseCommand(body)).toEqual(expected);
   });

@@ -1,12 +1,13 @@
-// pull_request_review.submitted: an approving review of the app's PR asks to apply the reviewed plan. The handler
-// does no work (GitHub gives a webhook 10 s): it drops what is not an approval by a person, dedupes the delivery and
-// enqueues an `apply` run on the issue's key, so it serialises with that issue's plan and revise runs. Every
-// requirement (who approved, which plan, locks, verdict) is decided by the worker on fresh data.
+// pull_request_review.submitted: an approving review of a PR the app planned (its own, or a person's) asks to apply
+// the reviewed plan. The handler does no work (GitHub gives a webhook 10 s): it drops what is not an approval by a
+// person, dedupes the delivery and enqueues an `apply` run on the PR's thread (the issue an App PR closes, or a
+// person's PR's own number), so it serialises with that thread's plan and revise runs. Every requirement (the repo's
+// `apply.on`, who approved, which plan, locks, verdict) is decided by the worker on fresh data.
 
 import { readMarkers } from '../../markdown/markers.js';
+import { applyThread } from '../apply-intake.js';
 import type { AppDeps, WebhookContext } from '../deps.js';
 import { acceptDelivery, enqueueIntake, enqueueRun } from '../enqueue.js';
-import { ownedPullRequest } from '../ownership.js';
 import { isBot, PullRequestReviewEvent, parsePayload } from '../payloads.js';
 
 export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps): Promise<void> {
@@ -18,14 +19,13 @@ export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps
   if (!reviewer || event.review.state.toLowerCase() !== 'approved' || isBot(reviewer) || isBot(event.sender)) return;
   const pr = event.pull_request;
   if (pr.state !== 'open') return;
-  const full = `${event.repository.owner.login}/${event.repository.name}`;
-  const owned = await ownedPullRequest(deps.store, full, pr, deps.botLogin);
-  // A PR without any of our markers is none of our business: approving it must not draw a bot reply.
-  if (!owned && Object.keys(readMarkers(pr.body)).length === 0) return;
-  if (owned && !/^[0-9a-f]{40}$/.test(event.review.commit_id)) return;
   const repo = { owner: event.repository.owner.login, repo: event.repository.name };
+  const thread = await applyThread(deps, repo, pr);
+  // A PR the app never planned and without any of our markers is none of our business: no bot reply.
+  if (thread === undefined && Object.keys(readMarkers(pr.body)).length === 0) return;
+  if (thread !== undefined && !/^[0-9a-f]{40}$/.test(event.review.commit_id)) return;
   const accepted = await acceptDelivery(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, async (tx) => {
-    if (!owned) {
+    if (thread === undefined) {
       // It carries our markers but the app did not open it (a copied body): the worker says so; nothing is applied.
       await enqueueIntake(
         deps,
@@ -44,7 +44,7 @@ export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps
         ...repo,
         defaultBranch: event.repository.default_branch,
         kind: 'apply',
-        issueNumber: owned.issueNumber,
+        issueNumber: thread,
         prNumber: pr.number,
         requester: reviewer.login,
         trigger: 'approval',
