@@ -158,7 +158,7 @@ async function executeApplyRun(
   let checkout: { root: string; cleanup: () => Promise<void> } | undefined;
   let tf: Terraform | undefined;
   try {
-    checkout = await deps.checkout(target.checkoutSha);
+    checkout = await deps.checkout(target.checkoutSha, target.mergeOf);
     const checkoutRoot = checkout.root;
     const engine = (deps.terraform ?? terraformForRepo)(req.config);
     tf = engine;

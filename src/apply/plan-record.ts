@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { planSetKey } from '../core/plan-set-key.js';
 import type { ChecksResult, Finding, Project, ScannerRun } from '../core/types.js';
 import type { SavedPlanRecord, Store } from '../store/types.js';
 
@@ -101,9 +102,7 @@ function toScannerRun(r: z.infer<typeof ScannerRunSchema>): ScannerRun {
   };
 }
 
-export function planSetKey(repo: string, pr: number): string {
-  return `plan-set:${repo}#${pr}`;
-}
+export { planSetKey };
 
 export function gateKey(repo: string, pr: number, project: string, workspace: string, planHash: string): string {
   return `plan-gate:${repo}#${pr}:${project}/${workspace}:${planHash}`;

@@ -14,8 +14,14 @@ export interface ApplyDeps {
   port: ApplyGitHubPort;
   /** The app's bot login (`<slug>[bot]`): its commits are not human commits, its PRs are the ones it applies. */
   botLogin: string;
-  /** A fresh checkout of the repository at `sha`; `cleanup` removes it. */
-  checkout: (sha: string) => Promise<{ root: string; cleanup: () => Promise<void> }>;
+  /**
+   * A fresh checkout of the repository at `sha`; `cleanup` removes it. With `merge`, the checkout is that head merged
+   * into that base (what a person's PR was planned as); it fails when the base is no longer at that SHA.
+   */
+  checkout: (
+    sha: string,
+    merge?: { headSha: string; baseSha: string },
+  ) => Promise<{ root: string; cleanup: () => Promise<void> }>;
   /**
    * Whether the PR head contains its base branch's tip (git, in a checkout). Asked only when the decision would apply
    * or re-plan. Absent: not checked (the requirement is then not evaluated).
@@ -96,6 +102,8 @@ export interface ApplyTarget {
   pr: PullRequestFacts;
   /** What is checked out: the PR head, or the merge commit on the base branch (merge mode). */
   checkoutSha: string;
+  /** A person's PR is planned as merged: the checkout is the head merged into the base, as the plan was. */
+  mergeOf?: { headSha: string; baseSha: string };
   headSha: string;
   baseSha: string;
 }

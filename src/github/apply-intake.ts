@@ -3,12 +3,9 @@
 // an App PR closes, or a person's PR's own number once the App planned it — and the run decides every requirement
 // on fresh data, exactly as for an approval. A merge in a repo that applies on merge keeps the PR's locks: the apply
 // run releases them when it is done.
-import { renderRefusal } from '../apply/messages.js';
-import { loadPlanSet } from '../apply/plan-record.js';
-import { applyModeRequirement } from '../apply/requirements.js';
 import { loadRepoConfig } from '../config/load.js';
-import type { RepoConfig } from '../config/schema.js';
 import type { GitHubClient } from '../core/github.js';
+import { planSetKey } from '../core/plan-set-key.js';
 import type { AppDeps } from './deps.js';
 import { enqueueRun } from './enqueue.js';
 import { ownedPullRequest } from './ownership.js';
@@ -25,7 +22,8 @@ export async function applyThread(
   const full = `${repo.owner}/${repo.repo}`;
   const owned = await ownedPullRequest(deps.store, full, pr, deps.botLogin);
   if (owned) return owned.issueNumber;
-  return (await loadPlanSet(deps.store, full, pr.number)) ? pr.number : undefined;
+  // A person's PR the App planned has a plan set (validated by the apply run that reads it).
+  return (await deps.store.getKey(planSetKey(full, pr.number))) !== undefined ? pr.number : undefined;
 }
 
 /** `/infra apply [project…]` on a PR, by someone with the command permission (checked by the caller). */
@@ -34,7 +32,6 @@ export async function intakeApplyCommand(a: {
   event: ReturnType<typeof IssueCommentEvent.parse>;
   deliveryId: string;
   projects: string[];
-  config: RepoConfig;
   reply: (body: string) => Promise<unknown>;
   react: () => Promise<unknown>;
 }): Promise<void> {
@@ -46,10 +43,7 @@ export async function intakeApplyCommand(a: {
     return;
   }
   if (event.issue.state !== 'open') return;
-  if (a.config.apply.on !== 'comment') {
-    await a.reply(renderRefusal(who, [applyModeRequirement(a.config.apply.on, 'comment')], 'comment'));
-    return;
-  }
+  // In a repo that applies another way, the apply run answers how (the requirement `apply-mode`).
   const thread = await applyThread(deps, repo, event.issue);
   if (thread === undefined) {
     await a.reply(

@@ -10,7 +10,7 @@ import { loadRepoConfig } from '../config/load.js';
 import type { GitHubClient } from '../core/github.js';
 import type { IntakeJob } from '../core/jobs.js';
 import { handleDriftCommand } from '../drift/commands.js';
-import { intakeApplyCommand, intakeMergeApply } from './apply-intake.js';
+import { applyThread, intakeApplyCommand, intakeMergeApply } from './apply-intake.js';
 import { OctokitApplyPort } from './apply-port.js';
 import { intakeAutoplan } from './autoplan-intake.js';
 import { parseCommand, renderHelp } from './commands.js';
@@ -181,7 +181,6 @@ async function intakeComment(
       event,
       deliveryId,
       projects: command.projects,
-      config: loaded.config,
       reply,
       react: () =>
         octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: event.comment.id, content: 'eyes' }),
@@ -195,7 +194,8 @@ async function intakeComment(
     }
     if (event.issue.state !== 'open' && command.kind === 'override') return;
     const owned = await ownedPullRequest(deps.store, `${repo.owner}/${repo.repo}`, event.issue, deps.botLogin);
-    if (!owned) {
+    // The App's PR, or a person's PR the App planned (its locks and plans are recorded the same way).
+    if (!owned && (await applyThread(deps, repo, event.issue)) === undefined) {
       await reply(notOwnPullRequestReply());
       return;
     }
@@ -221,7 +221,8 @@ async function intakeComment(
         { store: deps.store, port },
         { pr: issue_number, login: who, ruleId: command.ruleId, reason: command.reason, config: loaded.config },
       );
-      if (outcome.ok) {
+      // A person's PR body is theirs: the override shows in the App's plan comment at the next plan.
+      if (outcome.ok && owned) {
         await refreshPolicyReport(octokit, deps.store, repo, issue_number, loaded.config).catch((err) =>
           deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'policy report not refreshed'),
         );

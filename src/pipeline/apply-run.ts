@@ -21,6 +21,7 @@ import type { Store } from '../store/types.js';
 import { redact } from '../util/redact.js';
 import type { WorkerDeps } from './deps.js';
 import { type AttemptInfo, failureMessage, retryHint } from './failure.js';
+import { checkoutMerge } from './merge-checkout.js';
 import { Workspace } from './workspace.js';
 
 /** The app's login when the server could not read its slug (ownership then rests on markers + Bot type). */
@@ -111,11 +112,14 @@ export async function executeApplyRun(
       return;
     }
     // The PR's head and base branches and the clone, read/made once, on first use (a refusal needs neither).
-    let refsRead: Promise<{ head: string; base: string }> | undefined;
-    const refs = (): Promise<{ head: string; base: string }> => {
-      refsRead ??= octokit.rest.pulls
-        .get({ ...repo, pull_number: prNumber })
-        .then(({ data }) => ({ head: data.head.ref, base: data.base.ref }));
+    type Refs = { head: string; base: string; fork: boolean };
+    let refsRead: Promise<Refs> | undefined;
+    const refs = (): Promise<Refs> => {
+      refsRead ??= octokit.rest.pulls.get({ ...repo, pull_number: prNumber }).then(({ data }) => ({
+        head: data.head.ref,
+        base: data.base.ref,
+        fork: data.head.repo?.full_name !== data.base.repo.full_name,
+      }));
       return refsRead;
     };
     const headRef = async (): Promise<string> => (await refs()).head;
@@ -147,8 +151,23 @@ export async function executeApplyRun(
         if (!(await ws.fetchBranch(head))) throw new Error(`the branch ${head} no longer exists`);
         return ws.contains(pr.headSha, pr.baseSha);
       },
-      checkout: async (sha) => {
+      checkout: async (sha, merge) => {
         const ws = await workspace();
+        if (merge) {
+          // A person's PR: the same merge of head into base it was planned as (same SHAs, so the same tree).
+          const { head, base, fork } = await refs();
+          const merged = await checkoutMerge(ws, {
+            prNumber,
+            headSha: merge.headSha,
+            ...(fork ? {} : { headRef: head }),
+            baseRef: base,
+          });
+          if (!merged.ok) throw new Error(merged.message);
+          if (merged.baseSha !== merge.baseSha) {
+            throw new Error(`the base branch ${base} moved since the approval was checked: approve again to re-plan`);
+          }
+          return { root: ws.dir, cleanup: async () => {} };
+        }
         if (asked?.via === 'merge') {
           // The merge commit is on the base branch (the head branch may be deleted after the merge).
           const { base } = await refs();
@@ -228,13 +247,13 @@ function applyRequestOf(job: RunJob, pr: number, config: RepoConfig): ApplyReque
  */
 async function mergedTreeMatches(
   ws: Workspace,
-  refs: { head: string; base: string },
+  refs: { head: string; base: string; fork: boolean },
   pr: number,
   m: { mergeCommitSha: string; headSha: string; baseSha: string },
 ): Promise<boolean> {
   if (!(await ws.fetchBranch(refs.base))) throw new Error(`the base branch ${refs.base} no longer exists`);
   if (
-    !(await ws.fetchBranch(refs.head)) &&
+    (refs.fork || !(await ws.fetchBranch(refs.head))) &&
     !(await ws.fetchRef(`refs/pull/${pr}/head`, `refs/infra-agent/pull-${pr}`))
   ) {
     throw new Error(`the head of #${pr} (${m.headSha.slice(0, 7)}) can no longer be fetched`);
