@@ -66,12 +66,7 @@ export async function applyReviewedPlan(deps: ApplyDeps, req: ApplyRequest): Pro
   // re-planning, since a re-plan of a head behind its base would only produce a plan that reverts the base.
   // A merged PR is judged by its merge commit instead.
   // A person's PR is planned as merged into its base, so being behind it is no reason to refuse.
-  if (
-    trigger !== 'merge' &&
-    facts.owned &&
-    (decision.ok || decision.action === 're-plan') &&
-    deps.headContainsBase
-  ) {
+  if (trigger !== 'merge' && facts.owned && (decision.ok || decision.action === 're-plan') && deps.headContainsBase) {
     if (!(await deps.headContainsBase(facts.pr))) {
       facts.input.behindBase = { baseRef: facts.pr.baseRef, baseSha: facts.pr.baseSha };
       decision = evaluateApplyRequirements(facts.input);

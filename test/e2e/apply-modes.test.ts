@@ -204,19 +204,19 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'apply.on: me
     await remote.commitFiles(remote.defaultBranch, { [CONFIG]: 'apply:\n  on: comment\n' }, 'Apply by comment');
     const already = (await server.runtime.store.listRuns({})).length;
     const issue = await openIssue({ title: 'Add third', body: 'Please add a `terraform_data` called `third`.' });
-    let runs = await runsDone(already + 1);
+    await runsDone(already + 1);
     const pr = openPr();
     await approve(pr.number, 'octo');
-    runs = await runsDone(already + 2);
+    await runsDone(already + 2);
     expect(await resources()).not.toContain('terraform_data.third');
 
     await command(pr.number, 'mona', '/infra apply');
-    runs = await runsDone(already + 3);
+    await runsDone(already + 3);
     expect(botComments(pr.number).at(-1)?.body).toContain('**self-approval**');
     expect(await resources()).not.toContain('terraform_data.third');
 
     await command(pr.number, 'octocat', '/infra apply');
-    runs = await runsDone(already + 4);
+    await runsDone(already + 4);
     expect(await resources()).toContain('terraform_data.third');
     const report = botComments(pr.number).find((c) => c.body.includes('Applied the reviewed plan'));
     expect(report?.body).toContain('`/infra apply` by @octocat');

@@ -11,7 +11,7 @@ export async function mergeAsPerson(
   opts: { owner: string; repo: string; pullNumber: number; user: string; remotePath: string; method?: MergeMethod },
 ): Promise<string> {
   const p = standin.pull(opts.owner, opts.repo, opts.pullNumber);
-  if (!p || p.state !== 'open') throw new Error(`no open PR #${opts.pullNumber}`);
+  if (p?.state !== 'open') throw new Error(`no open PR #${opts.pullNumber}`);
   const shas = await pullShas(standin.state, p);
   if (!shas.head || !shas.base) throw new Error(`PR #${opts.pullNumber} has no head or base`);
   const method = opts.method ?? 'squash';
