@@ -9,11 +9,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultRepoConfig } from '../src/config/schema.js';
 import type { Project } from '../src/core/types.js';
-import { runChecks } from '../src/pipeline/checks.js';
 import { runPregate } from '../src/policy/gate.js';
 import { checkovScanner } from '../src/policy/scanners/checkov.js';
 import { opaScanner } from '../src/policy/scanners/opa.js';
 import { tfsecScanner } from '../src/policy/scanners/tfsec.js';
+import { runChecks } from '../src/stages/checks.js';
 import { Terraform } from '../src/terraform/engine.js';
 
 const project: Project = { name: 'bench', dir: '.', workspace: 'default', dependsOn: [] };

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultRepoConfig } from '../src/config/schema.js';
-import { runChecks } from '../src/pipeline/checks.js';
+import { runChecks } from '../src/stages/checks.js';
 import { readTreeRss, sampleTreeRss, type TreeRss } from './lib/child-process.js';
 import { type AppMetrics, type RequestTiming, startE2EWorld } from './lib/e2e-world.js';
 import { demoRepoFiles } from './lib/record-github.js';

@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon, { type Options, type Result } from 'autocannon';
 import pg from 'pg';
 import { z } from 'zod';
-import { WEBHOOK_PATH } from '../src/github/server.js';
+import { WEBHOOK_PATH } from '../src/server/server.js';
 import { findPostgresBin, startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
 import type { AppProcessConfig } from './lib/app-process.js';
 import { type BenchChild, startBenchChild } from './lib/child-process.js';

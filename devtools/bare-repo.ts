@@ -5,8 +5,8 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExecError, run } from '../src/sandbox/exec.js';
 import { requireTool } from '../src/toolchain/tools.js';
-import { ExecError, run } from '../src/util/exec.js';
 
 export interface GitIdentity {
   name: string;

@@ -1,5 +1,5 @@
 // Child-process entry for the benchmarks: runs ONE webhook server in its own process, so its CPU and memory are its
-// own. Either our App server (src/github/server.ts, exactly as `serve` / the demo / the e2e test run it) or the
+// own. Either our App server (src/server/server.ts, exactly as `serve` / the demo / the e2e test run it) or the
 // baseline, a bare Probot app whose only handler is empty, behind the same HTTP wrapper. Usage (via
 // bench/lib/child-process.ts): `node --import tsx bench/lib/app-process.ts <config.json> <ready.json>`.
 import { writeFile } from 'node:fs/promises';
@@ -7,11 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import { z } from 'zod';
-import { startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { realAgentRunner } from '../../src/pipeline/wiring.js';
 import { createEmbeddedQueue } from '../../src/queue/embedded-queue.js';
 import type { Runtime } from '../../src/queue/runtime.js';
+import { startAppServer, WEBHOOK_PATH } from '../../src/server/server.js';
 import { createStore } from '../../src/store/create-store.js';
 
 const Common = z.object({ appId: z.string(), privateKey: z.string(), webhookSecret: z.string() });

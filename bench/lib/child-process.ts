@@ -1,14 +1,14 @@
 // Long-running helper processes for the benchmarks (the App server, the bare Probot app, the replaying GitHub), so
 // each server has its own event loop and its own RSS, apart from the load generator. They start through
-// src/util/exec.ts like every other process: the config (which holds the App's key and webhook secret, never passed
+// src/sandbox/exec.ts like every other process: the config (which holds the App's key and webhook secret, never passed
 // in the environment) goes in a 0600 file, and the child writes `{ pid, url }` to a ready file when it listens.
 // Also reads a process tree's resident memory from /proc, for the memory figure.
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { ExecError, type ExecResult, run } from '../../src/sandbox/exec.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
-import { ExecError, type ExecResult, run } from '../../src/util/exec.js';
 import { sleep } from './stats.js';
 
 const ReadySchema = z.object({ pid: z.number().int().positive(), url: z.string().url() });

@@ -20,7 +20,7 @@ import {
   toolUse,
 } from '../../devtools/scripted-model.js';
 import { createWebhookSender, type WebhookSender } from '../../devtools/webhooks.js';
-import { WEBHOOK_PATH } from '../../src/github/server.js';
+import { WEBHOOK_PATH } from '../../src/server/server.js';
 import type { AppProcessConfig } from './app-process.js';
 import { type BenchChild, startBenchChild } from './child-process.js';
 import { demoRepoFiles, INSTALLATION_ID, LABELLER, OWNER, REPO, TRIGGER_LABEL } from './record-github.js';

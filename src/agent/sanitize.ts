@@ -2,7 +2,7 @@
 // reviewer cannot see must not reach the model either: HTML comments, zero-width, invisible and bidi control
 // characters are removed. Secrets are redacted. Text that could close the fence we put it in is neutralised, and the
 // size is bounded — saying so, so the model knows it is looking at a cut.
-// The invisible characters are the set the one escaping function drops (github/text.ts): one list, two directions.
+// The invisible characters are the set the one escaping function drops (markdown/text.ts): one list, two directions.
 import { INVISIBLE_CHARS } from '../markdown/text.js';
 import { processRedactor, type Redactor } from '../util/redact.js';
 

@@ -1,5 +1,5 @@
 // What a human sees of an issue or a comment on GitHub, as the text the model gets. The source is parsed with the
-// same GFM parser as everything else (github/markdown.ts) and re-emitted from its own characters, minus what GitHub
+// same GFM parser as everything else (markdown/gfm.ts) and re-emitted from its own characters, minus what GitHub
 // renders as nothing: HTML comments, link reference definitions (`[//]: # (…)`, titles included), link titles
 // (tooltips), image alt text, elements marked `hidden` or `display:none`, and zero-width, bidi-control and other
 // invisible characters. The counts say what was dropped, so the thread can say hidden content was ignored.

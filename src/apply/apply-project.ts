@@ -4,8 +4,8 @@
 // hash is applied at most once: its claim is never cleared, so a crash mid-apply refuses every later attempt.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resolveProjectDir } from '../pipeline/checks.js';
 import { runGuard } from '../policy/scanners/pregate.js';
+import { resolveProjectDir } from '../stages/checks.js';
 import { type Terraform, TerraformError } from '../terraform/engine.js';
 import { Redactor, redact } from '../util/redact.js';
 import type { ProjectApplyReport } from './messages.js';

@@ -2,8 +2,9 @@
 // (all or none), the `infra-agent/apply` check in progress, then each project applied in `depends_on` order —
 // independent ones in parallel, one failure stopping only its dependants — and the report per project.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { workDirPrefix } from '../pipeline/work-dirs.js';
+import { APPLY_LABELS } from '../core/apply-port.js';
 import { startRunHeartbeat } from '../queue/recovery.js';
+import { workDirPrefix } from '../stages/work-dirs.js';
 import { withProjectSlot } from '../store/project-slot.js';
 import type { Store } from '../store/types.js';
 import { type Terraform, terraformForRepo } from '../terraform/engine.js';
@@ -14,7 +15,6 @@ import { takeProjectLocks } from './locks.js';
 import { type ProjectApplyReport, renderLockHeld, renderRefusal } from './messages.js';
 import { runInDependencyOrder } from './order.js';
 import type { PlannedProject, PlanSet } from './plan-record.js';
-import { APPLY_LABELS } from './port.js';
 import type { Requirement } from './requirements.js';
 import {
   type ApplyDeps,

@@ -3,14 +3,14 @@
 // approving reviewer with their permission and teams, the plan set in dependency order, and per project the saved
 // plan's binding, the verdict decided again with this plan hash's overrides, the lock and the apply claim.
 import type { RepoConfig } from '../config/schema.js';
-import { ownedPullRequest } from '../github/ownership.js';
+import type { ApplyGitHubPort, CommitFacts, PullRequestFacts } from '../core/apply-port.js';
 import { renderInline } from '../markdown/text.js';
 import { decideVerdict } from '../policy/verdict.js';
+import { ownedPullRequest } from '../store/ownership.js';
 import type { RequesterReason } from '../store/types.js';
 import { lockTarget } from './locks.js';
 import { DependencyCycleError, orderByDependencies } from './order.js';
 import { findSavedPlan, loadGate, loadPlanSet, type PlannedProject, type PlanSet } from './plan-record.js';
-import type { ApplyGitHubPort, CommitFacts, PullRequestFacts } from './port.js';
 import type { ActorFacts, ApplyRecordState, ApplyRequirementsInput, ProjectFacts } from './requirements.js';
 import { type ApplyDeps, type ApplyRequest, actorOf, applyClaimKey, triggerOf } from './types.js';
 

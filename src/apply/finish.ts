@@ -3,6 +3,7 @@
 // label. Failure: report the error per project and what to do next, keep the locks and the PR open; an apply that
 // lost track after terraform started needs a human and is never retried.
 
+import { APPLY_LABELS, type ApplyGitHubPort, type PullRequestFacts } from '../core/apply-port.js';
 import { EVENT_OUTPUT_CHARS } from './apply-project.js';
 import { type LockWaiter, releasePullRequestLocks } from './locks.js';
 import {
@@ -11,7 +12,6 @@ import {
   renderApplyCheckSummary,
   renderApplyReport,
 } from './messages.js';
-import { APPLY_LABELS, type ApplyGitHubPort, type PullRequestFacts } from './port.js';
 import { type ApplyDeps, type ApplyRequest, type ApprovalOutcome, actorOf, type Failure, triggerOf } from './types.js';
 
 export async function finishFailure(

@@ -3,12 +3,12 @@
 // verify, dedupe and enqueue; these run in the worker (the approval runs terraform) or are quick enough for the
 // handler (override, unlock, closed: store writes and one comment).
 import type { RepoConfig } from '../config/schema.js';
+import type { ApplyGitHubPort } from '../core/apply-port.js';
 import type { Project } from '../core/types.js';
 import type { Store } from '../store/types.js';
 import { type LockWaiter, releasePullRequestLocks, takeProjectLocks, unlockCommand } from './locks.js';
 import { renderLockHeld, renderOverrideRecorded, renderOverrideRefused, renderUnlocked } from './messages.js';
 import { type OverrideOutcome, ownerTeams, recordOverride } from './overrides.js';
-import type { ApplyGitHubPort } from './port.js';
 
 export interface ApplyCommandDeps {
   store: Store;

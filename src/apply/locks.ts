@@ -6,9 +6,9 @@
 // queues those PRs to plan.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { PERMISSIONS } from '../config/schema.js';
+import type { RepoPermission } from '../core/apply-port.js';
+import { PERMISSIONS } from '../core/github.js';
 import type { LockRecord, LockTarget, Store } from '../store/types.js';
-import type { RepoPermission } from './port.js';
 
 export interface ProjectRef {
   name: string;

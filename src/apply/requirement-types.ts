@@ -2,9 +2,9 @@
 // on), the facts about the actor, each project and the PR that the pure decision (requirements.ts) is given, and the
 // decision itself. Types only.
 import type { ApplyConfig } from '../config/schema.js';
+import type { PullRequestFacts, RepoPermission, ReviewFacts, ReviewState } from '../core/apply-port.js';
 import type { Verdict } from '../core/types.js';
 import type { LockRecord } from '../store/types.js';
-import type { PullRequestFacts, RepoPermission, ReviewFacts, ReviewState } from './port.js';
 
 /** What asks for an apply; the repo's `apply.on` names the one that counts. */
 export type ApplyTrigger = 'approval' | 'comment' | 'merge';

@@ -3,9 +3,9 @@
 // decide to apply, to refuse (naming every requirement that is missing), or to re-plan (the reviewed plan no
 // longer matches the branch or its base: the app never applies a plan nobody saw).
 import type { ApplyConfig } from '../config/schema.js';
-import { PERMISSIONS } from '../config/schema.js';
+import type { RepoPermission, ReviewFacts } from '../core/apply-port.js';
+import { PERMISSIONS } from '../core/github.js';
 import { renderInline } from '../markdown/text.js';
-import type { RepoPermission, ReviewFacts } from './port.js';
 import type {
   ActorFacts,
   ApplyDecision,

@@ -2,11 +2,11 @@
 // terraform), the three ways an apply is asked for (an approving review, an `/infra apply` comment, a merge — the
 // repo's `apply.on` picks which one counts) and the outcome. Shared by the entry (apply.ts) and its steps.
 import type { RepoConfig } from '../config/schema.js';
+import type { ApplyGitHubPort, PullRequestFacts, ReviewState } from '../core/apply-port.js';
 import type { Store } from '../store/types.js';
 import type { Terraform } from '../terraform/engine.js';
 import type { LockWaiter } from './locks.js';
 import type { ProjectApplyReport } from './messages.js';
-import type { ApplyGitHubPort, PullRequestFacts, ReviewState } from './port.js';
 import type { ApplyTrigger, Requirement } from './requirements.js';
 
 export interface ApplyDeps {

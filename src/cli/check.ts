@@ -23,9 +23,9 @@ import { renderCostMarkdown } from '../report/cost-markdown.js';
 import { renderJson } from '../report/policy-json.js';
 import { renderPolicyMarkdown } from '../report/policy-markdown.js';
 import { renderSarif } from '../report/sarif.js';
+import { run } from '../sandbox/exec.js';
 import { sandboxStatus } from '../sandbox/status.js';
 import { requireTool } from '../toolchain/tools.js';
-import { run } from '../util/exec.js';
 import { redact } from '../util/redact.js';
 
 const USAGE =

@@ -4,10 +4,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bwrapPath } from '../sandbox/bwrap.js';
+import { run } from '../sandbox/exec.js';
 import { sandboxStatus, UNSANDBOXED_ENV } from '../sandbox/status.js';
 import { cliConfigFile } from '../terraform/engine.js';
 import { findTool, SETUP_COMMAND, type ToolName, toolsDir } from '../toolchain/tools.js';
-import { run } from '../util/exec.js';
 
 interface ToolCheck {
   name: string;

@@ -13,7 +13,7 @@ import { formatAgentReport } from '../agent/report-text.js';
 import { CONFIG_PATH, parseRepoConfig } from '../config/load.js';
 import { defaultRepoConfig, type RepoConfig } from '../config/schema.js';
 import type { ChecksResult, Project } from '../core/types.js';
-import { runChecks } from '../pipeline/checks.js';
+import { runChecks } from '../stages/checks.js';
 
 const USAGE =
   'usage: infra-agent generate --repo DIR (--request TEXT | --request-file F) [--project DIR] [--json OUT]\n' +

@@ -1,14 +1,14 @@
 // `infra-agent serve [--role web|worker|all] [--port N] [--host H]`: run the GitHub App. Configuration comes from the
 // environment (Probot's names where they exist); see README "Configuration reference". Holds no logic: it reads the
-// environment and starts src/github/server.ts.
+// environment and starts src/server/server.ts.
 import { parseArgs } from 'node:util';
-import { startAppServer } from '../github/server.js';
 import { realAgentRunner } from '../pipeline/wiring.js';
-import { DEFAULT_GIT_URL_TEMPLATE } from '../pipeline/workspace.js';
 import type { Role } from '../queue/runtime.js';
 import { STATE_DIRS_ENV } from '../sandbox/policy.js';
 import { takeAppSecrets } from '../sandbox/secrets.js';
 import { UNSANDBOXED_ENV } from '../sandbox/status.js';
+import { startAppServer } from '../server/server.js';
+import { DEFAULT_GIT_URL_TEMPLATE } from '../stages/workspace.js';
 
 const USAGE = `usage: infra-agent serve [--role web|worker|all] [--port N] [--host H]
 

@@ -3,6 +3,7 @@
 // them in YAML; every field has a safe default so a repo with no file works.
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { PERMISSIONS } from '../core/github.js';
 
 export const LEVELS = ['hard', 'soft', 'advisory', 'off'] as const;
 const FINDING_LEVELS = ['hard', 'soft', 'advisory'] as const;
@@ -13,7 +14,6 @@ export const DEFAULT_SEVERITY_LEVELS = {
   low: 'advisory',
   info: 'advisory',
 } as const;
-export const PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'] as const;
 
 const relativeDir = z
   .string()

@@ -1,6 +1,19 @@
-// The GitHub client type every module in src/github and src/pipeline takes: Probot's installation-scoped Octokit
-// (REST endpoint methods, pagination, retries, GraphQL). Kept in one place so a module never imports Probot for a type.
+// The words for GitHub every layer shares: the client type every module that talks to GitHub takes (Probot's
+// installation-scoped Octokit: REST endpoint methods, pagination, retries, GraphQL; kept in one place so a module
+// never imports Probot for a type), GitHub's role ladder, who counts as a bot, and which of its errors are transient.
 import type { ProbotOctokit } from 'probot';
+
+/** GitHub's repository role ladder, lowest first (custom roles report their base role). */
+export const PERMISSIONS = ['read', 'triage', 'write', 'maintain', 'admin'] as const;
+/** Bots (including this app) never start runs: `sender.type` is Bot for apps, and `[bot]` logins catch the rest. */
+export function isBot(actor: { login: string; type: string }): boolean {
+  return actor.type === 'Bot' || actor.login.endsWith('[bot]');
+}
+
+/** Whether a PR's head lives in another repository than its base (GitHub gives `head.repo: null` for a deleted fork). */
+export function isForkPullRequest(pr: { head: { repo: { full_name: string } | null } }, baseFullName: string): boolean {
+  return pr.head.repo === null || pr.head.repo.full_name.toLowerCase() !== baseFullName.toLowerCase();
+}
 
 export type GitHubClient = InstanceType<typeof ProbotOctokit>;
 

@@ -7,9 +7,9 @@ import { delimiter, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ResourceAction } from '../core/types.js';
 import { type CostComponent, type CostStatus, cents, type ProjectCost, type ResourceCost } from '../core/types.js';
+import { ExecError, run } from '../sandbox/exec.js';
 import { toAction } from '../terraform/plan-summary.js';
 import { isExecutable, toolsDir } from '../toolchain/tools.js';
-import { ExecError, run } from '../util/exec.js';
 
 const Money = z.union(
   [

@@ -4,9 +4,9 @@
 // the store's record (drift_status.issue_number), never from its title, label or body.
 import type { Logger } from 'pino';
 import type { RepoConfig } from '../config/schema.js';
-import { PERMISSIONS } from '../config/schema.js';
 import { type DriftJob, driftQueueKey, JOB_KIND_DRIFT } from '../core/drift-job.js';
 import type { GitHubClient, RepoRef } from '../core/github.js';
+import { PERMISSIONS } from '../core/github.js';
 import type { AppDeps } from '../github/deps.js';
 import { checkPermission, type Permission } from '../github/permissions.js';
 import { unauthorisedReply } from '../github/replies.js';

@@ -1,4 +1,4 @@
-// The apply module's port (src/apply/port.ts) on an installation's Octokit, bound to one repository. Everything
+// The apply module's port (src/core/apply-port.ts) on an installation's Octokit, bound to one repository. Everything
 // GitHub returns is reduced to the port's plain shapes here, so the apply logic decides on data only. Two GitHub
 // details matter for safety: the base SHA is the base branch's tip read now (a PR's `base.sha` can lag behind the
 // branch), and a merge GitHub refuses is an answer, not an exception, with Octokit's retries off (Probot's Octokit
@@ -15,9 +15,8 @@ import type {
   RepoPermission,
   ReviewFacts,
   ReviewState,
-} from '../apply/port.js';
-import { PERMISSIONS } from '../config/schema.js';
-import { CREATE_RETRY, type GitHubClient, httpStatus, isTransient, type RepoRef } from '../core/github.js';
+} from '../core/apply-port.js';
+import { CREATE_RETRY, type GitHubClient, httpStatus, isTransient, PERMISSIONS, type RepoRef } from '../core/github.js';
 import { sideEffectOnce } from '../store/idempotency.js';
 import type { Store } from '../store/types.js';
 import { checkRunExternalId, findCheckRun } from './check-runs.js';

@@ -1,8 +1,8 @@
 // Who may start runs and use commands: the collaborator permission API, compared on GitHub's role ladder
 // (read < triage < write < maintain < admin). Custom repository roles report their base role in `permission`.
 import { z } from 'zod';
-import { PERMISSIONS } from '../config/schema.js';
 import type { GitHubClient, RepoRef } from '../core/github.js';
+import { PERMISSIONS } from '../core/github.js';
 
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -3,12 +3,24 @@
 // policy report), edited in place as projects finish; and one check run per project carrying the full plan output
 // (GitHub's 65,535-character limit respected, the comment never holds the raw output). Rendering only: the values come
 // from the checks; everything untrusted goes through the escaping helpers.
+import type { RepoRef } from '../core/github.js';
 import type { ChecksResult, Project } from '../core/types.js';
 import { fenceFor, GITHUB_BODY_LIMIT } from '../markdown/split-comment.js';
 import { renderCode, renderText } from '../markdown/text.js';
 import { costLine } from '../report/cost-markdown.js';
 import { planHeadline, renderPlanSummaryMarkdown } from '../terraform/plan-summary.js';
 import { redact } from '../util/redact.js';
+
+/** The PR's one comment (plan table, or why it is not planned): found again by this key and marker. */
+export function prPlanComment(repo: RepoRef, pr: number, botLogin: string | undefined) {
+  return {
+    repo,
+    issueNumber: pr,
+    key: `autoplan-comment:${repo.owner}/${repo.repo}#${pr}`,
+    marker: `<!-- infra-agent:autoplan=${pr} -->`,
+    ...(botLogin ? { botLogin } : {}),
+  };
+}
 
 export type ProjectState =
   | { kind: 'queued' }

@@ -4,9 +4,9 @@
 // every project it affects (src/pipeline/pr-plan.ts) on its own key.
 
 import type { GitHubClient } from '../core/github.js';
+import { ownedPullRequest } from '../store/ownership.js';
 import type { AppDeps } from './deps.js';
 import { enqueuePullRequestPlan, enqueueRun } from './enqueue.js';
-import { ownedPullRequest } from './ownership.js';
 
 export interface PlanRequestContext {
   installationId: number;

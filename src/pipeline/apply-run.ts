@@ -5,9 +5,9 @@
 // point of no return hands it back to the queue, and anything after terraform may have run goes to a human.
 import { type ApplyDeps, type ApplyRequest, applyReviewedPlan, recoverInterruptedApplies } from '../apply/apply.js';
 import { renderInterruptedApply } from '../apply/messages.js';
-import { APPLY_LABELS } from '../apply/port.js';
 import { loadRepoConfig } from '../config/load.js';
 import type { RepoConfig } from '../config/schema.js';
+import { APPLY_LABELS } from '../core/apply-port.js';
 import { type GitHubClient, isTransient } from '../core/github.js';
 import { type RunJob, RunJobSchema } from '../core/jobs.js';
 import { applyCheckHeadKey, OctokitApplyPort } from '../github/apply-port.js';
@@ -17,12 +17,12 @@ import { type PlanRequestContext, requestPlanRun } from '../github/request-plan.
 import { metrics } from '../observability/metrics.js';
 import { applyMayHaveStarted, beginRunAttempt, endRunAttempt } from '../queue/recovery.js';
 import { refusalMessage, sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
+import type { WorkerDeps } from '../stages/deps.js';
+import { Workspace } from '../stages/workspace.js';
 import type { Store } from '../store/types.js';
 import { redact } from '../util/redact.js';
-import type { WorkerDeps } from './deps.js';
 import { type AttemptInfo, failureMessage, retryHint } from './failure.js';
 import { checkoutMerge } from './merge-checkout.js';
-import { Workspace } from './workspace.js';
 
 /** The app's login when the server could not read its slug (ownership then rests on markers + Bot type). */
 export const FALLBACK_BOT_LOGIN = 'infra-agent[bot]';

@@ -8,7 +8,7 @@ import { type BranchTree, checkProjects } from '../config/projects-check.js';
 import type { GitHubClient, RepoRef } from '../core/github.js';
 import type { ConfigCheckJob } from '../core/jobs.js';
 import { publishCheckRun } from '../github/check-runs.js';
-import type { WorkerDeps } from './deps.js';
+import type { WorkerDeps } from '../stages/deps.js';
 
 const FileContent = z.object({ type: z.literal('file'), encoding: z.literal('base64'), content: z.string() });
 

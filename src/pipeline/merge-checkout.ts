@@ -3,7 +3,7 @@
 // merge of two exact SHAs is the same tree and is known to be of exactly those). A fork's head is fetched from
 // `refs/pull/N/head`, where GitHub keeps it in the base repository. A branch behind its base is planned against
 // the base as it is now, so the plan never reverts what the base gained since the branch was cut.
-import { GitError, type Workspace } from './workspace.js';
+import { GitError, type Workspace } from '../stages/workspace.js';
 
 export interface MergeTarget {
   prNumber: number;

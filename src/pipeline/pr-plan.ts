@@ -12,9 +12,9 @@ import { type PlanSet, recordReviewedPlans } from '../apply/plan-record.js';
 import { loadRepoConfig } from '../config/load.js';
 import type { RepoConfig } from '../config/schema.js';
 import type { GitHubClient, RepoRef } from '../core/github.js';
+import { isForkPullRequest } from '../core/github.js';
 import type { RunJob } from '../core/jobs.js';
 import type { ChecksResult, Project } from '../core/types.js';
-import { isForkPullRequest, prPlanComment } from '../github/autoplan-intake.js';
 import { publishCheckRun } from '../github/check-runs.js';
 import { upsertComment } from '../github/comments.js';
 import {
@@ -24,6 +24,7 @@ import {
   type PlannedRow,
   projectCheckName,
   projectConclusion,
+  prPlanComment,
   renderPrPlanComment,
 } from '../github/pr-plan-report.js';
 import { renderCode } from '../markdown/text.js';
@@ -32,14 +33,14 @@ import { snapshotDefaultBranch } from '../policy/guard/baseline.js';
 import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../queue/recovery.js';
 import { indexRepo } from '../repo/index.js';
 import { sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
+import type { WorkerDeps } from '../stages/deps.js';
+import { candidateProjects } from '../stages/project.js';
+import { Workspace } from '../stages/workspace.js';
 import { withProjectSlot } from '../store/project-slot.js';
 import { mapBounded } from '../util/bounded.js';
 import { type AffectedProject, affectedProjects, isTerraformFile } from './affected.js';
-import type { WorkerDeps } from './deps.js';
 import { type AttemptInfo, failureMessage, isTransient } from './failure.js';
 import { checkoutMerge } from './merge-checkout.js';
-import { candidateProjects } from './project.js';
-import { Workspace } from './workspace.js';
 
 /** The plan cannot go on; `message` is safe Markdown and goes to the PR's comment. */
 class StopPlan extends Error {

@@ -4,9 +4,9 @@
 // makes one edit per stage transition, and a body identical to the last one sent is not sent again.
 import type { GitHubClient, RepoRef } from '../core/github.js';
 import { upsertComment } from '../github/comments.js';
+import { STAGES, type StageName } from '../stages/stages.js';
 import type { Store } from '../store/types.js';
 import { redact } from '../util/redact.js';
-import { STAGES, type StageName } from './stages.js';
 
 type Status = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
 

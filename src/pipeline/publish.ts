@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { lockProjectsForPlan } from '../apply/handlers.js';
 import { recordReviewedPlans } from '../apply/plan-record.js';
-import { APPLY_LABELS } from '../apply/port.js';
+import { APPLY_LABELS } from '../core/apply-port.js';
 import { CREATE_RETRY } from '../core/github.js';
 import type { ChecksResult } from '../core/types.js';
 import { revertCommitMessage } from '../drift/reconcile.js';

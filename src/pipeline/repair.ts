@@ -9,8 +9,8 @@ import { RunJobSchema } from '../core/jobs.js';
 import { OctokitApplyPort } from '../github/apply-port.js';
 import { upsertComment } from '../github/comments.js';
 import type { EnqueueJob, Queue } from '../queue/types.js';
+import type { WorkerDeps } from '../stages/deps.js';
 import type { RunRecord, Store } from '../store/types.js';
-import type { WorkerDeps } from './deps.js';
 import { progressTarget } from './run.js';
 
 export const PENDING_NOTICE = 'pending-notice:';

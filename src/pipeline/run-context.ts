@@ -7,10 +7,10 @@ import type { RunJob } from '../core/jobs.js';
 import type { ChecksResult, Project } from '../core/types.js';
 import type { DefaultBranchSnapshot } from '../policy/guard/baseline.js';
 import type { RepoIndex } from '../repo/index.js';
+import type { WorkerDeps } from '../stages/deps.js';
+import type { Workspace } from '../stages/workspace.js';
 import type { MemoizedChecks } from './checks-memo.js';
-import type { WorkerDeps } from './deps.js';
 import type { Progress } from './progress.js';
-import type { Workspace } from './workspace.js';
 
 export interface PublishedPr {
   number: number;

@@ -17,19 +17,19 @@ import { snapshotDefaultBranch } from '../policy/guard/baseline.js';
 import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../queue/recovery.js';
 import { indexRepo } from '../repo/index.js';
 import { sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
+import type { WorkerDeps } from '../stages/deps.js';
+import { candidateProjects, chooseProject, describeCandidates } from '../stages/project.js';
+import type { StageName } from '../stages/stages.js';
+import { Workspace } from '../stages/workspace.js';
 import { withProjectSlot } from '../store/project-slot.js';
 import { redact } from '../util/redact.js';
 import { type MemoizedChecks, memoizeChecks } from './checks-memo.js';
-import type { WorkerDeps } from './deps.js';
 import { type AttemptInfo, failureMessage, isTransient, retryHint } from './failure.js';
 import { readIssue } from './issue.js';
 import { Progress, type ProgressTarget } from './progress.js';
-import { candidateProjects, chooseProject, describeCandidates } from './project.js';
 import { publish } from './publish.js';
 import type { RunContext } from './run-context.js';
-import type { StageName } from './stages.js';
 import { StopRun } from './stop.js';
-import { Workspace } from './workspace.js';
 
 const RETRY_HINT = 'Fix the cause, then add the label again or comment `/infra plan` to retry.';
 

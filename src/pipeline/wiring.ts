@@ -4,8 +4,8 @@ import { runAgent } from '../agent/loop.js';
 import { createModelClient, resolveModel } from '../agent/model-client.js';
 import { createAgentEnvironment } from '../agent/real-environment.js';
 import { renderPolicyMarkdown } from '../report/policy-markdown.js';
-import { runChecks } from './checks.js';
-import type { AgentRunner, Checker, Renderers } from './deps.js';
+import { runChecks } from '../stages/checks.js';
+import type { AgentRunner, Checker, Renderers } from '../stages/deps.js';
 
 export interface ModelEndpoint {
   /** Default: the SDK reads ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL. */

@@ -1,5 +1,5 @@
 // What both queue drivers do around a handler: a timeout that aborts it (the signal reaches child processes through
-// util/exec), a bounded wait for it to stop, and the retry schedule.
+// sandbox/exec), a bounded wait for it to stop, and the retry schedule.
 import { redact } from '../util/redact.js';
 import type { JobHandler, QueueOptions } from './types.js';
 

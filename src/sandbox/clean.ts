@@ -7,8 +7,6 @@
 // finding (PRE-WORKSPACE-001) of their own. Terraform's data dir lives outside the checkout anyway (TF_DATA_DIR).
 import { lstat, readdir, readlink, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import type { Finding } from '../core/types.js';
-import { makeFinding } from '../policy/findings.js';
 
 export const WORKSPACE_RULE_ID = 'PRE-WORKSPACE-001';
 
@@ -99,29 +97,4 @@ export async function cleanCheckout(root: string): Promise<WorkspaceHazard[]> {
 /** Drops the record of a checkout that is gone. */
 export async function forgetCheckout(root: string): Promise<void> {
   removed.delete(await realpath(root).catch(() => root));
-}
-
-const WHY: Record<HazardKind, string> = {
-  'terraform-dir':
-    'a committed `.terraform/` directory can run a provider binary, load modules from elsewhere or switch the workspace',
-  state: 'a committed state file can hold secrets and other projects’ resources; state lives in the backend',
-  'cli-config': 'a committed Terraform CLI config can carry credentials or swap provider binaries (dev_overrides)',
-  symlink: 'a symlink that leaves the repository lets a tool read or write files outside it',
-};
-
-export function hazardFindings(hazards: readonly WorkspaceHazard[]): Finding[] {
-  return hazards.map((h) =>
-    makeFinding({
-      ruleId: WORKSPACE_RULE_ID,
-      source: 'pregate',
-      severity: 'critical',
-      level: 'hard',
-      file: h.path,
-      message: `\`${h.path}\`${h.kind === 'symlink' ? ` (a link to \`${h.target ?? '?'}\`)` : ''} was removed before anything ran: ${WHY[h.kind]}.`,
-      remediation:
-        h.kind === 'symlink'
-          ? 'Replace the link with the file itself, or a link that stays inside the repository.'
-          : 'Delete it from the repository (`git rm -r --cached`) and add it to `.gitignore`.',
-    }),
-  );
 }

@@ -1,6 +1,6 @@
 // What a sandboxed process may see and do. A policy is data: paths it may read, paths it may write, and its network
 // (none, or an allow-list of hosts reached through the App's filtering proxy). bwrap.ts turns it into an argv;
-// util/exec applies it. Callers describe what a tool needs (`scannerPolicy`, `terraformPolicy`); nothing else of the
+// sandbox/exec applies it. Callers describe what a tool needs (`scannerPolicy`, `terraformPolicy`); nothing else of the
 // machine is visible inside: no App data dir, no key file, no other run's workspace, no state file of another project.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';

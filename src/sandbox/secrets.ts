@@ -1,5 +1,5 @@
 // The App's own secrets, read once at start and taken out of the process environment. A child gets an allow-listed
-// environment anyway (util/exec), but a secret left in process.env is one `/proc/<pid>/environ` read away from any
+// environment anyway (sandbox/exec), but a secret left in process.env is one `/proc/<pid>/environ` read away from any
 // code that can see the App's /proc; after this, the environment holds none. Each value is registered with the
 // redactor (raw, hex and base64 forms) first, and the key file and data dir are marked as never to be bound into a
 // sandbox.

@@ -1,4 +1,4 @@
-// The Terraform CLI, driven for automation. Every call goes through util/exec (argv only, timeout, abort, output
+// The Terraform CLI, driven for automation. Every call goes through sandbox/exec (argv only, timeout, abort, output
 // cap, env allowlist) with Terraform's automation settings and the offline CLI config; failures become a
 // TerraformError whose message is the diagnostics (`file:line: summary — detail`), never a stack trace. Works with
 // OpenTofu's `tofu` too: only flags both CLIs share are used.
@@ -9,9 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { RepoConfig } from '../config/schema.js';
 import type { Diagnostic } from '../core/types.js';
+import { ExecError, type ExecResult, run } from '../sandbox/exec.js';
 import { DEFAULT_ALLOWED_HOSTS, terraformPolicy } from '../sandbox/policy.js';
 import { requireTool, terraformCliConfig } from '../toolchain/tools.js';
-import { ExecError, type ExecResult, run } from '../util/exec.js';
 import { redact, registerSecret } from '../util/redact.js';
 import {
   formatDiagnostics,

@@ -6,7 +6,7 @@ import { afterEach, expect, it } from 'vitest';
 import { runAgent } from '../../src/agent/loop.js';
 import { createAgentEnvironment } from '../../src/agent/real-environment.js';
 import { RepoConfigSchema } from '../../src/config/schema.js';
-import { runChecks } from '../../src/pipeline/checks.js';
+import { runChecks } from '../../src/stages/checks.js';
 import { finish, requestText, type ScriptedModel, startScriptedModel, toolUse } from '../helpers/scripted-model.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { captureResult, copyFixture, ROOT_PROJECT, scriptedClient } from './helpers.js';

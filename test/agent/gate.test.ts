@@ -8,7 +8,7 @@ import { runAgent } from '../../src/agent/loop.js';
 import { createAgentEnvironment } from '../../src/agent/real-environment.js';
 import { defaultRepoConfig } from '../../src/config/schema.js';
 import type { ChecksResult } from '../../src/core/types.js';
-import { runChecks } from '../../src/pipeline/checks.js';
+import { runChecks } from '../../src/stages/checks.js';
 import { finish, type ScriptedModel, startScriptedModel, toolUse } from '../helpers/scripted-model.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { captureResult, copyFixture, ROOT_PROJECT, scriptedClient } from './helpers.js';

@@ -8,7 +8,7 @@ import type {
   PullRequestFacts,
   RepoPermission,
   ReviewFacts,
-} from '../../src/apply/port.js';
+} from '../../src/core/apply-port.js';
 
 export const BOT = 'infra-agent[bot]';
 

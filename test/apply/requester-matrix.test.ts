@@ -6,9 +6,9 @@
 // every check of who approved and stops at `no-plan` (this table makes no plan; the apply tests do).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApplyDeps, gatherApplyFacts } from '../../src/apply/apply.js';
-import type { CommitFacts } from '../../src/apply/port.js';
 import { evaluateApplyRequirements } from '../../src/apply/requirements.js';
 import { RepoConfigSchema } from '../../src/config/schema.js';
+import type { CommitFacts } from '../../src/core/apply-port.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { NewRequester, Store } from '../../src/store/types.js';
 import { BOT, FakePort } from './fake-port.js';

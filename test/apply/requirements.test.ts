@@ -1,6 +1,5 @@
 // Every apply requirement and refusal, on data: each test starts from an approval that passes and breaks one thing.
 import { describe, expect, it } from 'vitest';
-import type { ReviewFacts } from '../../src/apply/port.js';
 import {
   type ApplyRequirementsInput,
   countingApprovals,
@@ -8,6 +7,7 @@ import {
   type ProjectFacts,
 } from '../../src/apply/requirements.js';
 import { ApplyConfigSchema, defaultRepoConfig } from '../../src/config/schema.js';
+import type { ReviewFacts } from '../../src/core/apply-port.js';
 import type { Finding, Override, ScannerRun } from '../../src/core/types.js';
 import { decideVerdict } from '../../src/policy/verdict.js';
 

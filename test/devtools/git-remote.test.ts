@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { run } from '../../src/util/exec.js';
+import { run } from '../../src/sandbox/exec.js';
 import { createGitRemote, type GitRemote, HUMAN_IDENTITY } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
 

@@ -4,7 +4,7 @@
 import { createSign } from 'node:crypto';
 import { Probot, type ProbotOctokit } from 'probot';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { run } from '../../src/util/exec.js';
+import { run } from '../../src/sandbox/exec.js';
 import { createGitRemote, type GitRemote, identityFor } from '../helpers/git-remote.js';
 import {
   type GitHubStandin,

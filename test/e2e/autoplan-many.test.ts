@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { standinWebhooks } from '../../devtools/github-standin/index.js';
 import { loadPlanSet, sha256 } from '../../src/apply/plan-record.js';
 import type { ChecksResult } from '../../src/core/types.js';
-import type { Checker } from '../../src/pipeline/deps.js';
+import type { Checker } from '../../src/stages/deps.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { identityFor } from '../helpers/git-remote.js';
 import { ONE_ADD_SUMMARY } from '../helpers/plan-summary.js';

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { standinWebhooks } from '../../devtools/github-standin/index.js';
 import type { ChecksResult } from '../../src/core/types.js';
-import { type RunChecksOptions, runChecks } from '../../src/pipeline/checks.js';
+import { type RunChecksOptions, runChecks } from '../../src/stages/checks.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { finish, toolUse } from '../helpers/scripted-model.js';

@@ -4,7 +4,7 @@
 // request that names none, get told so in the progress comment; an unauthorised labeller gets a polite reply.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type GitHubStandin, standinWebhooks } from '../../devtools/github-standin/index.js';
-import type { AppServer } from '../../src/github/server.js';
+import type { AppServer } from '../../src/server/server.js';
 import type { RunRecord } from '../../src/store/types.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { error } from '../helpers/scripted-model.js';

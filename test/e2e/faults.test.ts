@@ -9,7 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type GitHubStandin, standinWebhooks } from '../../devtools/github-standin/index.js';
 import { deliver } from '../../devtools/webhooks.js';
-import type { AppServer } from '../../src/github/server.js';
+import type { AppServer } from '../../src/server/server.js';
 import type { RunRecord } from '../../src/store/types.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import type { FaultProxy } from '../helpers/fault-proxy.js';

@@ -5,9 +5,9 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { standinWebhooks } from '../../devtools/github-standin/index.js';
-import { runChecks } from '../../src/pipeline/checks.js';
-import type { Checker } from '../../src/pipeline/deps.js';
 import { opaScanner } from '../../src/policy/scanners/opa.js';
+import { runChecks } from '../../src/stages/checks.js';
+import type { Checker } from '../../src/stages/deps.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { HUMAN_IDENTITY } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';

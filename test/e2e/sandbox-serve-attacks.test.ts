@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type GitHubStandin, standinWebhooks, startGitHubStandin } from '../../devtools/github-standin/index.js';
 import { createWebhookSender, type WebhookSender } from '../../devtools/webhooks.js';
-import { WEBHOOK_PATH } from '../../src/github/server.js';
+import { WEBHOOK_PATH } from '../../src/server/server.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
 import { encodedForms } from '../../src/util/redact.js';
 import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';

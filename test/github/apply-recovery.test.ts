@@ -9,8 +9,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type GitHubStandin, startGitHubStandin } from '../../devtools/github-standin/index.js';
 import { takeProjectLocks } from '../../src/apply/locks.js';
 import { OctokitApplyPort } from '../../src/github/apply-port.js';
-import { type AppServerOptions, startAppServer } from '../../src/github/server.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { type AppServerOptions, startAppServer } from '../../src/server/server.js';
 import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
 

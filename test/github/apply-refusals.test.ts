@@ -16,9 +16,9 @@ import { releasePullRequestLocks, takeProjectLocks } from '../../src/apply/locks
 import { recordReviewedPlans, sha256 } from '../../src/apply/plan-record.js';
 import { RepoConfigSchema } from '../../src/config/schema.js';
 import type { ChecksResult, Finding } from '../../src/core/types.js';
-import type { AppServer } from '../../src/github/server.js';
-import type { Checker } from '../../src/pipeline/deps.js';
 import { decideVerdict } from '../../src/policy/verdict.js';
+import type { AppServer } from '../../src/server/server.js';
+import type { Checker } from '../../src/stages/deps.js';
 import type { RunRecord } from '../../src/store/types.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { type GitRemote, identityFor } from '../helpers/git-remote.js';

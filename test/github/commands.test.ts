@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_FEEDBACK_CHARS, parseCommand, renderHelp } from '../../src/github/commands.js';
+import { MAX_FEEDBACK_CHARS, parseCommand, renderHelp } from '../../src/intake/commands.js';
 
 describe('parseCommand', () => {
   it.each([

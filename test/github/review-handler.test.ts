@@ -6,10 +6,10 @@
 import pino from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAppFn, SUBSCRIBED_EVENTS } from '../../src/app.js';
 import { listWaiters, takeProjectLocks } from '../../src/apply/locks.js';
 import { IntakeJobSchema, RunJobSchema } from '../../src/core/jobs.js';
-import { runIntake } from '../../src/github/intake.js';
+import { createAppFn, SUBSCRIBED_EVENTS } from '../../src/intake/app.js';
+import { runIntake } from '../../src/intake/intake.js';
 import type { EnqueueJob } from '../../src/queue/types.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';

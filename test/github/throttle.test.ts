@@ -4,7 +4,7 @@
 import pino from 'pino';
 import { Probot } from 'probot';
 import { describe, expect, it } from 'vitest';
-import { githubOctokitClass } from '../../src/github/server.js';
+import { githubOctokitClass } from '../../src/server/server.js';
 
 async function secondaryLimitWarnings(throttle: boolean): Promise<{ warnings: string[]; requests: number }> {
   const lines: string[] = [];

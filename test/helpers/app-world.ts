@@ -4,11 +4,11 @@
 // runs the App the same way and a new server option is wired once.
 import { randomBytes } from 'node:crypto';
 import { type GitHubStandin, startGitHubStandin } from '../../devtools/github-standin/index.js';
-import { type AppServer, type AppServerOptions, startAppServer, WEBHOOK_PATH } from '../../src/github/server.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { realAgentRunner } from '../../src/pipeline/wiring.js';
 import { createRuntime } from '../../src/queue/runtime.js';
 import type { QueueOptions } from '../../src/queue/types.js';
+import { type AppServer, type AppServerOptions, startAppServer, WEBHOOK_PATH } from '../../src/server/server.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import type { StoreFaults } from './faulty-store.js';
 import { createGitRemote, type GitRemote } from './git-remote.js';

@@ -4,8 +4,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentResult } from '../../src/agent/loop.js';
-import { runChecks } from '../../src/pipeline/checks.js';
-import type { AgentRunner, Checker } from '../../src/pipeline/deps.js';
+import { runChecks } from '../../src/stages/checks.js';
+import type { AgentRunner, Checker } from '../../src/stages/deps.js';
 
 export { waitFor } from './wait.js';
 

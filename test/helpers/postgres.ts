@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, it } from 'vitest';
-import { ExecError, run } from '../../src/util/exec.js';
+import { ExecError, run } from '../../src/sandbox/exec.js';
 
 /** The directory holding initdb and pg_ctl, or undefined. */
 export function findPostgresBin(): string | undefined {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { defaultRepoConfig } from '../../src/config/schema.js';
 import type { Project } from '../../src/core/types.js';
-import { runChecks } from '../../src/pipeline/checks.js';
 import { tfsecScanner } from '../../src/policy/scanners/tfsec.js';
+import { runChecks } from '../../src/stages/checks.js';
 import { describeWithTools } from '../helpers/tools.js';
 
 const project: Project = { name: 'root', dir: '.', workspace: 'default', dependsOn: [] };

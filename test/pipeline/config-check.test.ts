@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GitHubClient } from '../../src/core/github.js';
 import type { ConfigCheckJob } from '../../src/core/jobs.js';
 import { runConfigCheck } from '../../src/pipeline/config-check.js';
-import type { WorkerDeps } from '../../src/pipeline/deps.js';
+import type { WorkerDeps } from '../../src/stages/deps.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';
 import { nock } from '../github/support/nock.js';

@@ -4,9 +4,9 @@
 import pino from 'pino';
 import { Probot } from 'probot';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { githubOctokitClass } from '../../src/github/server.js';
 import { Progress } from '../../src/pipeline/progress.js';
-import { STAGES } from '../../src/pipeline/stages.js';
+import { githubOctokitClass } from '../../src/server/server.js';
+import { STAGES } from '../../src/stages/stages.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRepoConfig } from '../../src/config/load.js';
 import { defaultRepoConfig } from '../../src/config/schema.js';
-import { candidateProjects, chooseProject } from '../../src/pipeline/project.js';
+import { candidateProjects, chooseProject } from '../../src/stages/project.js';
 
 describe('choosing the project', () => {
   const detected = candidateProjects(defaultRepoConfig(), ['infra/network', 'infra/app']);

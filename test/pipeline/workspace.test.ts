@@ -3,7 +3,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { GitError, remoteUrl, Workspace } from '../../src/pipeline/workspace.js';
+import { GitError, remoteUrl, Workspace } from '../../src/stages/workspace.js';
 import { createGitRemote, type GitRemote } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
 

@@ -7,8 +7,8 @@ import { afterEach, expect, it } from 'vitest';
 import { PolicyConfigSchema } from '../../src/config/schema.js';
 import { snapshotDefaultBranch } from '../../src/policy/guard/baseline.js';
 import { checkModuleSource } from '../../src/policy/guard/sources.js';
+import { run } from '../../src/sandbox/exec.js';
 import { requireTool } from '../../src/toolchain/tools.js';
-import { run } from '../../src/util/exec.js';
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -9,13 +9,13 @@ import { parseRepoConfig } from '../../src/config/load.js';
 import { defaultRepoConfig, type RepoConfig } from '../../src/config/schema.js';
 import type { Project } from '../../src/core/types.js';
 import { renderPlanOutput } from '../../src/github/pr-body.js';
-import { runChecks } from '../../src/pipeline/checks.js';
 import { runGate } from '../../src/policy/gate.js';
 import { opaScanner } from '../../src/policy/scanners/opa.js';
 import { pregateScanner } from '../../src/policy/scanners/pregate.js';
 import { tfsecScanner } from '../../src/policy/scanners/tfsec.js';
+import { run } from '../../src/sandbox/exec.js';
+import { runChecks } from '../../src/stages/checks.js';
 import { requireTool } from '../../src/toolchain/tools.js';
-import { run } from '../../src/util/exec.js';
 import { describeWithTools } from '../helpers/tools.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/guard');

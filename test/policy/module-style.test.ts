@@ -11,8 +11,8 @@ import { blockExistence, evaluate, existenceOf, resolveExistence, UNKNOWN } from
 import { readdress, runGate } from '../../src/policy/gate.js';
 import { loadModuleTree } from '../../src/policy/module-tree.js';
 import { checkovScanner } from '../../src/policy/scanners/checkov.js';
+import { run } from '../../src/sandbox/exec.js';
 import { findTool } from '../../src/toolchain/tools.js';
-import { run } from '../../src/util/exec.js';
 import { describeWithTools } from '../helpers/tools.js';
 
 const config = PolicyConfigSchema.parse({});

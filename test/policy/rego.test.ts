@@ -5,8 +5,8 @@ import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { PolicyConfigSchema } from '../../src/config/schema.js';
 import { defaultPolicyDir, opaScanner } from '../../src/policy/scanners/opa.js';
+import { run } from '../../src/sandbox/exec.js';
 import { requireTool } from '../../src/toolchain/tools.js';
-import { run } from '../../src/util/exec.js';
 import { describeWithTools } from '../helpers/tools.js';
 
 const PLANS = resolve(import.meta.dirname, '../fixtures/plans');

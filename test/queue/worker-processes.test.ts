@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/queue/runtime.js';
+import { ExecError, run } from '../../src/sandbox/exec.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { AuditRecord, Store } from '../../src/store/types.js';
 import { projectRoot } from '../../src/toolchain/tools.js';
-import { ExecError, run } from '../../src/util/exec.js';
 import { postgresMissing, requirePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 const ENTRY = path.join(projectRoot(), 'test/queue/worker-entry.ts');

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ChecksResult, ProjectCost, Verdict } from '../../src/core/types.js';
 import { estimatePlanCost } from '../../src/cost/estimate.js';
-import { rewritePolicySection } from '../../src/github/override-report.js';
 import { renderPrBody } from '../../src/github/pr-body.js';
+import { rewritePolicySection } from '../../src/intake/override-report.js';
 import { costCell, renderCostMarkdown, signedUsd, usd } from '../../src/report/cost-markdown.js';
 import { ONE_ADD_SUMMARY } from '../helpers/plan-summary.js';
 

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanCheckout, findHazards, hazardFindings, WORKSPACE_RULE_ID } from '../../src/sandbox/clean.js';
+import { hazardFindings } from '../../src/policy/workspace-hazards.js';
+import { cleanCheckout, findHazards, WORKSPACE_RULE_ID } from '../../src/sandbox/clean.js';
 import { Terraform } from '../../src/terraform/engine.js';
 import { describeWithTools } from '../helpers/tools.js';
 

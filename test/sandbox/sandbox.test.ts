@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bwrapPath } from '../../src/sandbox/bwrap.js';
+import { ExecError, run } from '../../src/sandbox/exec.js';
 import { protectPath, scannerPolicy, terraformPolicy } from '../../src/sandbox/policy.js';
 import { hostAllowed } from '../../src/sandbox/proxy.js';
-import { ExecError, run } from '../../src/util/exec.js';
 
 const SH = '/bin/sh';
 const NODE = process.execPath;

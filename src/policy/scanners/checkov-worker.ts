@@ -10,8 +10,8 @@
 import { readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
+import { type SandboxedChild, startSandboxed } from '../../sandbox/exec.js';
 import { scannerPolicy } from '../../sandbox/policy.js';
-import { type SandboxedChild, startSandboxed } from '../../util/exec.js';
 import { CHECKOV_WORKER_PY } from './checkov-worker-py.js';
 import { privateTempDir, writePrivate } from './common.js';
 

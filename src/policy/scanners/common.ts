@@ -6,8 +6,8 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScannerName, ScannerRun } from '../../core/types.js';
+import { ExecError, run } from '../../sandbox/exec.js';
 import { findTool, MissingToolError, type ToolName } from '../../toolchain/tools.js';
-import { ExecError, run } from '../../util/exec.js';
 import { redact } from '../../util/redact.js';
 
 export function notRun(name: ScannerName, reason: string, started: number): ScannerRun {

@@ -5,8 +5,8 @@
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { Finding } from '../../core/types.js';
+import { run } from '../../sandbox/exec.js';
 import { scannerPolicy } from '../../sandbox/policy.js';
-import { run } from '../../util/exec.js';
 import { makeFinding, parseSeverity } from '../findings.js';
 import { toRepoPath } from '../module-tree.js';
 import { mapTfsecId } from '../rules.js';

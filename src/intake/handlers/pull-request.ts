@@ -4,11 +4,13 @@
 // person opened or pushed to is handed to the worker's autoplan intake (forks and outsiders are refused there); (4) a closed
 // PR (merged or not) releases its project locks, and the PRs that waited on them are queued to plan (an intake
 // job: the worker reads each waiter's PR from GitHub).
+
+import { isBot } from '../../core/github.js';
 import { type ConfigCheckJob, JOB_KIND_CONFIG_CHECK, threadKey } from '../../core/jobs.js';
-import type { AppDeps, WebhookContext } from '../deps.js';
-import { acceptDelivery, enqueueIntake, enqueueRun } from '../enqueue.js';
-import { ownedPullRequest } from '../ownership.js';
-import { isBot, PullRequestEvent, parsePayload } from '../payloads.js';
+import type { AppDeps, WebhookContext } from '../../github/deps.js';
+import { acceptDelivery, enqueueIntake, enqueueRun } from '../../github/enqueue.js';
+import { ownedPullRequest } from '../../store/ownership.js';
+import { PullRequestEvent, parsePayload } from '../payloads.js';
 
 const CONFIG_CHECK_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
 

@@ -1,11 +1,11 @@
 // The Probot app function: registers one handler per event and nothing else. Handlers verify, dedupe and enqueue;
 // the worker (src/pipeline) does the work. Events here must match `default_events` in app.yml.
 import type { ApplicationFunction, Probot } from 'probot';
-import type { AppDeps, WebhookContext } from './github/deps.js';
-import { handleIssueComment } from './github/handlers/issue-comment.js';
-import { handleIssue } from './github/handlers/issues.js';
-import { handlePullRequest } from './github/handlers/pull-request.js';
-import { handlePullRequestReview } from './github/handlers/pull-request-review.js';
+import type { AppDeps, WebhookContext } from '../github/deps.js';
+import { handleIssueComment } from './handlers/issue-comment.js';
+import { handleIssue } from './handlers/issues.js';
+import { handlePullRequest } from './handlers/pull-request.js';
+import { handlePullRequestReview } from './handlers/pull-request-review.js';
 
 /** Events the app subscribes to (app.yml `default_events` lists exactly these). */
 export const SUBSCRIBED_EVENTS = ['issues', 'issue_comment', 'pull_request', 'pull_request_review'] as const;

@@ -1,7 +1,7 @@
 // The only way the apply module talks to GitHub: a small port bound to one repository. The GitHub layer implements
 // it over the installation's Octokit; tests pass an in-memory fake. Everything the port returns is already parsed
 // into these plain shapes, so the apply logic never sees an HTTP response, and every decision is made on data.
-import type { PERMISSIONS } from '../config/schema.js';
+import type { PERMISSIONS } from './github.js';
 
 export type RepoPermission = (typeof PERMISSIONS)[number] | 'none';
 

@@ -4,11 +4,12 @@
 // person's PR's own number), so it serialises with that thread's plan and revise runs. Every requirement (the repo's
 // `apply.on`, who approved, which plan, locks, verdict) is decided by the worker on fresh data.
 
+import { isBot } from '../../core/github.js';
+import type { AppDeps, WebhookContext } from '../../github/deps.js';
+import { acceptDelivery, enqueueIntake, enqueueRun } from '../../github/enqueue.js';
 import { readMarkers } from '../../markdown/markers.js';
 import { applyThread } from '../apply-intake.js';
-import type { AppDeps, WebhookContext } from '../deps.js';
-import { acceptDelivery, enqueueIntake, enqueueRun } from '../enqueue.js';
-import { isBot, PullRequestReviewEvent, parsePayload } from '../payloads.js';
+import { PullRequestReviewEvent, parsePayload } from '../payloads.js';
 
 export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps): Promise<void> {
   const event = parsePayload(PullRequestReviewEvent, ctx);

@@ -1,12 +1,12 @@
-// The run's checkout: a git clone in a fresh temporary directory, through util/exec with an allowlisted environment.
+// The run's checkout: a git clone in a fresh temporary directory, through sandbox/exec with an allowlisted environment.
 // The installation token only ever appears in the URL given to `clone` and `push` (argv, never the environment of
 // terraform or the agent): after cloning, `origin` is reset to a token-less URL so nothing in the checkout holds it,
 // and every error message is redacted with the token added to the redactor.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cleanCheckout, forgetCheckout, type WorkspaceHazard } from '../sandbox/clean.js';
+import { ExecError, run } from '../sandbox/exec.js';
 import { requireTool } from '../toolchain/tools.js';
-import { ExecError, run } from '../util/exec.js';
 import { Redactor } from '../util/redact.js';
 import { workDirPrefix } from './work-dirs.js';
 

@@ -8,18 +8,13 @@ import { handleOverrideCommand, handlePullRequestClosed, handleUnlockCommand } f
 import { renderRefusal } from '../apply/messages.js';
 import { loadRepoConfig } from '../config/load.js';
 import type { GitHubClient } from '../core/github.js';
+import { isBot } from '../core/github.js';
 import type { IntakeJob } from '../core/jobs.js';
 import { handleDriftCommand } from '../drift/commands.js';
-import { applyThread, intakeApplyCommand, intakeMergeApply } from './apply-intake.js';
-import { OctokitApplyPort } from './apply-port.js';
-import { intakeAutoplan } from './autoplan-intake.js';
-import { parseCommand, renderHelp } from './commands.js';
-import type { AppDeps } from './deps.js';
-import { enqueuePullRequestPlan, enqueueRun } from './enqueue.js';
-import { refreshPolicyReport } from './override-report.js';
-import { ownedPullRequest } from './ownership.js';
-import { IssueCommentEvent, IssuesEvent, isBot, PullRequestEvent, PullRequestReviewEvent } from './payloads.js';
-import { checkPermission } from './permissions.js';
+import { OctokitApplyPort } from '../github/apply-port.js';
+import type { AppDeps } from '../github/deps.js';
+import { enqueuePullRequestPlan, enqueueRun } from '../github/enqueue.js';
+import { checkPermission } from '../github/permissions.js';
 import {
   invalidConfigReply,
   notOwnPullRequestReply,
@@ -28,8 +23,14 @@ import {
   reviseOnIssueReply,
   unauthorisedReply,
   unknownCommandReply,
-} from './replies.js';
-import { requestPlanRun } from './request-plan.js';
+} from '../github/replies.js';
+import { requestPlanRun } from '../github/request-plan.js';
+import { ownedPullRequest } from '../store/ownership.js';
+import { applyThread, intakeApplyCommand, intakeMergeApply } from './apply-intake.js';
+import { intakeAutoplan } from './autoplan.js';
+import { parseCommand, renderHelp } from './commands.js';
+import { refreshPolicyReport } from './override-report.js';
+import { IssueCommentEvent, IssuesEvent, PullRequestEvent, PullRequestReviewEvent } from './payloads.js';
 
 export interface IntakeDeps extends AppDeps {
   log: Logger;

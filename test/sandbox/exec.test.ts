@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildChildEnv, ExecError, run, stripAnsi } from '../../src/util/exec.js';
+import { buildChildEnv, ExecError, run, stripAnsi } from '../../src/sandbox/exec.js';
 
 /** Running (not gone, not a zombie waiting for a reaper: PID 1 in a container may never reap orphans). */
 function alive(pid: number): boolean {

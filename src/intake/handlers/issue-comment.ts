@@ -1,11 +1,13 @@
 // issue_comment.created: `/infra …` commands on an issue or on the app's own PR. The handler asks GitHub nothing:
 // bots (and the app itself) and comments without a command are dropped, the delivery is deduped and an intake job
 // enqueued. The worker loads the config, answers help and unknown commands, checks the commenter's permission and
-// starts the run or handles unlock/override (src/github/intake.ts).
+// starts the run or handles unlock/override (src/intake/intake.ts).
+
+import { isBot } from '../../core/github.js';
+import type { AppDeps, WebhookContext } from '../../github/deps.js';
+import { acceptJobs, intakeJob } from '../../github/enqueue.js';
 import { parseCommand } from '../commands.js';
-import type { AppDeps, WebhookContext } from '../deps.js';
-import { acceptJobs, intakeJob } from '../enqueue.js';
-import { IssueCommentEvent, isBot, parsePayload } from '../payloads.js';
+import { IssueCommentEvent, parsePayload } from '../payloads.js';
 
 export async function handleIssueComment(ctx: WebhookContext, deps: AppDeps): Promise<void> {
   const event = parsePayload(IssueCommentEvent, ctx);

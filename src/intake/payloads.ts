@@ -96,8 +96,3 @@ export function parsePayload<T>(
   );
   return undefined;
 }
-
-/** Bots (including this app) never start runs: `sender.type` is Bot for apps, and `[bot]` logins catch the rest. */
-export function isBot(actor: { login: string; type: string }): boolean {
-  return actor.type === 'Bot' || actor.login.endsWith('[bot]');
-}

@@ -8,10 +8,10 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { bwrapArgs, SANDBOX_HOME } from '../sandbox/bwrap.js';
-import type { SandboxPolicy } from '../sandbox/policy.js';
-import { type SandboxProxy, startSandboxProxy } from '../sandbox/proxy.js';
-import { refusalMessage, sandboxStatus } from '../sandbox/status.js';
+import { bwrapArgs, SANDBOX_HOME } from './bwrap.js';
+import type { SandboxPolicy } from './policy.js';
+import { type SandboxProxy, startSandboxProxy } from './proxy.js';
+import { refusalMessage, sandboxStatus } from './status.js';
 
 /** Variables a child may inherit from our environment. Everything else must be passed explicitly in `env`. */
 const INHERITED_ENV = [

@@ -2,9 +2,10 @@
 // nothing (the ack must not wait on it): it drops what cannot be a trigger (pull requests, bots, no label), dedupes the
 // delivery and enqueues an intake job; the worker reads the config (which names the label), checks the labeller's
 // permission, reacts 👀 and enqueues the run (src/github/intake.ts).
-import type { AppDeps, WebhookContext } from '../deps.js';
-import { acceptJobs, intakeJob } from '../enqueue.js';
-import { IssuesEvent, isBot, parsePayload } from '../payloads.js';
+import { isBot } from '../../core/github.js';
+import type { AppDeps, WebhookContext } from '../../github/deps.js';
+import { acceptJobs, intakeJob } from '../../github/enqueue.js';
+import { IssuesEvent, parsePayload } from '../payloads.js';
 
 export async function handleIssue(ctx: WebhookContext, deps: AppDeps): Promise<void> {
   const event = parsePayload(IssuesEvent, ctx);

@@ -2,8 +2,8 @@
 // the store when the App opened it, with the issue it closes and the run that opened it. Nothing in the body counts:
 // a person with write access can edit a PR body, so a pasted `<!-- infra-agent:issue=N -->` changes nothing here.
 
-import type { Store } from '../store/types.js';
-import { isBot } from './payloads.js';
+import { isBot } from '../core/github.js';
+import type { Store } from './types.js';
 
 export interface OwnedPullRequest {
   issueNumber: number;

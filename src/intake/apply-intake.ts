@@ -6,9 +6,9 @@
 import { loadRepoConfig } from '../config/load.js';
 import type { GitHubClient } from '../core/github.js';
 import { planSetKey } from '../core/plan-set-key.js';
-import type { AppDeps } from './deps.js';
-import { enqueueRun } from './enqueue.js';
-import { ownedPullRequest } from './ownership.js';
+import type { AppDeps } from '../github/deps.js';
+import { enqueueRun } from '../github/enqueue.js';
+import { ownedPullRequest } from '../store/ownership.js';
 import type { IssueCommentEvent, PullRequestEvent } from './payloads.js';
 
 type Repo = { owner: string; repo: string };

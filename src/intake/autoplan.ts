@@ -4,32 +4,18 @@
 // configured permission (a plan runs the PR's code) — and how to proceed.
 import type { Logger } from 'pino';
 import { loadRepoConfig } from '../config/load.js';
-import type { GitHubClient, RepoRef } from '../core/github.js';
+import type { GitHubClient } from '../core/github.js';
+import { isBot, isForkPullRequest } from '../core/github.js';
+import { upsertComment } from '../github/comments.js';
+import type { AppDeps } from '../github/deps.js';
+import { enqueuePullRequestPlan } from '../github/enqueue.js';
+import { checkPermission } from '../github/permissions.js';
+import { prPlanComment } from '../github/pr-plan-report.js';
+import { invalidConfigReply } from '../github/replies.js';
 import { renderCode } from '../markdown/text.js';
-import { upsertComment } from './comments.js';
-import type { AppDeps } from './deps.js';
-import { enqueuePullRequestPlan } from './enqueue.js';
-import { isBot, type PullRequestEvent } from './payloads.js';
-import { checkPermission } from './permissions.js';
-import { invalidConfigReply } from './replies.js';
+import type { PullRequestEvent } from './payloads.js';
 
 type PullRequestPayload = ReturnType<typeof PullRequestEvent.parse>;
-
-/** The PR's one comment (plan table, or why it is not planned): found again by this key and marker. */
-export function prPlanComment(repo: RepoRef, pr: number, botLogin: string | undefined) {
-  return {
-    repo,
-    issueNumber: pr,
-    key: `autoplan-comment:${repo.owner}/${repo.repo}#${pr}`,
-    marker: `<!-- infra-agent:autoplan=${pr} -->`,
-    ...(botLogin ? { botLogin } : {}),
-  };
-}
-
-/** Whether a PR's head lives in another repository than its base (GitHub gives `head.repo: null` for a deleted fork). */
-export function isForkPullRequest(pr: { head: { repo: { full_name: string } | null } }, baseFullName: string): boolean {
-  return pr.head.repo === null || pr.head.repo.full_name.toLowerCase() !== baseFullName.toLowerCase();
-}
 
 export function notPlannedReply(
   why: { fork: string } | { login: string; required: string; actual: string },

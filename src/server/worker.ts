@@ -5,13 +5,13 @@
 
 import { JobPayloadSchema } from '../core/jobs.js';
 import { executeDriftJob } from '../drift/run.js';
-import { runIntake } from '../github/intake.js';
+import { runIntake } from '../intake/intake.js';
+import { executeApplyRun } from '../pipeline/apply-run.js';
+import { runConfigCheck } from '../pipeline/config-check.js';
+import { executePullRequestPlan } from '../pipeline/pr-plan.js';
+import { executeRun } from '../pipeline/run.js';
 import { type JobHandler, PermanentJobError } from '../queue/types.js';
-import { executeApplyRun } from './apply-run.js';
-import { runConfigCheck } from './config-check.js';
-import type { WorkerDeps } from './deps.js';
-import { executePullRequestPlan } from './pr-plan.js';
-import { executeRun } from './run.js';
+import type { WorkerDeps } from '../stages/deps.js';
 
 export function createJobHandler(deps: WorkerDeps): JobHandler {
   return async (job) => {
