@@ -6,7 +6,7 @@
 // from pushing keystrokes into a terminal. The environment is not in the argv (other users see argv): bwrap is
 // started with the allow-listed environment and passes exactly that on.
 import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { basename, delimiter, join, resolve } from 'node:path';
 import { protectedPathList, type SandboxPolicy } from './policy.js';
 
 export class SandboxError extends Error {
@@ -90,6 +90,24 @@ function firstSymlink(abs: string): { link: string; target: string } | undefined
   return undefined;
 }
 
+/** A file for the private /tmp: a regular file (not a link), with a plain name, not one of the App's. */
+function tmpFileSource(file: string): string {
+  const name = basename(file);
+  if (!/^[A-Za-z0-9._-]+$/.test(name) || name === '.' || name === '..') {
+    throw new SandboxError(`refusing to place ${file} in the sandbox's /tmp: not a plain file name`);
+  }
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(file);
+  } catch {
+    throw new SandboxError(`refusing to place ${file} in the sandbox's /tmp: it does not exist`);
+  }
+  if (!st.isFile()) throw new SandboxError(`refusing to place ${file} in the sandbox's /tmp: not a regular file`);
+  const src = real(file) ?? resolve(file);
+  assertNotProtected(src);
+  return src;
+}
+
 export interface BwrapArgvOptions {
   /** The proxy dir (socket + forwarder) on the host, for an allow-list network. */
   netDir?: string;
@@ -130,6 +148,7 @@ export function bwrapArgs(
   }
   for (const entry of ETC_ENTRIES) if (existsSync(entry)) out.push('--ro-bind', entry, entry);
   out.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', SANDBOX_HOME);
+  for (const file of policy.tmpFiles ?? []) out.push('--ro-bind', tmpFileSource(file), `/tmp/${basename(file)}`);
 
   const aliases = new Set<string>();
   const bind = (flag: '--ro-bind' | '--bind', path: string) => {

@@ -18,6 +18,11 @@ export interface SandboxPolicy {
   network: SandboxNetwork;
   /** Working directory inside (default: the first writable path). */
   cwd?: string;
+  /**
+   * Regular files bound read-only into the private /tmp under their own names: caches a trusted warm-up built from
+   * the pinned tool alone (sandbox/tool-cache.ts), never anything a run wrote.
+   */
+  tmpFiles?: string[];
 }
 
 /**
@@ -101,12 +106,19 @@ export function toolReadPaths(tool: string): string[] {
 }
 
 /** A scanner (tfsec, checkov, OPA): reads the code (and plan JSON), writes only its own temp dir, no network. */
-export function scannerPolicy(opts: { tool: string; read: string[]; scratch: string }): SandboxPolicy {
+export function scannerPolicy(opts: {
+  tool: string;
+  read: string[];
+  scratch: string;
+  /** The tool's warm /tmp cache files (sandbox/tool-cache.ts). */
+  tmpFiles?: string[];
+}): SandboxPolicy {
   return {
     readOnly: [...toolReadPaths(opts.tool), ...opts.read],
     writable: [opts.scratch],
     network: { mode: 'none' },
     cwd: opts.scratch,
+    ...(opts.tmpFiles && opts.tmpFiles.length > 0 ? { tmpFiles: opts.tmpFiles } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import { SANDBOX_HOME } from '../../sandbox/bwrap.js';
 import { run } from '../../sandbox/exec.js';
 import { scannerPolicy } from '../../sandbox/policy.js';
 import { sandboxStatus } from '../../sandbox/status.js';
+import { toolTmpFiles } from '../../sandbox/tool-cache.js';
 import { makeFinding } from '../findings.js';
 import { toRepoPath } from '../module-tree.js';
 import { CHECKOV_SEVERITY, mapCheckovId } from '../rules.js';
@@ -292,6 +293,8 @@ export const checkovScanner: Scanner = {
           tool: tool.path,
           read: [input.repoRoot, input.dir, ...(input.planJsonPath ? [dirname(input.planJsonPath)] : [])],
           scratch: tmp.dir,
+          // Its HCL grammar, compiled once by a warm-up instead of at every start (sandbox/tool-cache.ts).
+          tmpFiles: await toolTmpFiles(tool.path, ['--version'], checkovEnv(tmp.dir)),
         }),
         ...(input.signal ? { signal: input.signal } : {}),
       };
