@@ -15,6 +15,7 @@ import { opaScanner } from '../src/policy/scanners/opa.js';
 import { tfsecScanner } from '../src/policy/scanners/tfsec.js';
 import { runChecks } from '../src/stages/checks.js';
 import { Terraform } from '../src/terraform/engine.js';
+import { run } from '../src/util/exec.js';
 
 const project: Project = { name: 'bench', dir: '.', workspace: 'default', dependsOn: [] };
 
@@ -50,8 +51,7 @@ async function timed<T>(steps: Record<string, number>, name: string, fn: () => P
   }
 }
 
-async function serialPass(dir: string): Promise<Pass['steps']> {
-  const tf = new Terraform();
+async function serialPass(dir: string, tf = new Terraform()): Promise<Pass['steps']> {
   const config = defaultRepoConfig();
   const steps: Record<string, number> = {};
   const planFile = join(dir, '..', `serial-${createHash('sha1').update(dir).digest('hex')}.tfplan`);
@@ -62,6 +62,7 @@ async function serialPass(dir: string): Promise<Pass['steps']> {
   await timed(steps, 'validate', () => tf.validate(dir));
   await timed(steps, 'plan', () => tf.plan(dir, { out: planFile }));
   const planJson = await timed(steps, 'show', () => tf.showPlanJson(dir, planFile));
+  await timed(steps, 'show text', () => tf.showPlanText(dir, planFile));
   const planJsonPath = `${planFile}.json`;
   await writeFile(planJsonPath, JSON.stringify(planJson), { mode: 0o600 });
   await timed(steps, 'tfsec', () => tfsecScanner.run(input));
@@ -219,7 +220,83 @@ export async function benchSandboxCost(opts: { resources?: number; runs?: number
   }
 }
 
-if (
+/** Per-step medians, sandboxed vs unsandboxed: where the sandbox's time goes (`--profile`). */
+export interface SandboxProfile {
+  runs: number;
+  /** step → [sandboxed median ms, unsandboxed median ms]. */
+  steps: Record<string, { sandboxedMs: number; unsandboxedMs: number; sandboxed: number[]; unsandboxed: number[] }>;
+  sandboxedTotalMs: number;
+  unsandboxedTotalMs: number;
+}
+
+/**
+ * The serial steps of a checks pass, each timed alone, sandboxed and unsandboxed alternated (fresh checkout and
+ * Terraform each pass), plus the bare price of a sandbox: `true` in bwrap, and in bwrap behind the proxy forwarder.
+ */
+export async function profileSandbox(opts: { resources?: number; runs?: number } = {}): Promise<SandboxProfile> {
+  const base = await mkdtemp(join(tmpdir(), 'infra-agent-bench-profile-'));
+  const saved = process.env['INFRA_AGENT_UNSANDBOXED'];
+  const samples: Record<'s' | 'u', Record<string, number[]>> = { s: {}, u: {} };
+  const runs = opts.runs ?? 3;
+  try {
+    for (let i = 0; i < runs * 2; i++) {
+      const mode = i % 2 === 0 ? 's' : 'u';
+      if (mode === 's') delete process.env['INFRA_AGENT_UNSANDBOXED'];
+      else process.env['INFRA_AGENT_UNSANDBOXED'] = '1';
+      const dir = await freshCheckout(base, `profile-${i}`, opts.resources ?? 15);
+      const steps: Record<string, number> = {};
+      const none = { readOnly: [], writable: [dir], network: { mode: 'none' as const } };
+      await timed(steps, 'sandbox start (true)', () => run('/bin/true', [], { sandbox: none }));
+      await timed(steps, 'sandbox start + proxy forwarder (true)', () =>
+        run('/bin/true', [], { sandbox: { ...none, network: { mode: 'allowlist', hosts: ['example.com'] } } }),
+      );
+      const tf = new Terraform({ checkout: dir });
+      try {
+        Object.assign(steps, await serialPass(dir, tf));
+      } finally {
+        tf.dispose();
+      }
+      for (const [k, v] of Object.entries(steps)) samples[mode][k] = [...(samples[mode][k] ?? []), v];
+    }
+  } finally {
+    if (saved === undefined) delete process.env['INFRA_AGENT_UNSANDBOXED'];
+    else process.env['INFRA_AGENT_UNSANDBOXED'] = saved;
+    await rm(base, { recursive: true, force: true });
+  }
+  const steps: SandboxProfile['steps'] = {};
+  let st = 0;
+  let ut = 0;
+  for (const [name, sandboxed] of Object.entries(samples.s)) {
+    const unsandboxed = samples.u[name] ?? [];
+    steps[name] = { sandboxedMs: median(sandboxed), unsandboxedMs: median(unsandboxed), sandboxed, unsandboxed };
+    if (!name.startsWith('sandbox start')) {
+      st += median(sandboxed);
+      ut += median(unsandboxed);
+    }
+  }
+  return { runs, steps, sandboxedTotalMs: st, unsandboxedTotalMs: ut };
+}
+
+export function renderProfile(p: SandboxProfile): string {
+  return [
+    '| step | sandboxed ms | unsandboxed ms | difference |',
+    '|---|---|---|---|',
+    ...Object.entries(p.steps).map(
+      ([k, v]) => `| ${k} | ${v.sandboxedMs} | ${v.unsandboxedMs} | ${v.sandboxedMs - v.unsandboxedMs} |`,
+    ),
+    `| serial sum | ${p.sandboxedTotalMs} | ${p.unsandboxedTotalMs} | ${p.sandboxedTotalMs - p.unsandboxedTotalMs} |`,
+  ].join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv.includes('--profile')) {
+  const load = loadavg();
+  const profile = await profileSandbox();
+  const result = { ...profile, cpus: cpus().length, loadAvg: [load, loadavg()], date: new Date().toISOString() };
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'checks-profile.json');
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`${renderProfile(profile)}\n\nload average before ${load.join(' / ')}, after ${loadavg().join(' / ')}`);
+} else if (
   process.argv[1] &&
   import.meta.url === pathToFileURL(process.argv[1]).href &&
   process.argv.includes('--sandbox-only')
