@@ -5,6 +5,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { protectedPathList } from './policy.js';
 
 export const CACHE_DIR_ENV = 'INFRA_AGENT_CACHE_DIR';
 
@@ -37,6 +38,12 @@ function assertOwn(path: string): void {
 /** `<cache dir>/<name>`, created 0700 when missing; throws CacheDirError when it or the cache dir is not the App's. */
 export function ownCacheSubdir(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const base = appCacheDir(env);
+  // Its files are bound into sandboxes: it must not be, or hold, the App's data dir or key file.
+  for (const p of protectedPathList()) {
+    if (p === base || p.startsWith(`${base}/`) || base.startsWith(`${p}/`)) {
+      throw new CacheDirError(`the cache dir ${base} overlaps the App's ${p}: set ${CACHE_DIR_ENV} elsewhere`);
+    }
+  }
   mkdirSync(base, { recursive: true, mode: 0o700 });
   assertOwn(base);
   const dir = join(base, name);

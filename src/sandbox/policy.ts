@@ -143,8 +143,10 @@ export interface TerraformPolicyOptions {
   tool: string;
   /** The run's checkout (writable, its `.git` read-only). */
   checkout: string;
-  /** The project's TF_DATA_DIR, outside the checkout (writable). */
+  /** The project's TF_DATA_DIR, outside the checkout (writable unless dataReadOnly). */
   dataDir: string;
+  /** A data dir reused across runs: writable only while terraform's own init/workspace run. */
+  dataReadOnly?: boolean;
   /** More dirs it writes (the plan dir for `plan -out`). */
   writable?: string[];
   /** More dirs it reads (the saved plan's dir for show/apply). */
@@ -156,8 +158,13 @@ export interface TerraformPolicyOptions {
 export function terraformPolicy(opts: TerraformPolicyOptions): SandboxPolicy {
   const gitDir = join(opts.checkout, '.git');
   return {
-    readOnly: [...toolReadPaths(opts.tool), ...(opts.readOnly ?? [])],
-    writable: [opts.checkout, opts.dataDir, ...(opts.writable ?? []), ...operatorStateDirs()],
+    readOnly: [...toolReadPaths(opts.tool), ...(opts.readOnly ?? []), ...(opts.dataReadOnly ? [opts.dataDir] : [])],
+    writable: [
+      opts.checkout,
+      ...(opts.dataReadOnly ? [] : [opts.dataDir]),
+      ...(opts.writable ?? []),
+      ...operatorStateDirs(),
+    ],
     readOnlyOverlays: existsSync(gitDir) ? [gitDir] : [],
     network: opts.allowedHosts ? { mode: 'allowlist', hosts: opts.allowedHosts } : { mode: 'none' },
     cwd: opts.checkout,

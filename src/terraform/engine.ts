@@ -2,8 +2,7 @@
 // cap, env allowlist) with Terraform's automation settings and the offline CLI config; failures become a
 // TerraformError whose message is the diagnostics (`file:line: summary — detail`), never a stack trace. Works with
 // OpenTofu's `tofu` too: only flags both CLIs share are used.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -13,13 +12,17 @@ import { ExecError, type ExecResult, run } from '../sandbox/exec.js';
 import { DEFAULT_ALLOWED_HOSTS, terraformPolicy } from '../sandbox/policy.js';
 import { requireTool, terraformCliConfig } from '../toolchain/tools.js';
 import { redact, registerSecret } from '../util/redact.js';
+import { checkoutIdentity, DataDirs, realOrResolved } from './data-dirs.js';
 import {
-  formatDiagnostics,
   JsonDiagnosticSchema,
   parseHumanDiagnostics,
   parseJsonStreamDiagnostics,
   toDiagnostic,
 } from './diagnostics.js';
+import { dedupe, safeJson, TerraformError } from './error.js';
+import { cacheHolds, fillFromLockFile, lockedProviders, sharedProviderCache } from './provider-cache.js';
+
+export { TerraformError } from './error.js';
 
 export interface TerraformOptions {
   /** The binary: a path, or a name on PATH (`terraform`, `tofu`). Default: the project's pinned terraform. */
@@ -35,6 +38,13 @@ export interface TerraformOptions {
   checkout?: string;
   /** Hosts init/plan/apply may reach through the sandbox's proxy (default DEFAULT_ALLOWED_HOSTS). */
   allowedHosts?: string[];
+  /**
+   * 'shared' (default): inits use the App's read-only provider cache when it holds every provider the lock file pins,
+   * and fill it for the next run otherwise (provider-cache.ts). 'private': this instance's own cache only.
+   */
+  providerCache?: 'shared' | 'private';
+  /** The repository's identity (data-dirs.ts checkoutIdentity): each project's data dir is then reused across runs. */
+  reuse?: string;
 }
 
 export interface CallOptions {
@@ -75,30 +85,6 @@ const JSON_OUTPUT_CAP = 256 * 1024 * 1024;
 const TEXT_OUTPUT_CAP = 2 * 1024 * 1024;
 const STDERR_TAIL_LINES = 30;
 
-/** A Terraform command that failed, with what Terraform said about why. */
-export class TerraformError extends Error {
-  override readonly name = 'TerraformError';
-  readonly diagnostics: Diagnostic[];
-  /** e.g. "terraform plan" */
-  readonly command: string;
-  readonly exitCode?: number;
-  /** Redacted last lines of stderr (or stdout), for when the diagnostics do not say enough. */
-  readonly stderrTail: string;
-  constructor(command: string, diagnostics: Diagnostic[], stderrTail: string, exitCode?: number, fallback?: string) {
-    const errors = diagnostics.filter((d) => d.severity === 'error');
-    const shown = errors.length > 0 ? errors : diagnostics;
-    const message =
-      shown.length > 0
-        ? formatDiagnostics(shown)
-        : `${command} failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}: ${fallback ?? (stderrTail || 'no output')}`;
-    super(message);
-    this.command = command;
-    this.diagnostics = diagnostics;
-    this.stderrTail = stderrTail;
-    if (exitCode !== undefined) this.exitCode = exitCode;
-  }
-}
-
 const VersionSchema = z.looseObject({ terraform_version: z.string() });
 
 const ValidateSchema = z.looseObject({
@@ -116,8 +102,11 @@ export class Terraform {
   private readonly timeoutMs: number;
   private readonly checkout: string | undefined;
   private readonly allowedHosts: string[];
-  /** Per-instance parent of the TF_DATA_DIRs (one per project dir), outside every checkout; removed by dispose(). */
-  private dataRoot: string | undefined;
+  /** The TF_DATA_DIRs (one per project dir, outside every checkout) and this instance's own plugin cache. */
+  private readonly dirs: DataDirs;
+  private readonly useShared: boolean;
+  /** The plugin cache each data dir's providers link into (set by init; this instance's own cache otherwise). */
+  private readonly linkedCache = new Map<string, string>();
 
   constructor(opts: TerraformOptions = {}) {
     this.bin = opts.bin ?? requireTool('terraform');
@@ -125,32 +114,22 @@ export class Terraform {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.checkout = opts.checkout;
     this.allowedHosts = opts.allowedHosts ?? DEFAULT_ALLOWED_HOSTS;
+    this.useShared = (opts.providerCache ?? 'shared') === 'shared';
+    this.dirs = new DataDirs(opts.reuse, (d) => this.checkoutOf(d));
   }
 
-  /**
-   * The project's TF_DATA_DIR: outside the checkout, so a committed `.terraform/` (providers, modules.json,
-   * environment) is never read, and private to this instance (one run).
-   */
+  /** The project's TF_DATA_DIR (data-dirs.ts): outside the checkout; the project's reused one when it can be had. */
   dataDir(dir: string): string {
-    this.dataRoot ??= mkdtempSync(join(tmpdir(), 'infra-agent-tfdata-'));
-    const key = createHash('sha256').update(realOrResolved(dir)).digest('hex').slice(0, 16);
-    const path = join(this.dataRoot, key);
-    mkdirSync(path, { recursive: true, mode: 0o700 });
-    return path;
+    return this.dirs.dataDir(dir);
   }
 
   private pluginCache(): string {
-    this.dataRoot ??= mkdtempSync(join(tmpdir(), 'infra-agent-tfdata-'));
-    const cache = join(this.dataRoot, 'plugin-cache');
-    // Terraform refuses to start when the configured plugin cache dir is missing.
-    mkdirSync(cache, { recursive: true, mode: 0o700 });
-    return cache;
+    return this.dirs.pluginCache();
   }
 
-  /** Removes the TF data dirs this instance made. */
+  /** Removes this instance's private data dirs and gives back the reused ones. */
   dispose(): void {
-    if (this.dataRoot) rmSync(this.dataRoot, { recursive: true, force: true });
-    this.dataRoot = undefined;
+    this.dirs.dispose();
   }
 
   /** The binary's name for messages ("terraform" / "tofu"). */
@@ -158,15 +137,18 @@ export class Terraform {
     return this.bin.split('/').pop() ?? this.bin;
   }
 
-  private baseEnv(dir: string, reach: Reach, extra: Record<string, string> = {}): Record<string, string> {
-    // The plugin cache is this instance's (one run): a shared, writable cache would let one run's code plant a
-    // provider binary for the next. Providers come from the read-only mirror (or the allowed registries).
-    const cache = this.pluginCache();
+  private baseEnv(
+    dir: string,
+    reach: Reach,
+    extra: Record<string, string> = {},
+    cache?: string,
+  ): Record<string, string> {
     const env: Record<string, string> = {
       TF_IN_AUTOMATION: '1',
       TF_INPUT: '0',
       CHECKPOINT_DISABLE: '1',
-      TF_PLUGIN_CACHE_DIR: cache,
+      // Read-only in the sandbox except for an init into this instance's own cache (a fill's staging dir).
+      TF_PLUGIN_CACHE_DIR: cache ?? this.cacheOf(dir),
       // Outside the checkout: a committed .terraform/environment cannot pick the workspace, nor modules.json a module.
       TF_DATA_DIR: this.dataDir(dir),
     };
@@ -174,6 +156,11 @@ export class Terraform {
     if (rc) env['TF_CLI_CONFIG_FILE'] = rc;
     // Provider credentials only where providers or backends talk to their APIs.
     return { ...env, ...(reach === 'online' ? this.env : {}), ...extra };
+  }
+
+  /** The plugin cache `dir`'s data dir links into: the shared one when init used it, else this instance's own. */
+  private cacheOf(dir: string): string {
+    return this.linkedCache.get(this.dataDir(dir)) ?? this.pluginCache();
   }
 
   /** The checkout a project dir belongs to: the configured one, or the nearest ancestor with `.git`. */
@@ -207,18 +194,32 @@ export class Terraform {
       /** Dirs outside the checkout it writes (the plan dir) or reads (a saved plan's dir). */
       writable?: string[];
       readOnly?: string[];
+      /** The plugin cache for this call, and whether it may write it (an init into this instance's own cache). */
+      cache?: { dir: string; writable: boolean };
+      /** A provider-cache fill: its own module dir is the checkout (never a repository's), no credentials. */
+      fill?: boolean;
+      /** init and workspace: the only calls that may write a reused data dir. */
+      writesData?: boolean;
     } = {},
   ): Promise<ExecResult> {
     const label = `${this.name} ${args[0] ?? ''}`.trim();
     const reach = opts.reach ?? 'offline';
     try {
-      const env = this.baseEnv(dir, reach, opts.env);
+      const cache = opts.cache ?? { dir: this.cacheOf(dir), writable: false };
+      const env = opts.fill
+        ? { ...this.baseEnv(dir, 'offline', opts.env, cache.dir), TF_DATA_DIR: join(dir, '.data') }
+        : this.baseEnv(dir, reach, opts.env, cache.dir);
       const sandbox = terraformPolicy({
         tool: this.bin,
-        checkout: this.checkoutOf(dir),
+        checkout: opts.fill ? dir : this.checkoutOf(dir),
         dataDir: env['TF_DATA_DIR'] ?? this.dataDir(dir),
-        writable: [...(opts.writable ?? []), this.pluginCache()],
-        readOnly: [...(opts.readOnly ?? []), ...(env['TF_CLI_CONFIG_FILE'] ? [env['TF_CLI_CONFIG_FILE']] : [])],
+        dataReadOnly: !opts.fill && !opts.writesData && this.dirs.isReused(dir),
+        writable: [...(opts.writable ?? []), ...(cache.writable ? [cache.dir] : [])],
+        readOnly: [
+          ...(opts.readOnly ?? []),
+          ...(cache.writable ? [] : [cache.dir]),
+          ...(env['TF_CLI_CONFIG_FILE'] ? [env['TF_CLI_CONFIG_FILE']] : []),
+        ],
         ...(reach === 'online' ? { allowedHosts: this.allowedHosts } : {}),
       });
       return await run(this.bin, args, {
@@ -263,7 +264,34 @@ export class Terraform {
       args.push(`-backend-config=${key}=${value}`);
     }
     if (opts.upgrade) args.push('-upgrade');
-    const res = await this.exec(dir, args, { ...opts, reach: 'online' });
+    const call = { ...opts, reach: 'online' as const, writesData: true };
+    const data = this.dataDir(dir);
+    // A reused data dir remembers the backend of the last run: this checkout's config is the truth, nothing migrates.
+    if (this.dirs.isReused(dir) && opts.backend !== false) args.push('-reconfigure');
+    const shared = this.useShared ? sharedProviderCache() : undefined;
+    // The shared cache, read-only, when it holds every provider the lock file pins: providers are linked, not fetched.
+    const pinned = shared ? await lockedProviders(dir) : undefined;
+    if (shared && pinned && pinned.length > 0 && cacheHolds(shared, pinned)) {
+      try {
+        const res = await this.exec(dir, args, { ...call, cache: { dir: shared, writable: false } });
+        this.linkedCache.set(data, shared);
+        return { output: res.stdout };
+      } catch (err) {
+        // It needed a provider the lock file does not pin yet (a module's): the cache is read-only, use our own.
+        if (!(err instanceof TerraformError) || !/read-only file system/i.test(`${err.message}\n${err.stderrTail}`))
+          throw err;
+      }
+    }
+    const own = this.pluginCache();
+    const res = await this.exec(dir, args, { ...call, cache: { dir: own, writable: true } });
+    this.linkedCache.set(data, own);
+    // The providers it pinned go into the shared cache for the next runs, by a fill that sees no repository.
+    if (shared) {
+      await fillFromLockFile(shared, dir, async (module, staging) => {
+        const fillArgs = ['init', '-input=false', '-no-color', '-backend=false'];
+        await this.exec(module, fillArgs, { reach: 'online', fill: true, cache: { dir: staging, writable: true } });
+      });
+    }
     return { output: res.stdout };
   }
 
@@ -277,6 +305,7 @@ export class Terraform {
     const listed = await this.exec(dir, ['workspace', 'list', '-no-color'], {
       ...opts,
       reach: 'online',
+      writesData: true,
       timeoutMs: SHORT_TIMEOUT_MS,
     });
     const exists = listed.stdout
@@ -287,6 +316,7 @@ export class Terraform {
     await this.exec(dir, ['workspace', verb, '-no-color', name], {
       ...opts,
       reach: 'online',
+      writesData: true,
       timeoutMs: SHORT_TIMEOUT_MS,
     });
   }
@@ -432,24 +462,6 @@ export class Terraform {
 /** The CLI config for children (tools.ts falls back to the pinned one when the environment points nowhere). */
 export const cliConfigFile = terraformCliConfig;
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return diagnostics.filter((d) => {
-    const key = `${d.severity}|${d.file ?? ''}|${d.line ?? ''}|${d.summary}|${d.detail ?? ''}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
 /**
  * The Terraform a repository's runs use: its config's plan timeout, and the provider credentials it names in
  * `terraform.env_passthrough` (only those: exec refuses the app's own secrets anyway).
@@ -464,18 +476,13 @@ export function terraformForRepo(config: RepoConfig, opts: { checkout?: string }
     // value becomes in the output, its raw, base64 and hex forms are masked before anything reaches GitHub.
     registerSecret(value);
   }
+  // Each project's .terraform is reused across runs of the same repository (data-dirs.ts).
+  const reuse = opts.checkout ? checkoutIdentity(opts.checkout) : undefined;
   return new Terraform({
     env,
     timeoutMs: config.terraform.plan_timeout_s * 1000,
     ...(opts.checkout ? { checkout: opts.checkout } : {}),
+    ...(reuse ? { reuse } : {}),
     ...(config.terraform.allowed_hosts ? { allowedHosts: config.terraform.allowed_hosts } : {}),
   });
-}
-
-function realOrResolved(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return resolve(path);
-  }
 }
