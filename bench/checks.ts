@@ -3,7 +3,7 @@
 // same process and the same run. Cold = a fresh checkout and an empty plugin cache; warm = the same checkout again
 // (reused .terraform and cache). Writes bench/results/checks.json; `benchChecks()` is the measurement for run.ts.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -159,6 +159,7 @@ export interface ChecksBenchResult {
   cold: Pass & { ratio: number };
   warm: Pass & { ratio: number };
   sandbox: SandboxCost;
+  recheck: RecheckCost;
   cpus: number;
   loadAvg1m: number;
   node: string;
@@ -173,12 +174,14 @@ export async function benchChecks(opts: { resources?: number; sandboxRuns?: numb
   try {
     const { cold, warm } = await measure(base, 'm', resources);
     const sandbox = await measureSandbox(base, resources, opts.sandboxRuns ?? 3);
+    const recheck = await measureRecheck({ resources });
     const ratio = (p: Pass) => Math.round((p.parallelMs / p.serialMs) * 100) / 100;
     return {
       resources: resources * 3,
       cold: { ...cold, ratio: ratio(cold) },
       warm: { ...warm, ratio: ratio(warm) },
       sandbox,
+      recheck,
       cpus: cpus().length,
       loadAvg1m: Math.round(load * 100) / 100,
       node: process.version,
@@ -207,6 +210,8 @@ export function renderChecksTable(r: ChecksBenchResult): string {
     `Sandboxed vs unsandboxed runChecks, alternated, ${r.sandbox.runs} each: sandboxed ${r.sandbox.sandboxedMs.join(', ')} ms ` +
       `(median ${r.sandbox.sandboxedMedianMs}); unsandboxed ${r.sandbox.unsandboxedMs.join(', ')} ms ` +
       `(median ${r.sandbox.unsandboxedMedianMs}); ratio ${r.sandbox.ratio}`,
+    `Warm re-check of an unchanged project vs its cold first check, ${r.recheck.runs} each: warm ${r.recheck.warmMs.join(', ')} ms ` +
+      `(median ${r.recheck.warmMedianMs}); cold ${r.recheck.coldMs.join(', ')} ms (median ${r.recheck.coldMedianMs}); ratio ${r.recheck.ratio}`,
   ].join('\n');
 }
 
@@ -218,6 +223,80 @@ export async function benchSandboxCost(opts: { resources?: number; runs?: number
   } finally {
     await rm(base, { recursive: true, force: true });
   }
+}
+
+/** A warm re-check (`/infra plan` on an unchanged project) against the project's first, cold check. */
+export interface RecheckCost {
+  runs: number;
+  coldMs: number[];
+  warmMs: number[];
+  coldMedianMs: number;
+  warmMedianMs: number;
+  /** warm ÷ cold median; goal ≤ 0.5. */
+  ratio: number;
+  /** Stage durations (ms) of the last cold and warm pass, to show where the time goes. */
+  coldStages: Record<string, number>;
+  warmStages: Record<string, number>;
+}
+
+/** A fresh clone as the App makes one: `.git/config` naming the origin, and the project's committed lock file. */
+async function cloneOf(base: string, name: string, resources: number, origin: string, lock: string): Promise<string> {
+  const dir = await freshCheckout(base, name, resources);
+  await mkdir(join(dir, '.git'), { recursive: true });
+  await writeFile(join(dir, '.git', 'config'), `[remote "origin"]\n\turl = ${origin}\n`);
+  await writeFile(join(dir, '.terraform.lock.hcl'), lock);
+  return dir;
+}
+
+/**
+ * Cold: the first check of a project (a repository the App has not planned before: its data dir is empty). Warm: the
+ * same unchanged project checked again from a fresh clone — the project's .terraform is reused (data-dirs.ts).
+ * Machine-wide caches (the shared provider cache, checkov's warm grammar) are warm in both, as on a running App.
+ */
+export async function measureRecheck(opts: { resources?: number; runs?: number } = {}): Promise<RecheckCost> {
+  const base = await mkdtemp(join(tmpdir(), 'infra-agent-bench-recheck-'));
+  const resources = opts.resources ?? 15;
+  const runs = opts.runs ?? 3;
+  const coldMs: number[] = [];
+  const warmMs: number[] = [];
+  let coldStages: Record<string, number> = {};
+  let warmStages: Record<string, number> = {};
+  try {
+    // The lock file a repository commits, made once by a throwaway init.
+    const seed = await freshCheckout(base, 'seed', resources);
+    const tf = new Terraform({ checkout: seed });
+    await tf.init(seed).finally(() => tf.dispose());
+    const lock = await readFile(join(seed, '.terraform.lock.hcl'), 'utf8');
+    const stagesOf = (r: Awaited<ReturnType<typeof runChecks>>) =>
+      Object.fromEntries(r.stages.map((st) => [st.name, st.durationMs]));
+    for (let i = 0; i < runs; i++) {
+      const origin = `https://github.com/bench/recheck-${process.pid}-${Date.now()}-${i}.git`;
+      for (const temp of ['cold', 'warm'] as const) {
+        const dir = await cloneOf(base, `recheck-${i}-${temp}`, resources, origin, lock);
+        const t = performance.now();
+        const r = await runChecks({ repoRoot: dir, project, config: defaultRepoConfig() });
+        const ms = Math.round(performance.now() - t);
+        if (!r.plan) throw new Error(`bench module did not plan: ${JSON.stringify(r.stages)}`);
+        (temp === 'cold' ? coldMs : warmMs).push(ms);
+        if (temp === 'cold') coldStages = stagesOf(r);
+        else warmStages = stagesOf(r);
+      }
+    }
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+  const c = median(coldMs);
+  const w = median(warmMs);
+  return {
+    runs,
+    coldMs,
+    warmMs,
+    coldMedianMs: c,
+    warmMedianMs: w,
+    ratio: Math.round((w / c) * 1000) / 1000,
+    coldStages,
+    warmStages,
+  };
 }
 
 /** Per-step medians, sandboxed vs unsandboxed: where the sandbox's time goes (`--profile`). */
@@ -288,7 +367,23 @@ export function renderProfile(p: SandboxProfile): string {
   ].join('\n');
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv.includes('--profile')) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv.includes('--recheck')) {
+  const load = loadavg();
+  const result = {
+    ...(await measureRecheck()),
+    cpus: cpus().length,
+    loadAvg: [load, loadavg()],
+    date: new Date().toISOString(),
+  };
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'checks-recheck.json');
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+} else if (
+  process.argv[1] &&
+  import.meta.url === pathToFileURL(process.argv[1]).href &&
+  process.argv.includes('--profile')
+) {
   const load = loadavg();
   const profile = await profileSandbox();
   const result = { ...profile, cpus: cpus().length, loadAvg: [load, loadavg()], date: new Date().toISOString() };
