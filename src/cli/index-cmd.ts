@@ -4,20 +4,15 @@
 // --cache-dir), so indexing an unchanged tree again neither parses nor reads its files; --no-cache skips it.
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IndexCache, indexRepo, summarizeIndex } from '../repo/index.js';
+import { appCacheDir } from '../sandbox/cache-dir.js';
 
 const USAGE = 'usage: infra-agent index <dir> [--format text|json] [--cache-dir DIR | --no-cache]\n';
 
-/** $INFRA_AGENT_CACHE_DIR, else $XDG_CACHE_HOME/infra-agent, else ~/.cache/infra-agent. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const own = env['INFRA_AGENT_CACHE_DIR'];
-  if (own) return resolve(own);
-  const xdg = env['XDG_CACHE_HOME'];
-  return join(xdg ? resolve(xdg) : join(homedir(), '.cache'), 'infra-agent');
-}
+/** $INFRA_AGENT_CACHE_DIR, else $XDG_CACHE_HOME/infra-agent, else ~/.cache/infra-agent: the App's one cache dir. */
+export const defaultCacheDir = appCacheDir;
 
 /** One cache file per repository (by its real path), so two trees never evict each other's facts. */
 export function indexCacheFile(cacheDir: string, dir: string): string {
