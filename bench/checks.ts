@@ -13,9 +13,9 @@ import { runPregate } from '../src/policy/gate.js';
 import { checkovScanner } from '../src/policy/scanners/checkov.js';
 import { opaScanner } from '../src/policy/scanners/opa.js';
 import { tfsecScanner } from '../src/policy/scanners/tfsec.js';
+import { run } from '../src/sandbox/exec.js';
 import { runChecks } from '../src/stages/checks.js';
 import { Terraform } from '../src/terraform/engine.js';
-import { run } from '../src/util/exec.js';
 
 const project: Project = { name: 'bench', dir: '.', workspace: 'default', dependsOn: [] };
 

@@ -6,10 +6,10 @@ import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bwrapPath } from '../../src/sandbox/bwrap.js';
 import { CacheDirError, ownCacheSubdir } from '../../src/sandbox/cache-dir.js';
+import { ExecError, run } from '../../src/sandbox/exec.js';
 import { protectPath, scannerPolicy } from '../../src/sandbox/policy.js';
 import { toolTmpFiles } from '../../src/sandbox/tool-cache.js';
 import { findTool } from '../../src/toolchain/tools.js';
-import { ExecError, run } from '../../src/util/exec.js';
 
 const suite = bwrapPath() || process.env['CI'] ? describe : describe.skip;
 if (!bwrapPath() && !process.env['CI'])
