@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from './exec.js';
 import { ownCacheSubdir } from './cache-dir.js';
+import { run } from './exec.js';
 import { toolReadPaths } from './policy.js';
 import { sandboxStatus } from './status.js';
 
