@@ -261,7 +261,7 @@ function e2eRows(r: E2EBenchResult): Row[] {
     {
       figure: `End to end, webhook → PR opened, sequential (${q.ok}/${q.n} ok)`,
       ours: `p50 ${s(q.p50PrOpenedMs)}, p95 ${s(q.p95PrOpenedMs)} (run done p50 ${s(q.p50DoneMs)})`,
-      baseline: `one checks pass on the same change, called directly: ${s(r.checksStagesMeanMs)}`,
+      baseline: `one checks pass on the same change, called directly (median of 3): ${s(r.checksStagesMeanMs)}`,
       ratio: `${r.ratioToChecks}`,
       note:
         `also: checkout, index, the agent's own run_checks pass and the GitHub writes (stand-in, unthrottled); stage means (s): ` +
@@ -275,9 +275,10 @@ function e2eRows(r: E2EBenchResult): Row[] {
       baseline: `10 × sequential p50: ${s(10 * q.p50PrOpenedMs)}`,
       ratio: `${r.ratioConcurrentToSerial}`,
       note:
-        r.ratioConcurrentToSerial >= 1
-          ? 'no gain from concurrency: 2 cores are saturated by terraform and the scanners (checkov alone is a CPU-second per run)'
-          : `${r.workerConcurrency} runs at a time on 2 cores; the rest wait in the queue`,
+        (r.ratioConcurrentToSerial > 0.8
+          ? 'goal ≤ 0.8 not met: all 10 issues change the same project, whose init…plan is serialised by the project slot (one state), and the 2 cores are shared with everything else; '
+          : '') +
+        `${r.workerConcurrency} runs at a time on 2 cores; the rest wait in the queue; scanners run outside the project slot`,
     },
   ];
 }
