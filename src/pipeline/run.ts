@@ -175,24 +175,21 @@ function boundChecks(ctx: RunContext): MemoizedChecks {
   const project = need(ctx.project, 'project');
   const repoRoot = need(ctx.workspace, 'workspace').dir;
   const target = { repo: `${ctx.repo.owner}/${ctx.repo.repo}`, project: project.name, workspace: project.workspace };
-  // One terraform execution per project+workspace at a time, whichever issue or PR asks (state lock). The agent's
-  // last run_checks pass is the final checks when the checkout is unchanged since (checks-memo.ts).
-  ctx.checker = memoizeChecks(repoRoot, (signal?: AbortSignal) =>
-    withProjectSlot(
-      ctx.deps.store,
-      target,
-      () =>
-        ctx.deps.checks({
-          repoRoot,
-          project,
-          config: ctx.config,
-          ...(ctx.planDir ? { planDir: ctx.planDir } : {}),
-          ...(ctx.defaultBranch ? { defaultBranch: ctx.defaultBranch } : {}),
-          signal: signal ?? ctx.signal,
-        }),
-      { signal: signal ?? ctx.signal },
-    ),
-  );
+  // One terraform execution per project+workspace at a time, whichever issue or PR asks (state lock): the steps that
+  // touch the state (init … plan) hold the project's slot; fmt, the guard and the scanners of another run overlap
+  // them. The agent's last run_checks pass is the final checks when the checkout is unchanged since (checks-memo.ts).
+  ctx.checker = memoizeChecks(repoRoot, (signal?: AbortSignal) => {
+    const sig = signal ?? ctx.signal;
+    return ctx.deps.checks({
+      repoRoot,
+      project,
+      config: ctx.config,
+      ...(ctx.planDir ? { planDir: ctx.planDir } : {}),
+      ...(ctx.defaultBranch ? { defaultBranch: ctx.defaultBranch } : {}),
+      serialize: (fn) => withProjectSlot(ctx.deps.store, target, fn, { signal: sig }),
+      signal: sig,
+    });
+  });
   return ctx.checker;
 }
 

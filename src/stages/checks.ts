@@ -62,6 +62,11 @@ export interface RunChecksOptions {
    * policies are read from the checkout.
    */
   defaultBranch?: Pick<DefaultBranchSnapshot, 'baseline' | 'customPolicies'>;
+  /**
+   * Runs the steps that touch the project's state (init, the module guard, validate, plan + show) exclusively, e.g.
+   * under the project's slot; fmt, the guard and the scanners run outside it. Default: no exclusion.
+   */
+  serialize?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 const MESSAGE_CAP = 2000;
@@ -240,84 +245,89 @@ async function checksIn(ctx: {
     let planJson: unknown;
     const sig = signal ? { signal } : {};
 
-    const inited = await stage('init', async () => {
-      await tf.init(dir, sig);
-      if (project.workspace !== 'default') await tf.selectWorkspace(dir, project.workspace, sig);
-      return true;
+    // 3–5 touch the project's state (init, plan): the one part that holds the project's slot when the caller gives
+    // one, so another run's scanners and fmt/guard overlap it; the scanners here run outside it.
+    const exclusive = opts.serialize ?? (<T>(fn: () => Promise<T>) => fn());
+    await exclusive(async () => {
+      const inited = await stage('init', async () => {
+        await tf.init(dir, sig);
+        if (project.workspace !== 'default') await tf.selectWorkspace(dir, project.workspace, sig);
+        return true;
+      });
+      // 3b the guard again, now on every module init downloaded (and the repo's, which it re-reads cheaply).
+      let modulesOk = false;
+      if (inited) {
+        const t3 = Date.now();
+        const after = await runGuard(dir, root, config.policy, {
+          ...guardOpts,
+          dataDir: tf.dataDir(dir),
+          requireInstalled: true,
+        });
+        for (const secret of after.secrets) masker.add(secret);
+        pregate = {
+          ...after.run,
+          findings: [...after.run.findings, ...ctx.hazards],
+          durationMs: pregate.durationMs + after.run.durationMs,
+        };
+        modulesOk = !blocks(after.run, config.policy.levels);
+        stages.push({
+          name: 'modules',
+          status: modulesOk ? 'ok' : 'failed',
+          durationMs: Date.now() - t3,
+          ...(modulesOk
+            ? {}
+            : {
+                message: blockMessage(after.run, config.policy.levels, 'the guard blocked the modules init downloaded'),
+              }),
+        });
+      } else {
+        skip('modules', 'skipped: init failed');
+      }
+      let valid: true | undefined;
+      if (inited && modulesOk) {
+        valid = await stage('validate', async () => {
+          const v = await tf.validate(dir, sig);
+          diagnostics.push(...v.diagnostics);
+          if (!v.valid)
+            throw new Error(
+              v.diagnostics
+                .filter((d) => d.severity === 'error')
+                .map(formatDiagnostic)
+                .join('\n'),
+            );
+          return true as const;
+        });
+      } else {
+        skip('validate', inited ? 'skipped: the guard blocked a downloaded module' : 'skipped: init failed');
+      }
+      if (valid) {
+        plan = await stage('plan', async () => {
+          const p = await tf.plan(dir, { out: planFile, ...sig });
+          diagnostics.push(...p.diagnostics.filter((d) => d.severity === 'warning'));
+          const [json, text, bytes] = await Promise.all([
+            tf.showPlanJson(dir, planFile, sig),
+            tf.showPlanText(dir, planFile, sig),
+            readFile(planFile),
+          ]);
+          planJson = json;
+          return {
+            file: planFile,
+            hash: createHash('sha256').update(bytes).digest('hex'),
+            summary: summarizePlan(json),
+            text: mask(redact(text)),
+          } satisfies SavedPlan;
+        });
+      } else {
+        skip(
+          'plan',
+          !inited
+            ? 'skipped: init failed'
+            : !modulesOk
+              ? 'skipped: the guard blocked a downloaded module'
+              : 'skipped: validate failed',
+        );
+      }
     });
-    // 3b the guard again, now on every module init downloaded (and the repo's, which it re-reads cheaply).
-    let modulesOk = false;
-    if (inited) {
-      const t3 = Date.now();
-      const after = await runGuard(dir, root, config.policy, {
-        ...guardOpts,
-        dataDir: tf.dataDir(dir),
-        requireInstalled: true,
-      });
-      for (const secret of after.secrets) masker.add(secret);
-      pregate = {
-        ...after.run,
-        findings: [...after.run.findings, ...ctx.hazards],
-        durationMs: pregate.durationMs + after.run.durationMs,
-      };
-      modulesOk = !blocks(after.run, config.policy.levels);
-      stages.push({
-        name: 'modules',
-        status: modulesOk ? 'ok' : 'failed',
-        durationMs: Date.now() - t3,
-        ...(modulesOk
-          ? {}
-          : {
-              message: blockMessage(after.run, config.policy.levels, 'the guard blocked the modules init downloaded'),
-            }),
-      });
-    } else {
-      skip('modules', 'skipped: init failed');
-    }
-    let valid: true | undefined;
-    if (inited && modulesOk) {
-      valid = await stage('validate', async () => {
-        const v = await tf.validate(dir, sig);
-        diagnostics.push(...v.diagnostics);
-        if (!v.valid)
-          throw new Error(
-            v.diagnostics
-              .filter((d) => d.severity === 'error')
-              .map(formatDiagnostic)
-              .join('\n'),
-          );
-        return true as const;
-      });
-    } else {
-      skip('validate', inited ? 'skipped: the guard blocked a downloaded module' : 'skipped: init failed');
-    }
-    if (valid) {
-      plan = await stage('plan', async () => {
-        const p = await tf.plan(dir, { out: planFile, ...sig });
-        diagnostics.push(...p.diagnostics.filter((d) => d.severity === 'warning'));
-        const [json, text, bytes] = await Promise.all([
-          tf.showPlanJson(dir, planFile, sig),
-          tf.showPlanText(dir, planFile, sig),
-          readFile(planFile),
-        ]);
-        planJson = json;
-        return {
-          file: planFile,
-          hash: createHash('sha256').update(bytes).digest('hex'),
-          summary: summarizePlan(json),
-          text: mask(redact(text)),
-        } satisfies SavedPlan;
-      });
-    } else {
-      skip(
-        'plan',
-        !inited
-          ? 'skipped: init failed'
-          : !modulesOk
-            ? 'skipped: the guard blocked a downloaded module'
-            : 'skipped: validate failed',
-      );
-    }
 
     // 6 plan scanners: on the plan JSON when there is one (OPA falls back to the HCL without it).
     const t6 = Date.now();

@@ -5,6 +5,7 @@ import { afterEach, expect, it } from 'vitest';
 import { defaultRepoConfig } from '../../src/config/schema.js';
 import type { Project } from '../../src/core/types.js';
 import { tfsecScanner } from '../../src/policy/scanners/tfsec.js';
+import type { Scanner } from '../../src/policy/scanners/types.js';
 import { runChecks } from '../../src/stages/checks.js';
 import { describeWithTools } from '../helpers/tools.js';
 
@@ -127,5 +128,40 @@ describeWithTools(['terraform', 'tfsec', 'checkov', 'opa'], 'runChecks (real ter
     await expect(
       runChecks({ repoRoot: root, project: { ...project, dir: '../..' }, config: defaultRepoConfig() }),
     ).rejects.toThrow(/outside the repository/);
+  });
+
+  it('holds the exclusive section (the project slot) only for init … plan: the scanners run outside it', async () => {
+    const root = await repo({ 'main.tf': CLEAN });
+    let scannerStarted: () => void = () => {};
+    const started = new Promise<void>((ok) => {
+      scannerStarted = ok;
+    });
+    const scanner: Scanner = {
+      name: 'tfsec',
+      async run() {
+        scannerStarted();
+        return { name: 'tfsec', status: 'ok', durationMs: 0, findings: [] };
+      },
+    };
+    const sections: string[] = [];
+    const r = await runChecks({
+      repoRoot: root,
+      project,
+      config: defaultRepoConfig(),
+      scanners: { static: [scanner], plan: [] },
+      // Enters only once the static scanner has started: a scanner inside the section would wait forever.
+      serialize: async (fn) => {
+        await started;
+        sections.push('enter');
+        try {
+          return await fn();
+        } finally {
+          sections.push('leave');
+        }
+      },
+    });
+    expect(sections).toEqual(['enter', 'leave']);
+    expect(r.plan).toBeDefined();
+    expect(r.stages.find((s) => s.name === 'plan')?.status).toBe('ok');
   });
 });
