@@ -64,3 +64,31 @@ export async function checkoutMerge(ws: Workspace, target: MergeTarget): Promise
   }
   return { ok: true, headSha: target.headSha, baseSha, mergeSha: await ws.headSha(), behind };
 }
+
+/**
+ * The App's own branch, checked out, behind its base: merge the base's tip into the working tree WITHOUT committing
+ * (HEAD stays the branch's head, which the plan is bound to; nothing is pushed), so the plan is of the merge. A
+ * conflict leaves the branch as it was and says which files.
+ */
+export async function mergeBaseIntoWorkTree(
+  ws: Workspace,
+  baseSha: string,
+  baseRef: string,
+): Promise<{ merged: boolean; conflict?: string }> {
+  const head = await ws.headSha();
+  if (await ws.contains(head, baseSha)) return { merged: false };
+  try {
+    await ws.exec(['merge', '--no-commit', '--no-ff', baseSha]);
+  } catch (err) {
+    if (!(err instanceof GitError)) throw err;
+    const conflicted = await ws.exec(['diff', '--name-only', '--diff-filter=U']).catch(() => '');
+    await ws.exec(['merge', '--abort']).catch(() => {});
+    const files = conflicted.split('\n').filter(Boolean).slice(0, 20);
+    return {
+      merged: false,
+      conflict: `this branch does not merge cleanly with ${baseRef}${files.length ? ` (${files.map((f) => `\`${f.replace(/`/g, "'")}\``).join(', ')})` : ''}`,
+    };
+  }
+  await ws.clean();
+  return { merged: true };
+}

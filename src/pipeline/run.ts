@@ -26,6 +26,7 @@ import { redact } from '../util/redact.js';
 import { type MemoizedChecks, memoizeChecks } from './checks-memo.js';
 import { type AttemptInfo, failureMessage, isTransient, retryHint } from './failure.js';
 import { readIssue } from './issue.js';
+import { mergeBaseIntoWorkTree } from './merge-checkout.js';
 import { Progress, type ProgressTarget } from './progress.js';
 import { publish } from './publish.js';
 import type { RunContext } from './run-context.js';
@@ -123,6 +124,13 @@ async function checkout(ctx: RunContext): Promise<string> {
     // The base branch's tip now, not the merge base: the saved plan is bound to the base as it is when planned, and
     // an approval compares it with the base's tip then (a merge base would look stale forever once the base moved).
     ctx.baseSha = defaultHead;
+    // A plan (no agent) of a branch behind its base is of the merge, as GitHub would make it (nothing is committed).
+    if (job.kind === 'plan') {
+      const merge = await mergeBaseIntoWorkTree(ws, defaultHead, job.defaultBranch);
+      if (merge.conflict) throw new StopRun(`Not planned: ${merge.conflict}. Merge or rebase it, then push.`);
+      if (merge.merged)
+        return `\`${ctx.branch}\` at ${(await ws.headSha()).slice(0, 7)} merged with ${job.defaultBranch} at ${defaultHead.slice(0, 7)}`;
+    }
   }
   return `\`${ctx.branch}\` at ${(await ws.headSha()).slice(0, 7)}`;
 }

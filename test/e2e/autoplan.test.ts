@@ -7,7 +7,7 @@ import { standinWebhooks } from '../../devtools/github-standin/index.js';
 import { loadPlanSet } from '../../src/apply/plan-record.js';
 import { hasOwnMarker } from '../../src/markdown/markers.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
-import { terraformOnly } from '../helpers/fault-world.js';
+import { stubAgent, terraformOnly } from '../helpers/fault-world.js';
 import { identityFor } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait.js';
@@ -53,7 +53,7 @@ describeWithTools(['terraform', 'git'], 'autoplan: pull requests people write', 
       permissions: { mona: 'write', hubot: 'write', outsider: 'read' },
       owner: OWNER,
       repo: REPO,
-      server: { checks: terraformOnly },
+      server: { checks: terraformOnly, agent: stubAgent },
     });
   }, 120_000);
 
@@ -307,6 +307,53 @@ describeWithTools(['terraform', 'git'], 'autoplan: pull requests people write', 
       ].join('\n'),
     );
     await settled(pr.number);
+  });
+
+  it("the App's own PR behind its base is re-planned as merged, bound to its head and the base's tip", {
+    timeout: 600_000,
+  }, async () => {
+    const issue = world.standin.addIssue({
+      owner: OWNER,
+      repo: REPO,
+      title: 'Add a cache to db',
+      body: 'please',
+      user: 'mona',
+    });
+    const labelled = standinWebhooks(world.standin).issuesLabeled(OWNER, REPO, issue.number, 'infra-request', 'mona');
+    expect((await world.sender.send(labelled.event, labelled.payload)).status).toBeLessThan(300);
+    await settled(issue.number);
+    const appPr = world.standin
+      .pulls(OWNER, REPO)
+      .find((p) => p.user === world.standin.app.botLogin && p.state === 'open');
+    expect(appPr).toBeDefined();
+    const head = await world.remote.headSha(appPr?.headRef ?? '');
+    await world.remote.commitFiles(
+      'main',
+      { 'db/replica.tf': 'resource "terraform_data" "replica" {\n  input = "r"\n}\n' },
+      'Replica on main',
+    );
+    const base = await world.remote.headSha('main');
+
+    const ask = world.standin.addComment({
+      owner: OWNER,
+      repo: REPO,
+      issueNumber: appPr?.number ?? 0,
+      user: 'mona',
+      body: '/infra plan',
+    });
+    const hook = standinWebhooks(world.standin).issueCommentCreated(OWNER, REPO, ask.id);
+    expect((await world.sender.send(hook.event, hook.payload)).status).toBeLessThan(300);
+    const runs = await waitFor('the plan run', async () => {
+      const all = (await settled(issue.number)).filter((r) => r.kind === 'plan');
+      return all.length > 0 ? all : undefined;
+    });
+    expect(runs.map((r) => r.status)).toEqual(['succeeded']);
+    const set = await loadPlanSet(world.server.runtime.store, FULL, appPr?.number ?? 0);
+    expect(set).toMatchObject({ headSha: head, baseSha: base });
+    const plans = world.standin.state.checkRuns.filter((c) => c.headSha === head && c.name === 'infra-agent/plan');
+    expect(plans.at(-1)?.output.text).toContain('terraform_data.replica');
+    // Nothing was pushed: the branch is the App's head, the merge lived only in the checkout.
+    expect(await world.remote.headSha(appPr?.headRef ?? '')).toBe(head);
   });
 
   it('GitHub saw only requests and responses its OpenAPI description allows', () => {
