@@ -161,6 +161,28 @@ export async function benchAutoplan(): Promise<AutoplanBenchResult> {
   }
 }
 
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The two rows of `npm run bench` (bench/run.ts's table shape). */
+export function autoplanRows(r: AutoplanBenchResult) {
+  return [
+    {
+      figure: `Autoplan: one PR touching ${r.projects} projects, webhook → all ${r.projects} planned (max_parallel 4, 2 cores)`,
+      ours: sec(r.manyMs),
+      baseline: `${r.projects} × one project's PR (p50 ${sec(r.oneMedianMs)}): ${sec(r.projects * r.oneMedianMs)}`,
+      ratio: `${r.ratioManyToSerial}`,
+      note: `one clone, index and comment for all; plans 4 at a time, bounded by 2 cores (terraform + tfsec + checkov + OPA per project); load average at start ${r.loadAverageAtStart.join(' / ')}`,
+    },
+    {
+      figure: "Autoplan: a person's PR touching one project, webhook → plan comment",
+      ours: `p50 ${sec(r.oneMedianMs)} (first comment, the progress table: p50 ${sec(r.firstCommentMedianMs)})`,
+      baseline: `one checks pass on the same project, called directly: p50 ${sec(r.checksMedianMs)}`,
+      ratio: `${r.ratioOneToChecks}`,
+      note: 'also: intake (config, permission), clone + merge of head into base, index, locks, recording the plan, the check run and comment writes (stand-in, unthrottled)',
+    },
+  ];
+}
+
 /** One checks pass on a fresh copy of the project, called directly: the terraform + scanner work of one plan. */
 async function checksAlone(files: Record<string, string>, i: number): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), 'infra-agent-bench-autoplan-'));

@@ -5,6 +5,7 @@
 // planned when they free), plan and gate them in bounded parallel (`autoplan.max_parallel`, each project in its own
 // execution slot) with the PR's one comment edited as they finish, then record the plans bound to head + base exactly
 // as the App's own PRs' plans are (what an apply may use), and post one check run per project.
+import { setMaxListeners } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { takeProjectLocks } from '../apply/locks.js';
@@ -109,6 +110,9 @@ export async function executePullRequestPlan(
 ): Promise<void> {
   const attempt = await beginRunAttempt(deps.store, job.runId);
   if (attempt.action !== 'run') return;
+  // Every project's terraform and scanner processes listen to the run's signal: several projects at once is more
+  // than Node's default of 10 listeners, which is not a leak here.
+  setMaxListeners(64, signal);
   const log = deps.log.child({ runId: job.runId, pr: job.prNumber });
   const stopHeartbeat = startRunHeartbeat(deps.store, job.runId);
   const repo = { owner: job.owner, repo: job.repo };
