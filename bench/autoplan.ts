@@ -14,9 +14,9 @@ import { createGitRemote, identityFor } from '../devtools/git-remote.js';
 import { standinWebhooks, startGitHubStandin } from '../devtools/github-standin/index.js';
 import { createWebhookSender } from '../devtools/webhooks.js';
 import { defaultRepoConfig } from '../src/config/schema.js';
-import { startAppServer, WEBHOOK_PATH } from '../src/github/server.js';
 import { createLogger } from '../src/observability/logger.js';
-import { runChecks } from '../src/pipeline/checks.js';
+import { startAppServer, WEBHOOK_PATH } from '../src/server/server.js';
+import { runChecks } from '../src/stages/checks.js';
 import { describeMachine, type Machine, round, sleep } from './lib/stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

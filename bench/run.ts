@@ -2,10 +2,11 @@
 // bench/results/<name>.json per benchmark and bench/results/summary.md (the table, plus the machine: CPUs, load
 // average at start, node version, date), and prints the table. Anything slower than its baseline carries a line
 // saying why. `npx tsx bench/run.ts [name…]` runs only the named ones (index, prompt, gate, gate-tree, cost, checks,
-// drift, ingest, e2e, memory; memory shares e2e's concurrent run when both are chosen).
+// drift, ingest, e2e, memory, autoplan; memory shares e2e's concurrent run when both are chosen).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { autoplanRows, benchAutoplan } from './autoplan.js';
 import { benchCheckov, type CheckovBenchResult } from './checkov.js';
 import { benchChecks, type ChecksBenchResult, renderChecksTable } from './checks.js';
 import { benchCost, type CostBenchResult } from './cost.js';
@@ -35,6 +36,7 @@ const ALL = [
   'e2e',
   'memory',
   'curves',
+  'autoplan',
 ] as const;
 type Name = (typeof ALL)[number];
 
@@ -356,6 +358,7 @@ export async function runAll(names: readonly Name[] = ALL): Promise<{ rows: Row[
   const e2e = await step('e2e', () => benchE2E(), e2eRows, renderE2E);
   await step('memory', () => benchMemory(e2e ? { from: e2e } : {}), memoryRows, renderMemory);
   await step('curves', () => benchCurves(), curvesRows);
+  await step('autoplan', () => benchAutoplan(), autoplanRows);
 
   const table = renderTable(rows);
   const summary = [
