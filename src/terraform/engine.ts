@@ -196,8 +196,8 @@ export class Terraform {
       readOnly?: string[];
       /** The plugin cache for this call, and whether it may write it (an init into this instance's own cache). */
       cache?: { dir: string; writable: boolean };
-      /** A provider-cache fill: its own module dir is the checkout (never a repository's), no credentials. */
-      fill?: boolean;
+      /** In a dir of the App's own (a provider-cache fill, `version`): it is the checkout, no credentials. */
+      isolated?: boolean;
       /** init and workspace: the only calls that may write a reused data dir. */
       writesData?: boolean;
     } = {},
@@ -206,14 +206,14 @@ export class Terraform {
     const reach = opts.reach ?? 'offline';
     try {
       const cache = opts.cache ?? { dir: this.cacheOf(dir), writable: false };
-      const env = opts.fill
+      const env = opts.isolated
         ? { ...this.baseEnv(dir, 'offline', opts.env, cache.dir), TF_DATA_DIR: join(dir, '.data') }
         : this.baseEnv(dir, reach, opts.env, cache.dir);
       const sandbox = terraformPolicy({
         tool: this.bin,
-        checkout: opts.fill ? dir : this.checkoutOf(dir),
+        checkout: opts.isolated ? dir : this.checkoutOf(dir),
         dataDir: env['TF_DATA_DIR'] ?? this.dataDir(dir),
-        dataReadOnly: !opts.fill && !opts.writesData && this.dirs.isReused(dir),
+        dataReadOnly: !opts.isolated && !opts.writesData && this.dirs.isReused(dir),
         writable: [...(opts.writable ?? []), ...(cache.writable ? [cache.dir] : [])],
         readOnly: [
           ...(opts.readOnly ?? []),
@@ -246,9 +246,11 @@ export class Terraform {
 
   async version(opts: CallOptions = {}): Promise<{ version: string; raw: string }> {
     const scratch = mkdtempSync(join(tmpdir(), 'infra-agent-tfversion-'));
-    const res = await this.exec(scratch, ['version', '-json'], { ...opts, timeoutMs: SHORT_TIMEOUT_MS }).finally(() =>
-      rmSync(scratch, { recursive: true, force: true }),
-    );
+    const res = await this.exec(scratch, ['version', '-json'], {
+      ...opts,
+      isolated: true,
+      timeoutMs: SHORT_TIMEOUT_MS,
+    }).finally(() => rmSync(scratch, { recursive: true, force: true }));
     const parsed = VersionSchema.safeParse(safeJson(res.stdout));
     if (!parsed.success)
       throw new TerraformError(`${this.name} version`, [], res.stdout.slice(0, 500), 0, 'unreadable version output');
@@ -289,7 +291,7 @@ export class Terraform {
     if (shared) {
       await fillFromLockFile(shared, dir, async (module, staging) => {
         const fillArgs = ['init', '-input=false', '-no-color', '-backend=false'];
-        await this.exec(module, fillArgs, { reach: 'online', fill: true, cache: { dir: staging, writable: true } });
+        await this.exec(module, fillArgs, { reach: 'online', isolated: true, cache: { dir: staging, writable: true } });
       });
     }
     return { output: res.stdout };

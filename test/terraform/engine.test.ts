@@ -112,6 +112,16 @@ describeWithTools(['terraform'], 'Terraform engine (real terraform, offline)', (
     expect(JSON.parse(v.raw)).toHaveProperty('terraform_version', v.version);
   });
 
+  it("reports its version when bound to a run's checkout too (it runs in a scratch dir of its own)", async () => {
+    const checkout = fresh('bound', { 'main.tf': '' });
+    const bound = new Terraform({ checkout });
+    try {
+      expect((await bound.version()).version).toMatch(/^1\.\d+\.\d+/);
+    } finally {
+      bound.dispose();
+    }
+  });
+
   it('runs create → update → replace → delete, each summarised exactly, and reads state redacted', async () => {
     const dir = fresh('lifecycle', { 'main.tf': config({ input: 'v1', trigger: 'a', withFile: true }) });
     await tf.init(dir);
