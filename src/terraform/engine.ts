@@ -21,6 +21,7 @@ import {
 } from './diagnostics.js';
 import { dedupe, safeJson, TerraformError } from './error.js';
 import { cacheHolds, fillFromLockFile, lockedProviders, sharedProviderCache } from './provider-cache.js';
+import { readCachedSchema, schemaCacheFile, writeCachedSchema } from './schema-cache.js';
 
 export { TerraformError } from './error.js';
 
@@ -432,9 +433,15 @@ export class Terraform {
     return this.parseWholeJson(res, 'show -json');
   }
 
+  /** `providers schema -json`, kept per exact provider versions once the lock file pins them (schema-cache.ts). */
   async providersSchema(dir: string, opts: CallOptions = {}): Promise<unknown> {
+    const file = await schemaCacheFile(this.bin, dir);
+    const cached = file ? await readCachedSchema(file) : undefined;
+    if (cached !== undefined) return cached;
     const res = await this.exec(dir, ['providers', 'schema', '-json'], { ...opts, cap: JSON_OUTPUT_CAP });
-    return this.parseWholeJson(res, 'providers schema -json');
+    const schema = this.parseWholeJson(res, 'providers schema -json');
+    if (file) writeCachedSchema(file, schema);
+    return schema;
   }
 
   private parseWholeJson(res: ExecResult, what: string): unknown {
