@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runGuard } from '../policy/scanners/pregate.js';
 import { resolveProjectDir } from '../stages/checks.js';
+import { enterStage } from '../stages/run-state.js';
 import { type Terraform, TerraformError } from '../terraform/engine.js';
 import { Redactor, redact } from '../util/redact.js';
 import type { ProjectApplyReport } from './messages.js';
@@ -68,7 +69,7 @@ export async function applyProject(
   const planFile = join(a.planDir, `${p.name}-${p.workspace}.tfplan`);
   await writeFile(planFile, saved.bytes, { mode: 0o600 });
 
-  await store.updateRun(runId, { stage: `init:${p.name}`, heartbeatAt: new Date() });
+  await enterStage(store, runId, `init:${p.name}`);
   try {
     await a.tf.init(dir, sig);
     if (p.workspace !== 'default') await a.tf.selectWorkspace(dir, p.workspace, sig);
@@ -93,7 +94,7 @@ export async function applyProject(
   // The event first: projects apply in parallel and another one's stage may overwrite this one's, but recovery also
   // reads the events, so a crash from here on is seen as "terraform may have run".
   await store.addRunEvent({ runId, stage: `applying:${p.name}`, status: 'started', message: `plan ${planHash}` });
-  await store.updateRun(runId, { stage: `applying:${p.name}`, heartbeatAt: new Date() });
+  await enterStage(store, runId, `applying:${p.name}`);
   await store.audit({
     actor: actorOf(a.req).login,
     action: 'apply.started',

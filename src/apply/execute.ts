@@ -3,7 +3,7 @@
 // independent ones in parallel, one failure stopping only its dependants — and the report per project.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { APPLY_LABELS } from '../core/apply-port.js';
-import { startRunHeartbeat } from '../queue/recovery.js';
+import { endRunAttempt, startRunHeartbeat, startRunningRun } from '../stages/run-state.js';
 import { workDirPrefix } from '../stages/work-dirs.js';
 import { withProjectSlot } from '../store/project-slot.js';
 import type { Store } from '../store/types.js';
@@ -49,26 +49,11 @@ async function startRun(store: Store, req: ApplyRequest, repo: string, thread: n
     baseSha: set.baseSha,
     planHashes: set.projects.map((p) => p.planHash),
   };
-  if (req.runId) {
-    const existing = await store.getRun(req.runId);
-    if (!existing) throw new Error(`apply run ${req.runId} does not exist`);
-    return store.updateRun(req.runId, {
-      status: 'running',
-      stage: 'locking',
-      ...(existing.startedAt ? {} : { startedAt: new Date() }),
-      heartbeatAt: new Date(),
-    });
-  }
-  const run = await store.createRun({
-    kind: 'apply',
-    repo,
-    number: thread,
-    triggeredBy: actorOf(req).login,
-    input,
-    status: 'running',
+  return startRunningRun(store, {
+    runId: req.runId,
+    create: { kind: 'apply', repo, number: thread, triggeredBy: actorOf(req).login, input },
     stage: 'locking',
   });
-  return store.updateRun(run.id, { startedAt: new Date(), heartbeatAt: new Date(), attempt: 1 });
 }
 
 export async function executeApply(
@@ -101,11 +86,7 @@ async function executeApplyRun(
   // 4 Hold every lock for the whole apply (a race since the check refuses here).
   const locked = await takeProjectLocks(store, { repo, pr: req.pr, runId, projects: ctx.ordered });
   if (!locked.ok) {
-    await store.updateRun(runId, {
-      status: 'failed',
-      error: 'a project is locked by another pull request',
-      finishedAt: new Date(),
-    });
+    await endRunAttempt(store, runId, { status: 'failed', error: 'a project is locked by another pull request' });
     const missing: Requirement[] = locked.blocked.map((b) => ({
       code: 'lock-held',
       project: b.project,

@@ -4,6 +4,7 @@
 // lost track after terraform started needs a human and is never retried.
 
 import { APPLY_LABELS, type ApplyGitHubPort, type PullRequestFacts } from '../core/apply-port.js';
+import { endRunAttempt } from '../stages/run-state.js';
 import { EVENT_OUTPUT_CHARS } from './apply-project.js';
 import { type LockWaiter, releasePullRequestLocks } from './locks.js';
 import {
@@ -64,11 +65,9 @@ export async function finishFailure(
     add: [needsHuman ? APPLY_LABELS.needsHuman : APPLY_LABELS.failed],
     remove: [APPLY_LABELS.applying],
   });
-  await store.updateRun(f.runId, {
+  await endRunAttempt(store, f.runId, {
     status: needsHuman ? 'needs-human' : 'failed',
     error: f.failure.error.slice(0, EVENT_OUTPUT_CHARS),
-    workerId: null,
-    finishedAt: new Date(),
   });
   if (needsHuman) {
     await store.audit({
@@ -151,13 +150,7 @@ export async function finishSuccess(
   };
   await publishApplyReport(port, req.pr, input, 'success');
   await port.setLabels(req.pr, { add: [APPLY_LABELS.applied], remove: [APPLY_LABELS.applying, APPLY_LABELS.failed] });
-  await store.updateRun(s.runId, {
-    status: 'succeeded',
-    stage: 'done',
-    error: null,
-    workerId: null,
-    finishedAt: new Date(),
-  });
+  await endRunAttempt(store, s.runId, { status: 'succeeded', stage: 'done' });
   for (const w of waiters)
     await deps.requestPlan({ pr: w.pr, reason: `lock on ${w.project}/${w.workspace} freed by #${req.pr}` });
   return { outcome: 'applied', runId: s.runId, projects: s.reports, merged, waiters };

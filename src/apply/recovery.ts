@@ -1,6 +1,6 @@
 // Crash recovery of applies: at worker start, an apply run still `running` whose terraform may have started becomes
 // `needs-human` (never re-run), keeping its locks and its plan-hash claims; the caller tells the PR.
-import { applyMayHaveStarted, interruptedApplyMessage } from '../queue/recovery.js';
+import { applyMayHaveStarted, stopForHuman } from '../stages/run-state.js';
 import type { RunRecord, Store } from '../store/types.js';
 import { renderInterruptedApply } from './messages.js';
 
@@ -29,23 +29,11 @@ export async function recoverInterruptedApplies(
     if (staleAfter > 0 && now - lastSign < staleAfter) continue;
     // Interrupted before terraform started: nothing changed, the generic recovery runs it again.
     if (!(await applyMayHaveStarted(store, run))) continue;
-    const error = interruptedApplyMessage(run);
-    const updated = await store.updateRun(run.id, {
-      status: 'needs-human',
-      error,
-      workerId: null,
-      finishedAt: new Date(),
-    });
-    await store.addRunEvent({ runId: run.id, stage: run.stage, status: 'failed', message: error });
     const prValue = run.input['pr'];
     const pr = typeof prValue === 'number' && Number.isSafeInteger(prValue) ? prValue : undefined;
-    await store.audit({
-      actor: 'infra-agent',
-      action: 'apply.interrupted',
-      repo: run.repo,
-      target: pr !== undefined ? `#${pr}` : `#${run.number}`,
-      details: { runId: run.id, stage: run.stage, attempt: run.attempt },
-    });
+    const updated = await stopForHuman(store, run, { target: pr !== undefined ? `#${pr}` : `#${run.number}` });
+    // Another worker stopped it first (and told the PR).
+    if (!updated) continue;
     out.push({ run: updated, pr, message: renderInterruptedApply(pr ?? run.number, run.id, run.stage) });
   }
   return out;

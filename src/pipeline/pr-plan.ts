@@ -31,11 +31,11 @@ import {
 import { renderCode } from '../markdown/text.js';
 import { metrics } from '../observability/metrics.js';
 import { snapshotDefaultBranch } from '../policy/guard/baseline.js';
-import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../queue/recovery.js';
 import { indexRepo } from '../repo/index.js';
 import { sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
 import type { WorkerDeps } from '../stages/deps.js';
 import { candidateProjects } from '../stages/project.js';
+import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../stages/run-state.js';
 import { Workspace } from '../stages/workspace.js';
 import { withProjectSlot } from '../store/project-slot.js';
 import { mapBounded } from '../util/bounded.js';

@@ -5,9 +5,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { beginRunAttempt, endRunAttempt } from '../../src/queue/recovery.js';
 import { createRuntime } from '../../src/queue/runtime.js';
 import type { QueueJob } from '../../src/queue/types.js';
+import { beginRunAttempt, endRunAttempt } from '../../src/stages/run-state.js';
 import { sideEffectOnce } from '../../src/store/idempotency.js';
 import type { Store } from '../../src/store/types.js';
 

@@ -2,7 +2,7 @@
 // applies wait for a human with their lock kept, and GitHub side effects happen once.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEmbeddedQueue, type EmbeddedQueue } from '../../src/queue/embedded-queue.js';
-import { beginRunAttempt, endRunAttempt, recoverInterruptedRuns } from '../../src/queue/recovery.js';
+import { beginRunAttempt, endRunAttempt, recoverInterruptedRuns } from '../../src/stages/run-state.js';
 import { createStore } from '../../src/store/create-store.js';
 import { sideEffectOnce } from '../../src/store/idempotency.js';
 import type { SqlStore } from '../../src/store/sql-store.js';

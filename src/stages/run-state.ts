@@ -1,4 +1,8 @@
-// Crash safety of runs. A job executes a run; the run row says how far it got (stage, attempt, heartbeat). The rules:
+// A run's state machine, in one place: every change of a run's status, stage, attempt, worker or heartbeat is made
+// here (the store only stores the row, with compare-and-set on the status; the queue only delivers the job).
+//   queued ─begin attempt→ running ─end attempt→ succeeded | failed | cancelled | needs-human
+//   running ─end attempt (transient failure) / recovery→ queued          running ─interrupted apply→ needs-human
+// The rules:
 // - a plan/generate/revise run interrupted mid-way is started again from a safe stage (its side effects are guarded
 //   by idempotency keys, so repeating a stage never duplicates a PR or a comment);
 // - an apply run interrupted after `terraform apply` started is NEVER re-run automatically: terraform may have changed
@@ -8,8 +12,8 @@
 // start for runs whose worker stopped heartbeating (recoverInterruptedRuns).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { RunRecord, Store } from '../store/types.js';
-import type { EnqueueJob, Queue } from './types.js';
+import type { EnqueueJob, Queue } from '../queue/types.js';
+import type { NewRun, RunRecord, Store } from '../store/types.js';
 
 /** Identifies this process in runs and jobs it holds. */
 export const WORKER_ID = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -41,8 +45,15 @@ export async function applyMayHaveStarted(store: Store, run: RunRecord): Promise
   return events.some((e) => e.stage.startsWith('applying:'));
 }
 
-/** Stop an interrupted apply for a human; undefined when another worker already did (it audited it). */
-async function markNeedsHuman(store: Store, run: RunRecord): Promise<RunRecord | undefined> {
+/**
+ * Stop an interrupted apply for a human (from `running` only); undefined when another worker already did (it audited
+ * it). `target` names what the audit log points at (the PR when known; default the run's thread).
+ */
+export async function stopForHuman(
+  store: Store,
+  run: RunRecord,
+  options: { target?: string } = {},
+): Promise<RunRecord | undefined> {
   const message = interruptedApplyMessage(run);
   const updated = await store.transitionRun(run.id, ['running'], {
     status: 'needs-human',
@@ -56,7 +67,7 @@ async function markNeedsHuman(store: Store, run: RunRecord): Promise<RunRecord |
     actor: 'infra-agent',
     action: 'apply.interrupted',
     repo: run.repo,
-    target: `#${run.number}`,
+    target: options.target ?? `#${run.number}`,
     details: { runId: run.id, stage: run.stage, attempt: run.attempt },
   });
   return updated;
@@ -76,7 +87,7 @@ export async function beginRunAttempt(
   if (DONE.has(run.status)) return { action: 'skip', reason: `run is already ${run.status}`, run };
   const resumed = run.status === 'running';
   if (resumed && (await applyMayHaveStarted(store, run))) {
-    const stopped = await markNeedsHuman(store, run);
+    const stopped = await stopForHuman(store, run);
     return stopped ? { action: 'needs-human', run: stopped } : { action: 'skip', reason: 'another worker stopped it' };
   }
   const now = new Date();
@@ -103,20 +114,52 @@ export async function beginRunAttempt(
 
 /**
  * End an attempt. 'queued' hands the run back for a retry of its job (a transient failure before any point of no
- * return); the other statuses are final.
+ * return); the other statuses are final. `stage` records where it ended (an apply that succeeded is `done`).
  */
 export async function endRunAttempt(
   store: Store,
   runId: string,
-  outcome: { status: 'succeeded' | 'failed' | 'cancelled' | 'queued' | 'needs-human'; error?: string },
+  outcome: {
+    status: 'succeeded' | 'failed' | 'cancelled' | 'queued' | 'needs-human';
+    error?: string | undefined;
+    stage?: string;
+  },
 ): Promise<RunRecord> {
   return store.updateRun(runId, {
     status: outcome.status,
+    ...(outcome.stage === undefined ? {} : { stage: outcome.stage }),
     error: outcome.error ?? null,
     workerId: null,
     heartbeatAt: null,
     finishedAt: outcome.status === 'queued' ? null : new Date(),
   });
+}
+
+/** A running run enters its next stage (which also shows it is alive). */
+export async function enterStage(store: Store, runId: string, stage: string): Promise<RunRecord> {
+  return store.updateRun(runId, { stage, heartbeatAt: new Date() });
+}
+
+/**
+ * A run that starts running at once, without a queued attempt (an apply decided in the handler that asked for it):
+ * created `running` at `stage`, or, when the queue already recorded it (`runId`), moved to `running` at `stage`.
+ */
+export async function startRunningRun(
+  store: Store,
+  run: { runId?: string | undefined; create: Omit<NewRun, 'status' | 'stage'>; stage: string },
+): Promise<RunRecord> {
+  if (run.runId) {
+    const existing = await store.getRun(run.runId);
+    if (!existing) throw new Error(`${run.create.kind} run ${run.runId} does not exist`);
+    return store.updateRun(run.runId, {
+      status: 'running',
+      stage: run.stage,
+      ...(existing.startedAt ? {} : { startedAt: new Date() }),
+      heartbeatAt: new Date(),
+    });
+  }
+  const created = await store.createRun({ ...run.create, status: 'running', stage: run.stage });
+  return store.updateRun(created.id, { startedAt: new Date(), heartbeatAt: new Date(), attempt: 1 });
 }
 
 /** Refresh the run's heartbeat while it executes; returns the function that stops it. */
@@ -160,7 +203,7 @@ export async function recoverInterruptedRuns(store: Store, options: RecoveryOpti
     const lastSign = (run.heartbeatAt ?? run.updatedAt).getTime();
     if (options.staleAfterMs !== 0 && lastSign > staleBefore) continue;
     if (await applyMayHaveStarted(store, run)) {
-      const stopped = await markNeedsHuman(store, run);
+      const stopped = await stopForHuman(store, run);
       if (stopped) result.needsHuman.push(stopped);
       continue;
     }
