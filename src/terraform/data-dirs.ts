@@ -89,7 +89,13 @@ export class DataDirs {
     mkdirSync(path, { recursive: true, mode: 0o700 });
     let release: () => void;
     try {
-      release = lockfile.lockSync(path, { lockfilePath: `${path}.lock`, realpath: false, stale: 60_000 });
+      release = lockfile.lockSync(path, {
+        lockfilePath: `${path}.lock`,
+        realpath: false,
+        stale: 60_000,
+        // Lost (a blocked event loop past `stale`, a cleaned cache dir): the run goes on; never crash the App.
+        onCompromised: () => {},
+      });
     } catch {
       return undefined; // another run of this project holds it: this run gets a private one
     }

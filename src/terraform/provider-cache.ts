@@ -98,6 +98,8 @@ export async function fillProviderCache(opts: FillOptions): Promise<ProviderPin[
     realpath: false,
     stale: 30_000,
     retries: LOCK_WAIT,
+    // Lost lock (event loop blocked past `stale`): renames stay atomic; never crash the App from a timer.
+    onCompromised: () => {},
   });
   const work = mkdtempSync(join(opts.cache, '.fill-'));
   try {
