@@ -2,9 +2,10 @@
 // when a maintainer asked). In order: read the PR and its changed files (no Terraform touched → nothing is posted),
 // check out the merge of its head into its base's tip, index it, find the affected projects (own files, local
 // modules, `when_modified`), take their locks (all or none: a PR that waits is told which PR holds them and is
-// planned when they free), plan and gate them in bounded parallel (`autoplan.max_parallel`, each project in its own
-// execution slot) with the PR's one comment edited as they finish, then record the plans bound to head + base exactly
-// as the App's own PRs' plans are (what an apply may use), and post one check run per project.
+// planned when they free), plan and gate them in bounded parallel (`autoplan.max_parallel`; the steps that touch a
+// project's state hold its execution slot) with the PR's one comment edited as they finish, then record the plans
+// bound to head + base exactly as the App's own PRs' plans are (what an apply may use), and post one check run per
+// project.
 import { setMaxListeners } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -264,21 +265,18 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
     row.state = { kind: 'planning' };
     const planDir = join(planRoot, String(i));
     await mkdir(planDir, { recursive: true, mode: 0o700 });
-    const checks = await withProjectSlot(
-      deps.store,
-      { repo: full, project: row.project.name, workspace: row.project.workspace },
-      () =>
-        deps.checks({
-          repoRoot: ws.dir,
-          project: row.project,
-          config,
-          planDir,
-          defaultBranch,
-          fmtWrite: false,
-          signal: ctx.signal,
-        }),
-      { signal: ctx.signal },
-    );
+    const slot = { repo: full, project: row.project.name, workspace: row.project.workspace };
+    // The steps that touch the project's state hold its execution slot (whichever issue or PR asks); the rest overlap.
+    const checks = await deps.checks({
+      repoRoot: ws.dir,
+      project: row.project,
+      config,
+      planDir,
+      defaultBranch,
+      fmtWrite: false,
+      serialize: (fn) => withProjectSlot(deps.store, slot, fn, { signal: ctx.signal }),
+      signal: ctx.signal,
+    });
     row.state = { kind: 'done', checks, policyMarkdown: deps.renderers.policyMarkdown(checks.verdict) };
     if (Date.now() - lastPost >= PROGRESS_EVERY_MS) {
       lastPost = Date.now();
