@@ -42,6 +42,54 @@ export function nodeId(prefix: string, id: number): string {
 export const botLogin = (app: AppIdentity) => `${app.slug}[bot]`;
 
 /** The user id for a login, assigned on first sight (bots by their `[bot]` suffix). */
+/** A new open pull request record: what `POST /pulls` and a test's `addPullRequest` both make. */
+export function newPullRecord(f: {
+  repo: string;
+  number: number;
+  id: number;
+  title: string;
+  body: string | null;
+  user: string;
+  headRef: string;
+  baseRef: string;
+  at: string;
+  draft?: boolean;
+  maintainerCanModify?: boolean;
+  forkOwner?: string;
+}): PullRecord {
+  return {
+    kind: 'pull',
+    repo: f.repo,
+    number: f.number,
+    id: f.id,
+    nodeId: nodeId('PR', f.id),
+    title: f.title,
+    body: f.body,
+    state: 'open',
+    stateReason: null,
+    labels: [],
+    user: f.user,
+    assignees: [],
+    locked: false,
+    createdAt: f.at,
+    updatedAt: f.at,
+    closedAt: null,
+    bodyHistory: [],
+    headRef: f.headRef,
+    headShaAtClose: null,
+    baseRef: f.baseRef,
+    baseShaAtClose: null,
+    draft: f.draft ?? false,
+    merged: false,
+    mergedAt: null,
+    mergedBy: null,
+    mergeCommitSha: null,
+    maintainerCanModify: f.maintainerCanModify ?? true,
+    mergeableOverride: null,
+    ...(f.forkOwner ? { forkOwner: f.forkOwner } : {}),
+  };
+}
+
 export function ensureUser(state: StandinState, login: string, type?: 'User' | 'Bot' | 'Organization') {
   let user = state.users.get(login);
   if (!user) {

@@ -27,6 +27,7 @@ import {
   installationObject,
   issueObject,
   labelObject,
+  newPullRecord,
   nodeId,
   pullObject,
   pullShas,
@@ -844,36 +845,19 @@ export const HANDLERS: Record<string, Handler> = {
     if (b.title === undefined && b.issue === undefined) throw invalid('title', 'title is required');
     const id = input.nextId();
     const at = now();
-    const p: PullRecord = {
-      kind: 'pull',
+    const p = newPullRecord({
       repo: keyOf(repo),
       number: nextNumber(input, repo),
       id,
-      nodeId: nodeId('PR', id),
       title: b.title ?? '',
       body: b.body ?? null,
-      state: 'open',
-      stateReason: null,
-      labels: [],
       user: actor(input),
-      assignees: [],
-      locked: false,
-      createdAt: at,
-      updatedAt: at,
-      closedAt: null,
-      bodyHistory: [],
       headRef,
-      headShaAtClose: null,
       baseRef: b.base,
-      baseShaAtClose: null,
+      at,
       draft: b.draft ?? false,
-      merged: false,
-      mergedAt: null,
-      mergedBy: null,
-      mergeCommitSha: null,
       maintainerCanModify: b.maintainer_can_modify ?? true,
-      mergeableOverride: null,
-    };
+    });
     input.ctx.state.pulls.push(p);
     return {
       status: 201,

@@ -16,6 +16,7 @@ import {
   ensureUser,
   installationObject,
   issueObject,
+  newPullRecord,
   nodeId,
   pullHeadRef,
   pullObject,
@@ -634,37 +635,19 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
       }
       const id = nextId();
       const at = now();
-      const p: PullRecord = {
-        kind: 'pull',
+      const p = newPullRecord({
         repo: key,
         number: n,
         id,
-        nodeId: nodeId('PR', id),
         title,
         body,
-        state: 'open',
-        stateReason: null,
-        labels: [],
         user,
-        assignees: [],
-        locked: false,
-        createdAt: at,
-        updatedAt: at,
-        closedAt: null,
-        bodyHistory: [],
         headRef: head,
-        headShaAtClose: null,
         baseRef,
-        baseShaAtClose: null,
-        draft: false,
-        merged: false,
-        mergedAt: null,
-        mergedBy: null,
-        mergeCommitSha: null,
+        at,
         maintainerCanModify: fork === undefined,
-        mergeableOverride: null,
         ...(fork ? { forkOwner: fork } : {}),
-      };
+      });
       state.pulls.push(p);
       return p;
     },

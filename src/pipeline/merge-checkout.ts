@@ -40,26 +40,20 @@ export async function checkoutMerge(ws: Workspace, target: MergeTarget): Promise
   const baseSha = await ws.headSha(BASE_REF);
   const behind = !(await ws.contains(target.headSha, baseSha));
   await ws.checkoutDetached(baseSha);
-  try {
-    await ws.exec([
-      'merge',
-      '--no-ff',
-      '--no-edit',
-      '-m',
-      `infra-agent: #${target.prNumber} (${target.headSha.slice(0, 12)}) merged into ${target.baseRef} (${baseSha.slice(0, 12)})`,
-      target.headSha,
-    ]);
-  } catch (err) {
-    if (!(err instanceof GitError)) throw err;
-    const conflicted = await ws.exec(['diff', '--name-only', '--diff-filter=U']).catch(() => '');
-    await ws.exec(['merge', '--abort']).catch(() => {});
-    const files = conflicted.split('\n').filter(Boolean).slice(0, 20);
+  const failed = await tryMerge(ws, [
+    '--no-ff',
+    '--no-edit',
+    '-m',
+    `infra-agent: #${target.prNumber} (${target.headSha.slice(0, 12)}) merged into ${target.baseRef} (${baseSha.slice(0, 12)})`,
+    target.headSha,
+  ]);
+  if (failed) {
     return {
       ok: false,
       message:
-        files.length > 0
-          ? `this pull request does not merge cleanly into ${target.baseRef}: ${files.map((f) => `\`${f.replace(/`/g, "'")}\``).join(', ')} conflict. Resolve the conflicts (merge or rebase ${target.baseRef}) and push: it is planned again`
-          : `this pull request could not be merged into ${target.baseRef} to plan it (${err.message.slice(0, 300)})`,
+        failed.files.length > 0
+          ? `this pull request does not merge cleanly into ${target.baseRef}: ${failed.files.join(', ')} conflict. Resolve the conflicts (merge or rebase ${target.baseRef}) and push: it is planned again`
+          : `this pull request could not be merged into ${target.baseRef} to plan it (${failed.error.slice(0, 300)})`,
     };
   }
   return { ok: true, headSha: target.headSha, baseSha, mergeSha: await ws.headSha(), behind };
@@ -77,18 +71,25 @@ export async function mergeBaseIntoWorkTree(
 ): Promise<{ merged: boolean; conflict?: string }> {
   const head = await ws.headSha();
   if (await ws.contains(head, baseSha)) return { merged: false };
+  const failed = await tryMerge(ws, ['--no-commit', '--no-ff', baseSha]);
+  if (failed) {
+    const files = failed.files.length ? ` (${failed.files.join(', ')})` : '';
+    return { merged: false, conflict: `this branch does not merge cleanly with ${baseRef}${files}` };
+  }
+  await ws.clean();
+  return { merged: true };
+}
+
+/** `git merge …`; on failure the merge is aborted and the conflicted files come back (code-formatted, at most 20). */
+async function tryMerge(ws: Workspace, args: string[]): Promise<{ files: string[]; error: string } | undefined> {
   try {
-    await ws.exec(['merge', '--no-commit', '--no-ff', baseSha]);
+    await ws.exec(['merge', ...args]);
+    return undefined;
   } catch (err) {
     if (!(err instanceof GitError)) throw err;
     const conflicted = await ws.exec(['diff', '--name-only', '--diff-filter=U']).catch(() => '');
     await ws.exec(['merge', '--abort']).catch(() => {});
     const files = conflicted.split('\n').filter(Boolean).slice(0, 20);
-    return {
-      merged: false,
-      conflict: `this branch does not merge cleanly with ${baseRef}${files.length ? ` (${files.map((f) => `\`${f.replace(/`/g, "'")}\``).join(', ')})` : ''}`,
-    };
+    return { files: files.map((f) => `\`${f.replace(/`/g, "'")}\``), error: err.message };
   }
-  await ws.clean();
-  return { merged: true };
 }

@@ -356,6 +356,28 @@ describeWithTools(['terraform', 'git'], 'autoplan: pull requests people write', 
     expect(await world.remote.headSha(appPr?.headRef ?? '')).toBe(head);
   });
 
+  it('a PR that does not merge cleanly into its base says which files conflict, and plans nothing', {
+    timeout: 300_000,
+  }, async () => {
+    await world.remote.commitFiles('db-conflict', { 'db/main.tf': caller('database') }, 'Rename', {
+      from: 'main',
+      author: identityFor('mona'),
+    });
+    await world.remote.commitFiles('main', { 'db/main.tf': caller('db-primary') }, 'Rename on main');
+    const pr = await world.standin.addPullRequest({
+      owner: OWNER,
+      repo: REPO,
+      head: 'db-conflict',
+      title: 'conflict',
+      user: 'mona',
+    });
+    const hook = await standinWebhooks(world.standin).pullRequestOpened(OWNER, REPO, pr.number);
+    expect((await world.sender.send(hook.event, hook.payload)).status).toBeLessThan(300);
+    const said = await waitFor('the conflict note', () => botComments(pr.number)[0]);
+    expect(said.body).toContain('this pull request does not merge cleanly into main: `db/main.tf` conflict');
+    expect(await loadPlanSet(world.server.runtime.store, FULL, pr.number)).toBeUndefined();
+  });
+
   it('GitHub saw only requests and responses its OpenAPI description allows', () => {
     expect(world.standin.violations).toEqual([]);
     expect(world.standin.responseViolations).toEqual([]);
