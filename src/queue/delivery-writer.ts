@@ -1,11 +1,12 @@
 // The web role's one durable write per webhook: record the delivery id (dedupe) and enqueue its jobs in ONE
-// transaction, and under load many deliveries in that same transaction (group commit). A delivery's promise
+// transaction (one statement on the embedded store), and under load many deliveries in that same write (group
+// commit). A delivery's promise
 // resolves only after the commit that holds it, so the ack GitHub gets always follows a durable write; a failed
 // write rejects (GitHub gets a 500 and redelivers, or the App's redelivery sweep asks for it) and leaves nothing.
 //
 // Batching needs no timer: the first delivery is written at once; deliveries that arrive while a write is in flight
-// wait for it and then go together in the next one. Idle, a delivery costs one transaction; under load the
-// transaction's round trips (BEGIN, the two inserts, COMMIT) and the commit's flush are shared by the whole batch.
+// wait for it and then go together in the next one. Idle, a delivery costs one write; under load the write's round
+// trips (on PostgreSQL: BEGIN, the two inserts, COMMIT) and the commit's flush are shared by the whole batch.
 import type { Store } from '../store/types.js';
 import type { EnqueueJob, Queue } from './types.js';
 
@@ -38,17 +39,16 @@ interface Pending {
 
 export function createDeliveryWriter(
   store: Store,
-  queue: Pick<Queue, 'enqueueMany'>,
+  queue: Pick<Queue, 'enqueueMany' | 'acceptDeliveries'>,
   options: DeliveryWriterOptions = {},
 ): DeliveryWriter {
   const maxBatch = Math.max(1, options.maxBatch ?? 128);
   let waiting: Pending[] = [];
   let writing = false;
 
-  /** One transaction: the new ids among the batch, then the jobs of those (first occurrence of an id only). */
+  /** One write: the new ids among the batch, and the jobs of those (first occurrence of an id only). */
   async function write(batch: readonly Pending[]): Promise<Set<Pending>> {
-    return store.transaction(async (tx) => {
-      const fresh = await tx.store.recordDeliveries(batch.map((p) => p.delivery));
+    const firsts = (fresh: Set<string>) => {
       const accepted = new Set<Pending>();
       const taken = new Set<string>();
       for (const p of batch) {
@@ -56,6 +56,12 @@ export function createDeliveryWriter(
         taken.add(p.delivery.id);
         accepted.add(p);
       }
+      return accepted;
+    };
+    // The embedded queue does it in one statement (its jobs are the store's); pg-boss in one transaction.
+    if (queue.acceptDeliveries) return firsts(await queue.acceptDeliveries(batch));
+    return store.transaction(async (tx) => {
+      const accepted = firsts(await tx.store.recordDeliveries(batch.map((p) => p.delivery)));
       await queue.enqueueMany(
         [...accepted].flatMap((p) => p.jobs),
         { tx },

@@ -105,6 +105,16 @@ export async function createEmbeddedQueue(store: Store, options: Partial<QueueOp
       await (options.tx?.store ?? store).enqueueJobs(jobs.map((job) => ({ ...job, maxAttempts: opts.maxAttempts })));
       if (!options.tx) wakeAll();
     },
+    async acceptDeliveries(batch) {
+      const fresh = await store.acceptDeliveries(
+        batch.map((b) => ({
+          ...b.delivery,
+          jobs: b.jobs.map((job) => ({ ...job, maxAttempts: opts.maxAttempts })),
+        })),
+      );
+      if (fresh.size > 0) wakeAll();
+      return fresh;
+    },
     async work(handler: JobHandler, { concurrency }: WorkOptions) {
       if (stopping) throw new Error('the queue is stopped');
       for (let i = 0; i < Math.max(1, concurrency); i++) slots.push(slot(handler));

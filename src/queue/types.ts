@@ -52,6 +52,13 @@ export interface Queue {
   enqueue(job: EnqueueJob, options?: EnqueueOptions): Promise<string>;
   /** Add several jobs durably in one statement (a job whose idempotency key exists is skipped). */
   enqueueMany(jobs: readonly EnqueueJob[], options?: EnqueueOptions): Promise<void>;
+  /**
+   * Record webhook delivery ids and enqueue the jobs of the new ones in ONE statement, where the driver can (the
+   * embedded queue: its jobs live in the store). Returns the new ids. Absent: a store transaction does it.
+   */
+  acceptDeliveries?(
+    batch: readonly { delivery: { id: string; event: string }; jobs: readonly EnqueueJob[] }[],
+  ): Promise<Set<string>>;
   /** Start running jobs with the handler; resolves once the workers are started. */
   work(handler: JobHandler, options: WorkOptions): Promise<void>;
   /** Jobs per state (for /metrics). */

@@ -73,6 +73,51 @@ export async function recordDeliveries(
   return new Set(rows.map((r) => z.object({ id: z.string() }).parse(r).id));
 }
 
+/**
+ * The embedded deployment's whole webhook write in ONE statement (atomic without BEGIN/COMMIT): record the delivery
+ * ids, and enqueue the jobs of those that were new — an id given twice counts once, with its first jobs. Returns the
+ * new ids.
+ */
+export async function acceptDeliveries(
+  db: SqlExecutor,
+  batch: readonly { id: string; event: string; jobs: readonly NewJob[] }[],
+): Promise<Set<string>> {
+  if (batch.length === 0) return new Set();
+  const input = batch.map((d, ord) => ({
+    ord,
+    id: d.id,
+    event: d.event,
+    jobs: d.jobs.map((j) => ({
+      id: randomUUID(),
+      kind: j.kind,
+      key: j.key,
+      payload: j.payload,
+      max_attempts: j.maxAttempts,
+      idempotency_key: j.idempotencyKey ?? null,
+    })),
+  }));
+  const rows = await db.query(
+    `WITH input AS (
+       SELECT d.ord, d.id, d.event, d.jobs FROM jsonb_to_recordset($1::jsonb) AS d (ord int, id text, event text, jobs jsonb)
+     ), fresh AS (
+       INSERT INTO webhook_deliveries (id, event)
+       SELECT DISTINCT ON (id) id, event FROM input ORDER BY id, ord
+       ON CONFLICT (id) DO NOTHING RETURNING id
+     ), firsts AS (
+       SELECT DISTINCT ON (i.id) i.id, i.jobs FROM input i JOIN fresh f ON f.id = i.id ORDER BY i.id, i.ord
+     ), queued AS (
+       INSERT INTO jobs (id, kind, key, payload, state, max_attempts, idempotency_key)
+       SELECT j.id, j.kind, j.key, j.payload, 'queued', j.max_attempts, j.idempotency_key
+         FROM firsts, jsonb_to_recordset(firsts.jobs)
+           AS j (id text, kind text, key text, payload jsonb, max_attempts int, idempotency_key text)
+       ON CONFLICT (idempotency_key) DO NOTHING
+     )
+     SELECT id FROM fresh`,
+    [JSON.stringify(input)],
+  );
+  return new Set(rows.map((r) => z.object({ id: z.string() }).parse(r).id));
+}
+
 export async function enqueueJobs(db: SqlExecutor, jobs: readonly NewJob[]): Promise<void> {
   if (jobs.length === 0) return;
   await db.query(

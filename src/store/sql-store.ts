@@ -19,6 +19,7 @@ import {
   takeProjectSlot,
 } from './sql-coordination.js';
 import {
+  acceptDeliveries,
   claimJob,
   completeJob,
   countJobs,
@@ -127,6 +128,10 @@ export class SqlStore implements Store {
 
   recordDeliveries(deliveries: readonly { id: string; event: string }[]): Promise<Set<string>> {
     return recordDeliveries(this.db, deliveries);
+  }
+
+  acceptDeliveries(batch: readonly { id: string; event: string; jobs: readonly NewJob[] }[]): Promise<Set<string>> {
+    return acceptDeliveries(this.db, batch);
   }
 
   enqueueJobs(jobs: readonly NewJob[]): Promise<void> {

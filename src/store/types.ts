@@ -307,6 +307,8 @@ export interface Store {
   enqueueJob(job: NewJob): Promise<string>;
   /** Add many jobs in one statement; a job whose idempotency key exists is skipped. */
   enqueueJobs(jobs: readonly NewJob[]): Promise<void>;
+  /** Record delivery ids and enqueue the jobs of the new ones, in one statement; returns the new ids. */
+  acceptDeliveries(batch: readonly { id: string; event: string; jobs: readonly NewJob[] }[]): Promise<Set<string>>;
   /** Atomically pick the oldest runnable job whose key has no active job; lock it until now + lockMs. */
   claimJob(workerId: string, lockMs: number, kinds?: string[]): Promise<JobRecord | undefined>;
   /** Mark an active job completed (only if still held by workerId); false when it was not. */
