@@ -2,15 +2,13 @@
 // environment (Probot's names where they exist); see README "Configuration reference". Holds no logic: it reads the
 // environment and starts src/server/server.ts.
 import { parseArgs } from 'node:util';
-import { realAgentRunner } from '../pipeline/wiring.js';
 import type { Role } from '../queue/runtime.js';
 import { STATE_DIRS_ENV } from '../sandbox/policy.js';
 import { takeAppSecrets } from '../sandbox/secrets.js';
 import { UNSANDBOXED_ENV } from '../sandbox/status.js';
 import { startAppServer } from '../server/server.js';
-import { DEFAULT_GIT_URL_TEMPLATE } from '../stages/workspace.js';
 
-const USAGE = `usage: infra-agent serve [--role web|worker|all] [--port N] [--host H]
+const usage = (defaultGitUrl: string) => `usage: infra-agent serve [--role web|worker|all] [--port N] [--host H]
 
 environment:
   APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH), WEBHOOK_SECRET   the GitHub App (required)
@@ -18,7 +16,7 @@ environment:
   GITHUB_API_URL                                              API base URL for GitHub Enterprise Server
   DATABASE_URL                                                PostgreSQL (default: embedded store in INFRA_AGENT_DATA_DIR)
   INFRA_AGENT_DATA_DIR, INFRA_AGENT_PLAN_KEY                  embedded data dir; 32-byte key for saved plans
-  INFRA_AGENT_GIT_URL_TEMPLATE                                default ${DEFAULT_GIT_URL_TEMPLATE}
+  INFRA_AGENT_GIT_URL_TEMPLATE                                default ${defaultGitUrl}
   INFRA_AGENT_GIT_AUTHOR_NAME, INFRA_AGENT_GIT_AUTHOR_EMAIL   author of the app's commits
   INFRA_AGENT_WORKER_CONCURRENCY                              jobs at once per worker (default 2)
   PORT, HOST                                                  default 3000, 0.0.0.0
@@ -28,9 +26,14 @@ environment:
 The secrets above are read once at start and removed from the process environment.
 `;
 
-function required(name: string): string {
+/** The usage text; the pipeline's default git URL is loaded only when it is shown. */
+async function usageText(): Promise<string> {
+  return usage((await import('../stages/workspace.js')).DEFAULT_GIT_URL_TEMPLATE);
+}
+
+async function required(name: string): Promise<string> {
   const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set\n\n${USAGE}`);
+  if (!v) throw new Error(`${name} is not set\n\n${await usageText()}`);
   return v;
 }
 
@@ -45,34 +48,39 @@ export async function main(args: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(await usageText());
     return 0;
   }
   const role = values.role;
   if (role !== 'web' && role !== 'worker' && role !== 'all') {
-    process.stderr.write(`infra-agent serve: --role must be web, worker or all\n\n${USAGE}`);
+    process.stderr.write(`infra-agent serve: --role must be web, worker or all\n\n${await usageText()}`);
     return 2;
   }
   // Read once, then gone from process.env: nothing the App starts (or reads /proc for) finds them there.
   const secrets = takeAppSecrets();
-  const privateKey = secrets.privateKey ?? required('PRIVATE_KEY');
-  const webhookSecret = secrets.webhookSecret ?? required('WEBHOOK_SECRET');
+  const privateKey = secrets.privateKey ?? (await required('PRIVATE_KEY'));
+  const webhookSecret = secrets.webhookSecret ?? (await required('WEBHOOK_SECRET'));
   if ((role as Role) !== 'web' && !secrets.anthropicApiKey && !secrets.anthropicAuthToken) {
-    throw new Error(`ANTHROPIC_API_KEY is not set (workers call the model)\n\n${USAGE}`);
+    throw new Error(`ANTHROPIC_API_KEY is not set (workers call the model)\n\n${await usageText()}`);
   }
   const port = Number(values.port ?? process.env['PORT'] ?? 3000);
   const concurrency = Number(process.env['INFRA_AGENT_WORKER_CONCURRENCY'] ?? 2);
   const server = await startAppServer({
-    appId: required('APP_ID'),
+    appId: await required('APP_ID'),
     privateKey,
     webhookSecret,
     ...(secrets.databaseUrl ? { databaseUrl: secrets.databaseUrl } : {}),
     ...(secrets.planKey ? { planKey: secrets.planKey } : {}),
-    agent: realAgentRunner({
-      ...(secrets.anthropicApiKey ? { apiKey: secrets.anthropicApiKey } : {}),
-      ...(secrets.anthropicAuthToken ? { authToken: secrets.anthropicAuthToken } : {}),
-      ...(process.env['ANTHROPIC_BASE_URL'] ? { baseURL: process.env['ANTHROPIC_BASE_URL'] } : {}),
-    }),
+    // The agent (and the model's SDK) only in a process that runs jobs.
+    ...(role !== 'web'
+      ? {
+          agent: (await import('../pipeline/wiring.js')).realAgentRunner({
+            ...(secrets.anthropicApiKey ? { apiKey: secrets.anthropicApiKey } : {}),
+            ...(secrets.anthropicAuthToken ? { authToken: secrets.anthropicAuthToken } : {}),
+            ...(process.env['ANTHROPIC_BASE_URL'] ? { baseURL: process.env['ANTHROPIC_BASE_URL'] } : {}),
+          }),
+        }
+      : {}),
     role,
     port,
     ...((values.host ?? process.env['HOST']) ? { host: values.host ?? process.env['HOST'] ?? '0.0.0.0' } : {}),

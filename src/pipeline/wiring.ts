@@ -1,8 +1,5 @@
 // The real implementations behind the worker's injected interfaces: the agent loop on the Anthropic Messages API
 // (key and URL read by the SDK: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), the checks stage, the policy report.
-import { runAgent } from '../agent/loop.js';
-import { createModelClient, resolveModel } from '../agent/model-client.js';
-import { createAgentEnvironment } from '../agent/real-environment.js';
 import { renderPolicyMarkdown } from '../report/policy-markdown.js';
 import { runChecks } from '../stages/checks.js';
 import type { AgentRunner, Checker, Renderers } from '../stages/deps.js';
@@ -16,6 +13,12 @@ export interface ModelEndpoint {
 
 export function realAgentRunner(endpoint: ModelEndpoint = {}): AgentRunner {
   return async (task) => {
+    // The agent and the model's SDK are loaded by the first run that needs them, not at a worker's start.
+    const [{ runAgent }, { createModelClient, resolveModel }, { createAgentEnvironment }] = await Promise.all([
+      import('../agent/loop.js'),
+      import('../agent/model-client.js'),
+      import('../agent/real-environment.js'),
+    ]);
     const client = createModelClient({
       model: resolveModel(task.config.agent.model),
       maxTokens: task.config.agent.max_tokens,

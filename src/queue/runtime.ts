@@ -4,8 +4,7 @@
 import { createStore, resolveDatabaseUrl } from '../store/create-store.js';
 import { type RetentionOptions, startRetention } from '../store/retention.js';
 import type { Store, StoreOptions } from '../store/types.js';
-import { createEmbeddedQueue } from './embedded-queue.js';
-import { createPgBossQueue, type PgBossQueueOptions } from './pg-boss-queue.js';
+import type { PgBossQueueOptions } from './pg-boss-queue.js';
 import type { Queue, QueueOptions } from './types.js';
 
 export type Role = 'web' | 'worker' | 'all';
@@ -39,9 +38,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(databaseUrl ? { databaseUrl } : {}),
   });
   try {
+    // Only the queue this process uses is loaded (pg-boss is not, on the embedded store).
     const queue = databaseUrl
-      ? await createPgBossQueue({ databaseUrl, ...(options.queue ?? {}) })
-      : await createEmbeddedQueue(store, options.queue ?? {});
+      ? await (await import('./pg-boss-queue.js')).createPgBossQueue({ databaseUrl, ...(options.queue ?? {}) })
+      : await (await import('./embedded-queue.js')).createEmbeddedQueue(store, options.queue ?? {});
     const stopRetention =
       options.role !== 'web' && options.retention !== false ? startRetention(store, options.retention ?? {}) : () => {};
     return {

@@ -7,24 +7,17 @@ import type { AddressInfo } from 'node:net';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import { z } from 'zod';
 import { JOB_KIND_RUN, RunJobSchema } from '../core/jobs.js';
-import { type DriftScheduler, type DriftSchedulerOptions, startDriftScheduler } from '../drift/scheduler.js';
-import { type RedeliveryOptions, redeliverFailedDeliveries } from '../github/redelivery.js';
+import type { DriftScheduler, DriftSchedulerOptions } from '../drift/scheduler.js';
+import type { RedeliveryOptions } from '../github/redelivery.js';
 import { type ResilienceOptions, resilience } from '../github/resilience.js';
 import { createAppFn } from '../intake/app.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { collectAndRenderMetrics, METRICS_CONTENT_TYPE, metrics } from '../observability/metrics.js';
-import { notifyInterruptedApplies } from '../pipeline/apply-run.js';
-import { postPendingNotices, requeueStrandedRuns } from '../pipeline/repair.js';
-import { realAgentRunner, realChecker, realRenderers } from '../pipeline/wiring.js';
 import { createDeliveryWriter } from '../queue/delivery-writer.js';
 import { createRuntime, type Role, type Runtime } from '../queue/runtime.js';
-import { refusalMessage, sandboxStatus } from '../sandbox/status.js';
 import type { AgentRunner, Checker, WorkerDeps } from '../stages/deps.js';
-import { recoverInterruptedRuns } from '../stages/run-state.js';
-import { removeStaleWorkDirs } from '../stages/work-dirs.js';
-import { DEFAULT_GIT_URL_TEMPLATE, type GitIdentity } from '../stages/workspace.js';
+import type { GitIdentity } from '../stages/workspace.js';
 import type { RunRecord } from '../store/types.js';
-import { createJobHandler } from './worker.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 
@@ -97,6 +90,27 @@ export function githubOctokitClass(throttle: boolean, faults: ResilienceOptions 
   });
 }
 
+/**
+ * What only a worker needs (the pipeline, the agent, the scanners, the drift scheduler, the repair sweep), imported
+ * when a worker starts: a web-only process never loads it, so it stays small and starts fast.
+ */
+async function loadWorkerModules() {
+  const [applyRun, repair, wiring, workDirs, worker, workspace, recovery, sandbox, drift, redelivery] =
+    await Promise.all([
+      import('../pipeline/apply-run.js'),
+      import('../pipeline/repair.js'),
+      import('../pipeline/wiring.js'),
+      import('../stages/work-dirs.js'),
+      import('./worker.js'),
+      import('../stages/workspace.js'),
+      import('../stages/run-state.js'),
+      import('../sandbox/status.js'),
+      import('../drift/scheduler.js'),
+      import('../github/redelivery.js'),
+    ]);
+  return { applyRun, repair, wiring, workDirs, worker, workspace, recovery, sandbox, drift, redelivery };
+}
+
 /** The job that resumes an interrupted run: the run's stored input is the job payload minus the delivery id. */
 function jobForRun(run: RunRecord) {
   const parsed = RunJobSchema.safeParse({ ...run.input, type: JOB_KIND_RUN, runId: run.id });
@@ -109,14 +123,6 @@ function jobForRun(run: RunRecord) {
 
 export async function startAppServer(opts: AppServerOptions): Promise<AppServer> {
   const log = opts.log ?? createLogger();
-  const runtime =
-    opts.runtime ??
-    (await createRuntime({
-      role: opts.role,
-      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
-      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-      ...(opts.planKey ? { planKey: opts.planKey } : {}),
-    }));
   const probot = new Probot({
     appId: opts.appId,
     privateKey: opts.privateKey,
@@ -128,16 +134,30 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
       opts.githubFaults ?? {},
     ),
   });
-
-  // The app's own login: PRs are "ours" only when opened by it. Unknown (API down at start) → markers + Bot type.
-  let botLogin: string | undefined;
-  try {
-    const app = await probot.auth();
-    const { data } = await app.rest.apps.getAuthenticated();
-    botLogin = `${AppSchema.parse(data).slug}[bot]`;
-  } catch (err) {
-    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read the app slug');
-  }
+  // Three independent waits, overlapped: the store opening (the embedded one compiles PostgreSQL's WebAssembly),
+  // the App's identity from GitHub, and a worker's modules.
+  const workerModules = opts.role !== 'web' ? loadWorkerModules() : undefined;
+  workerModules?.catch(() => {});
+  const identity = (async () => {
+    // The app's own login: PRs are "ours" only when opened by it. Unknown (API down at start) → markers + Bot type.
+    try {
+      const app = await probot.auth();
+      const { data } = await app.rest.apps.getAuthenticated();
+      return `${AppSchema.parse(data).slug}[bot]`;
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read the app slug');
+      return undefined;
+    }
+  })();
+  const runtime =
+    opts.runtime ??
+    (await createRuntime({
+      role: opts.role,
+      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      ...(opts.planKey ? { planKey: opts.planKey } : {}),
+    }));
+  const botLogin = await identity;
 
   if (opts.role !== 'worker') {
     probot.onAny(async (event) => metrics.recordWebhook(event.name));
@@ -156,7 +176,19 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
 
   let drift: DriftScheduler | undefined;
   let repairTimer: NodeJS.Timeout | undefined;
-  if (opts.role !== 'web') {
+  if (workerModules) {
+    const {
+      applyRun: { notifyInterruptedApplies },
+      repair: { postPendingNotices, requeueStrandedRuns },
+      wiring: { realAgentRunner, realChecker, realRenderers },
+      workDirs: { removeStaleWorkDirs },
+      worker: { createJobHandler },
+      workspace: { DEFAULT_GIT_URL_TEMPLATE },
+      recovery: { recoverInterruptedRuns },
+      sandbox: { refusalMessage, sandboxStatus },
+      drift: { startDriftScheduler },
+      redelivery: { redeliverFailedDeliveries },
+    } = await workerModules;
     // Said once at start, loudly: a worker without a sandbox refuses every plan and apply (or runs them unsandboxed
     // when the operator switched it off).
     const sandbox = await sandboxStatus();

@@ -1,10 +1,10 @@
 // The two SQL drivers behind the store: PGlite (PostgreSQL compiled to WASM, in-process, in a data directory) and
 // node-postgres. Both speak the same SQL, so the store has one code path; this module only hides how a query, a
-// multi-statement script and a transaction are run on each.
-import { mkdirSync } from 'node:fs';
+// multi-statement script and a transaction are run on each. Each driver is imported when it is opened: a process on
+// PostgreSQL never loads PGlite, and the reverse.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 
 export type Row = Record<string, unknown>;
 
@@ -31,10 +31,43 @@ export function resolvePgliteDir(dataDir: string | undefined): string {
   return abs;
 }
 
+// PostgreSQL's default 128MB of shared buffers is sized for a server; one app process's store needs far less
+// (measured: RSS of a reopened store 324 MB → 175 MB).
+const PGLITE_CONF = ['shared_buffers=16MB'];
+
+/** Creates the cluster in `dir` (initdb) and exits: run in a child process, see below. */
+const INITDB_CHILD = `
+const [moduleUrl, dir, conf] = process.argv.slice(1);
+const { PGlite } = await import(moduleUrl);
+const db = await PGlite.create(dir, { postgresqlconf: JSON.parse(conf) });
+await db.close();
+`;
+
+/**
+ * A new data directory's initdb runs in a short-lived child process: initdb is PostgreSQL's heaviest moment (its own
+ * WebAssembly instance; measured ~700 MB resident) and memory a process has touched is not given back, so the App's
+ * first start would stay that large for its whole life. The App then opens the initialised directory like a restart.
+ */
+async function initPgliteDir(dir: string): Promise<void> {
+  if (dir.startsWith('memory://') || existsSync(path.join(dir, 'PG_VERSION'))) return;
+  const moduleUrl = import.meta.resolve('@electric-sql/pglite');
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', INITDB_CHILD, moduleUrl, dir, JSON.stringify(PGLITE_CONF)],
+      { timeout: 10 * 60_000, maxBuffer: 1024 * 1024, env: { PATH: process.env['PATH'] ?? '' } },
+      (err, _stdout, stderr) => {
+        if (err) reject(new Error(`creating the embedded store in ${dir} failed: ${stderr.trim() || err.message}`));
+        else resolve();
+      },
+    );
+  });
+}
+
 export async function openPglite(dataDir: string | undefined): Promise<SqlDriver> {
-  // PostgreSQL's default 128MB of shared buffers is sized for a server; one app process's store needs far less
-  // (measured: RSS of a reopened store 324 MB → 175 MB).
-  const db = await PGlite.create(resolvePgliteDir(dataDir), { postgresqlconf: ['shared_buffers=16MB'] });
+  const dir = resolvePgliteDir(dataDir);
+  const [{ PGlite }] = await Promise.all([import('@electric-sql/pglite'), initPgliteDir(dir)]);
+  const db = await PGlite.create(dir, { postgresqlconf: PGLITE_CONF });
   return {
     name: 'pglite',
     async query(sql, params = []) {
@@ -60,6 +93,7 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlDriver
 }
 
 export async function openPostgres(databaseUrl: string, maxConnections = 10): Promise<SqlDriver> {
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: databaseUrl, max: maxConnections });
   // An idle client losing its server (restart, failover) must not crash the process; the next query reconnects.
   pool.on('error', () => {});

@@ -6,13 +6,14 @@
 import { isBot } from '../../core/github.js';
 import type { AppDeps, WebhookContext } from '../../github/deps.js';
 import { acceptJobs, intakeJob } from '../../github/enqueue.js';
-import { parseCommand } from '../commands.js';
 import { IssueCommentEvent, parsePayload } from '../payloads.js';
 
 export async function handleIssueComment(ctx: WebhookContext, deps: AppDeps): Promise<void> {
   const event = parsePayload(IssueCommentEvent, ctx);
   if (!event) return;
   if (event.action !== 'created' || isBot(event.sender) || isBot(event.comment.user)) return;
+  // The command parser (a Markdown parser under it) is loaded by the first comment, not by every web process.
+  const { parseCommand } = await import('../commands.js');
   if (!parseCommand(event.comment.body ?? '')) return;
   const accepted = await acceptJobs(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, [
     intakeJob(

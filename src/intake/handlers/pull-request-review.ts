@@ -7,7 +7,6 @@
 import { isBot } from '../../core/github.js';
 import type { AppDeps, WebhookContext } from '../../github/deps.js';
 import { acceptDelivery, enqueueIntake, enqueueRun } from '../../github/enqueue.js';
-import { readMarkers } from '../../markdown/markers.js';
 import { applyThread } from '../apply-intake.js';
 import { PullRequestReviewEvent, parsePayload } from '../payloads.js';
 
@@ -23,7 +22,11 @@ export async function handlePullRequestReview(ctx: WebhookContext, deps: AppDeps
   const repo = { owner: event.repository.owner.login, repo: event.repository.name };
   const thread = await applyThread(deps, repo, pr);
   // A PR the app never planned and without any of our markers is none of our business: no bot reply.
-  if (thread === undefined && Object.keys(readMarkers(pr.body)).length === 0) return;
+  // The marker reader (a Markdown parser under it) is loaded by the first such review, not by every web process.
+  if (thread === undefined) {
+    const { readMarkers } = await import('../../markdown/markers.js');
+    if (Object.keys(readMarkers(pr.body)).length === 0) return;
+  }
   if (thread !== undefined && !/^[0-9a-f]{40}$/.test(event.review.commit_id)) return;
   const accepted = await acceptDelivery(deps, { id: ctx.id, event: `${ctx.name}.${event.action}` }, async (tx) => {
     if (thread === undefined) {

@@ -1,0 +1,173 @@
+// Through the App's own HTTP server (Probot's signature check, the handlers, the batched delivery writer), the web
+// role as it runs in production (`--role web`, nothing consuming the queue) on PostgreSQL + pg-boss and on the
+// embedded store: every delivery that gets a 2xx is already in the store with its job when the answer arrives — read
+// from a connection of its own — also when many arrive at once; and a store that fails before the ack answers 5xx,
+// keeps nothing, and takes GitHub's redelivery of the same bytes exactly once.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { generateAppKeyPair } from '../../devtools/github-standin/index.js';
+import { deliver, issuesLabeledPayload, sendWebhook } from '../../devtools/webhooks.js';
+import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/server/server.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createEmbeddedQueue } from '../../src/queue/embedded-queue.js';
+import { createRuntime, type Runtime } from '../../src/queue/runtime.js';
+import { createStore } from '../../src/store/create-store.js';
+import type { SqlExecutor } from '../../src/store/sql.js';
+import { storeFaults } from '../helpers/faulty-store.js';
+import { postgresMissing, requirePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+
+const SECRET = 'ingest-durable-secret';
+const Count = z.object({ n: z.coerce.number() });
+
+let github: Server;
+let githubUrl = '';
+let postgres: TestPostgres | undefined;
+let dbCount = 0;
+beforeAll(async () => {
+  // GitHub answers 404 to everything: the App's identity is unknown at start, which the web path does not need.
+  github = createServer((_req, res) => {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end('{"message":"Not Found"}');
+  });
+  await new Promise<void>((resolve) => github.listen(0, '127.0.0.1', resolve));
+  githubUrl = `http://127.0.0.1:${(github.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => github.close(() => resolve()));
+  await postgres?.stop();
+});
+
+interface World {
+  server: AppServer;
+  faults: ReturnType<typeof storeFaults>;
+  /** Another connection (PostgreSQL: its own client, so only committed rows count). */
+  read: SqlExecutor;
+  /** Jobs of a delivery: the embedded queue's table, or pg-boss's. */
+  jobsSql: string;
+  close(): Promise<void>;
+}
+
+async function start(kind: 'embedded' | 'postgres'): Promise<World> {
+  const faults = storeFaults();
+  let runtime: Runtime;
+  let read: SqlExecutor;
+  let closeReader = async () => {};
+  if (kind === 'postgres') {
+    postgres ??= await startPostgres();
+    const databaseUrl = await postgres.createDatabase(`ingest_${++dbCount}`);
+    runtime = await createRuntime({ role: 'web', databaseUrl, wrapDriver: faults.wrap });
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    read = { query: async (sql, params) => (await pool.query(sql, params ? [...params] : [])).rows };
+    closeReader = () => pool.end();
+  } else {
+    // The embedded store runs web and worker in one process; the worker is left off here so jobs stay queued.
+    const store = await createStore({ dataDir: 'memory://', wrapDriver: faults.wrap });
+    const queue = await createEmbeddedQueue(store, {});
+    runtime = {
+      role: 'web',
+      store,
+      queue,
+      async close() {
+        await queue.stop();
+        await store.close();
+      },
+    };
+    read = store.sql;
+  }
+  const { privateKey } = generateAppKeyPair();
+  const server = await startAppServer({
+    appId: '1001',
+    privateKey,
+    webhookSecret: SECRET,
+    githubApiUrl: githubUrl,
+    githubThrottle: false,
+    githubFaults: { serverErrorRetries: 0 },
+    role: 'web',
+    port: 0,
+    host: '127.0.0.1',
+    runtime,
+    log: createLogger({ level: 'silent' }),
+  });
+  return {
+    server,
+    faults,
+    read,
+    jobsSql:
+      kind === 'postgres'
+        ? `SELECT count(*) AS n FROM pgboss.job WHERE data->'payload'->>'deliveryId' = $1`
+        : `SELECT count(*) AS n FROM jobs WHERE payload->>'deliveryId' = $1`,
+    async close() {
+      await server.close();
+      await closeReader();
+    },
+  };
+}
+
+function labeled(issue: number) {
+  return issuesLabeledPayload({
+    repository: {
+      id: 1,
+      name: 'infra',
+      full_name: 'acme/infra',
+      owner: { login: 'acme', id: 2, type: 'Organization' },
+    },
+    sender: { login: 'mona', id: 3, type: 'User' },
+    installationId: 7,
+    issue: { number: issue, title: `request ${issue}`, body: 'a bucket please', labels: [] },
+    label: 'infra-request',
+  });
+}
+
+async function stored(w: World, deliveryId: string): Promise<{ delivery: number; jobs: number }> {
+  const delivery = Count.parse(
+    (await w.read.query('SELECT count(*) AS n FROM webhook_deliveries WHERE id = $1', [deliveryId]))[0],
+  ).n;
+  const jobs = Count.parse((await w.read.query(w.jobsSql, [deliveryId]))[0]).n;
+  return { delivery, jobs };
+}
+
+const kinds: ('embedded' | 'postgres')[] = ['embedded'];
+if (!postgresMissing()) kinds.push('postgres');
+else requirePostgres('webhook ingestion on PostgreSQL');
+
+describe.each(kinds)('webhook ingestion through the App server (%s)', (kind) => {
+  let w: World;
+  beforeAll(async () => {
+    w = await start(kind);
+  }, 120_000);
+  afterAll(async () => {
+    await w?.close();
+  });
+  const url = () => `${w.server.url}${WEBHOOK_PATH}`;
+
+  it('every acknowledged delivery is in the store with its job when the answer arrives, 40 at once', {
+    timeout: 120_000,
+  }, async () => {
+    const seen = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const res = await sendWebhook(url(), { event: 'issues', payload: labeled(100 + i), secret: SECRET });
+        expect(res.status).toBeLessThan(300);
+        return stored(w, res.delivery.deliveryId);
+      }),
+    );
+    expect(seen).toEqual(seen.map(() => ({ delivery: 1, jobs: 1 })));
+  });
+
+  it('a store failure before the ack answers 5xx and keeps nothing; the redelivery is taken once', {
+    timeout: 120_000,
+  }, async () => {
+    w.faults.add({ sql: /INSERT INTO (pgboss\.job|jobs)/, times: 1 });
+    const first = await sendWebhook(url(), { event: 'issues', payload: labeled(500), secret: SECRET });
+    expect(first.status).toBeGreaterThanOrEqual(500);
+    expect(w.faults.failed).toHaveLength(1);
+    expect(await stored(w, first.delivery.deliveryId)).toEqual({ delivery: 0, jobs: 0 });
+    // GitHub redelivers the same bytes: accepted, stored once; a second redelivery is a duplicate.
+    expect((await deliver(url(), first.delivery)).status).toBeLessThan(300);
+    expect(await stored(w, first.delivery.deliveryId)).toEqual({ delivery: 1, jobs: 1 });
+    expect((await deliver(url(), first.delivery)).status).toBeLessThan(300);
+    expect(await stored(w, first.delivery.deliveryId)).toEqual({ delivery: 1, jobs: 1 });
+  });
+});
