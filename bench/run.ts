@@ -2,7 +2,7 @@
 // bench/results/<name>.json per benchmark and bench/results/summary.md (the table, plus the machine: CPUs, load
 // average at start, node version, date), and prints the table. Anything slower than its baseline carries a line
 // saying why. `npx tsx bench/run.ts [name…]` runs only the named ones (index, prompt, gate, gate-tree, cost, checks,
-// drift, ingest, e2e, memory, autoplan; memory shares e2e's concurrent run when both are chosen).
+// drift, ingest, start, e2e, memory, autoplan; memory shares e2e's concurrent run when both are chosen).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,6 +20,7 @@ import { benchIngest, type IngestBenchResult, renderIngest } from './ingest.js';
 import { describeMachine, type Machine, round } from './lib/stats.js';
 import { benchMemory, type MemoryBenchResult, renderMemory } from './memory.js';
 import { benchPrompt, type PromptBenchResult } from './prompt.js';
+import { benchStart, renderStart, startRows } from './start.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -33,6 +34,7 @@ const ALL = [
   'checkov',
   'drift',
   'ingest',
+  'start',
   'e2e',
   'memory',
   'curves',
@@ -355,6 +357,7 @@ export async function runAll(names: readonly Name[] = ALL): Promise<{ rows: Row[
   await step('checkov', () => benchCheckov(), checkovRows);
   await step('drift', () => benchDrift(), driftRows, renderDrift);
   await step('ingest', () => benchIngest(), ingestRows, renderIngest);
+  await step('start', () => benchStart(), startRows, renderStart);
   const e2e = await step('e2e', () => benchE2E(), e2eRows, renderE2E);
   await step('memory', () => benchMemory(e2e ? { from: e2e } : {}), memoryRows, renderMemory);
   await step('curves', () => benchCurves(), curvesRows);

@@ -95,7 +95,7 @@ export function githubOctokitClass(throttle: boolean, faults: ResilienceOptions 
  * when a worker starts: a web-only process never loads it, so it stays small and starts fast.
  */
 async function loadWorkerModules() {
-  const [applyRun, repair, wiring, workDirs, worker, workspace, recovery, sandbox, drift, redelivery] =
+  const [applyRun, repair, wiring, workDirs, worker, workspace, runState, sandbox, drift, redelivery] =
     await Promise.all([
       import('../pipeline/apply-run.js'),
       import('../pipeline/repair.js'),
@@ -108,7 +108,7 @@ async function loadWorkerModules() {
       import('../drift/scheduler.js'),
       import('../github/redelivery.js'),
     ]);
-  return { applyRun, repair, wiring, workDirs, worker, workspace, recovery, sandbox, drift, redelivery };
+  return { applyRun, repair, wiring, workDirs, worker, workspace, runState, sandbox, drift, redelivery };
 }
 
 /** The job that resumes an interrupted run: the run's stored input is the job payload minus the delivery id. */
@@ -184,7 +184,7 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
       workDirs: { removeStaleWorkDirs },
       worker: { createJobHandler },
       workspace: { DEFAULT_GIT_URL_TEMPLATE },
-      recovery: { recoverInterruptedRuns },
+      runState: { recoverInterruptedRuns },
       sandbox: { refusalMessage, sandboxStatus },
       drift: { startDriftScheduler },
       redelivery: { redeliverFailedDeliveries },
