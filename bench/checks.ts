@@ -1,7 +1,9 @@
 // The checks stage: wall time of runChecks (fmt → guard → init → validate → plan, with tfsec and checkov reading
 // the HCL meanwhile, then OPA/checkov on the plan) against the serial sum of the same steps, each run alone, in the
-// same process and the same run. Cold = a fresh checkout and an empty plugin cache; warm = the same checkout again
-// (reused .terraform and cache). Writes bench/results/checks.json; `benchChecks()` is the measurement for run.ts.
+// same process and the same run. Cold = a fresh checkout (no lock file: each init installs into its run's own plugin
+// cache); warm = the same checkout again (its lock file now pins the providers, so init links them from the shared
+// read-only cache). Also: sandboxed vs unsandboxed (--sandbox-only), each step's sandbox cost (--profile), a warm
+// re-check vs cold (--recheck). Writes bench/results/checks*.json; `benchChecks()` is the measurement for run.ts.
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -79,10 +81,9 @@ async function freshCheckout(base: string, name: string, resources: number): Pro
 }
 
 async function measure(base: string, label: string, resources: number): Promise<{ cold: Pass; warm: Pass }> {
-  // Each mode gets its own checkout and its own empty plugin cache for the cold pass.
+  // Each mode gets its own checkout, without a lock file for the cold pass.
   const passes: Record<'cold' | 'warm', Partial<Pass>> = { cold: {}, warm: {} };
   for (const mode of ['parallel', 'serial'] as const) {
-    process.env['TF_PLUGIN_CACHE_DIR'] = join(base, `cache-${label}-${mode}`);
     const dir = await freshCheckout(base, `${label}-${mode}`, resources);
     for (const temp of ['cold', 'warm'] as const) {
       if (mode === 'parallel') {
@@ -170,7 +171,6 @@ export async function benchChecks(opts: { resources?: number; sandboxRuns?: numb
   const resources = opts.resources ?? 15;
   const load = loadavg()[0] ?? 0;
   const base = await mkdtemp(join(tmpdir(), 'infra-agent-bench-checks-'));
-  const savedCache = process.env['TF_PLUGIN_CACHE_DIR'];
   try {
     const { cold, warm } = await measure(base, 'm', resources);
     const sandbox = await measureSandbox(base, resources, opts.sandboxRuns ?? 3);
@@ -188,8 +188,6 @@ export async function benchChecks(opts: { resources?: number; sandboxRuns?: numb
       date: new Date().toISOString(),
     };
   } finally {
-    if (savedCache === undefined) delete process.env['TF_PLUGIN_CACHE_DIR'];
-    else process.env['TF_PLUGIN_CACHE_DIR'] = savedCache;
     await rm(base, { recursive: true, force: true });
   }
 }
@@ -204,8 +202,8 @@ export function renderChecksTable(r: ChecksBenchResult): string {
     '',
     '| pass | runChecks wall ms | serial sum ms | ratio | serial steps (ms) |',
     '|---|---|---|---|---|',
-    row('cold (fresh checkout, empty plugin cache)', r.cold),
-    row('warm (reused .terraform and cache)', r.warm),
+    row('cold (fresh checkout, no lock file)', r.cold),
+    row('warm (same checkout: providers linked from the shared cache)', r.warm),
     '',
     `Sandboxed vs unsandboxed runChecks, alternated, ${r.sandbox.runs} each: sandboxed ${r.sandbox.sandboxedMs.join(', ')} ms ` +
       `(median ${r.sandbox.sandboxedMedianMs}); unsandboxed ${r.sandbox.unsandboxedMs.join(', ')} ms ` +

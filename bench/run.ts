@@ -221,7 +221,7 @@ function checksRows(r: ChecksBenchResult): Row[] {
         note:
           p.ratio >= 1
             ? 'no faster than serial: the scanners overlap plan but all compete for 2 cores'
-            : `scanners read the HCL while terraform plans; ${k === 'warm' ? 'reused .terraform and plugin cache' : 'empty plugin cache'}`,
+            : `scanners read the HCL while terraform plans; ${k === 'warm' ? 'same checkout again: providers linked from the shared cache' : 'fresh checkout, no lock file'}`,
       };
     }),
     sandbox,
