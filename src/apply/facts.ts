@@ -78,6 +78,11 @@ async function countRequesters(
     reasons[thread.prAuthor] = [`opened pull request #${issue}`];
   }
   for (const r of recorded) {
+    // A person's PR: its author is recorded as the thread's author, already said as "opened pull request".
+    if (thread.prAuthor !== undefined && r.reason === 'issue-author') {
+      reasons[r.login] ??= [`opened pull request #${issue}`];
+      continue;
+    }
     const list = reasons[r.login] ?? [];
     const text = REASON_TEXT[r.reason](r.detail, issue);
     if (!list.includes(text)) list.push(text);

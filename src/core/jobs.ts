@@ -41,6 +41,11 @@ export const RunJobSchema = z.object({
    * person's or a fork's, keyed by the PR's own number (`issueNumber` = `prNumber`).
    */
   pullRequestPlan: z.boolean().optional(),
+  /**
+   * `/infra revise` on a person's PR (same repository): the agent adds commits on top of their branch
+   * (src/pipeline/pr-revise.ts), keyed by the PR's own number like its plans.
+   */
+  pullRequestRevise: z.boolean().optional(),
   /** `/infra plan a b`: only these projects (names or dirs) of the PR. */
   projects: z.array(z.string().min(1).max(64)).max(100).optional(),
   /** The approving review an apply run acts on (the worker reads everything else about it fresh). */

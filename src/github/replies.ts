@@ -1,5 +1,7 @@
 // The short texts the handlers post. Kept together so tone and wording stay consistent, and so handler tests can
-// snapshot them. Nothing here interpolates untrusted text except logins, which GitHub restricts to [A-Za-z0-9-].
+// snapshot them. Nothing here interpolates untrusted text except logins, which GitHub restricts to [A-Za-z0-9-], and
+// repository names, rendered as code.
+import { renderCode } from '../markdown/text.js';
 
 export function unauthorisedReply(login: string, required: string, what: string): string {
   return [
@@ -24,7 +26,7 @@ export function unknownCommandReply(word: string, help: string): string {
 }
 
 export function notOwnPullRequestReply(): string {
-  return '`/infra revise`, `/infra plan`, `/infra unlock` and `/infra override` work on pull requests opened by infra-agent only; this one was not.';
+  return '`/infra unlock` and `/infra override` work on pull requests infra-agent opened or planned; this one has no plan yet: comment `/infra plan` first.';
 }
 
 export function onPullRequestOnlyReply(word: string): string {
@@ -37,4 +39,9 @@ export function reviseOnIssueReply(): string {
 
 export function queuedBehindReply(kind: string, activeRunId: string): string {
   return `A run is already in progress here (\`${activeRunId}\`); this \`${kind}\` will start when it finishes.`;
+}
+
+/** `/infra revise` on a fork's PR: the App never pushes to a fork. */
+export function forkReviseReply(who: string, fork: string): string {
+  return `@${who} **nothing was changed**: infra-agent never pushes to a fork, and this pull request comes from ${renderCode(fork)}. Make the change on the fork's branch, or open the pull request from a branch of this repository and ask again.`;
 }

@@ -103,11 +103,11 @@ export function parseCommand(body: string): Command | undefined {
 
 export function renderHelp(opts: { requiredPermission: string }): string {
   return [
-    'infra-agent commands (comment on the issue or on the pull request the app opened):',
+    'infra-agent commands (comment on the issue, on the pull request the app opened, or on a pull request it planned):',
     '',
     '| Command | What it does |',
     '|---|---|',
-    '| `/infra revise <what to change>` | the agent revises the same branch, re-checks it and updates the report |',
+    '| `/infra revise <what to change>` | the agent revises the branch (a person’s: a commit on top, never a fork’s), re-checks and re-plans it |',
     '| `/infra plan [project]` | re-runs plan and the policy gate on the current branch (no agent) |',
     '| `/infra apply [project…]` | applies the reviewed plan when the repository applies by comment (`apply.on: comment`) |',
     '| `/infra unlock [project]` | releases the project lock held by this pull request |',

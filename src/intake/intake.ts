@@ -31,6 +31,7 @@ import { intakeAutoplan } from './autoplan.js';
 import { parseCommand, renderHelp } from './commands.js';
 import { refreshPolicyReport } from './override-report.js';
 import { IssueCommentEvent, IssuesEvent, PullRequestEvent, PullRequestReviewEvent } from './payloads.js';
+import { intakePersonRevise } from './revise-intake.js';
 
 export interface IntakeDeps extends AppDeps {
   log: Logger;
@@ -267,6 +268,11 @@ async function intakeComment(
         idempotencyId: deliveryId,
         ...(command.project ? { projects: [command.project] } : {}),
       });
+      return;
+    }
+    if (!owned && command.kind === 'revise') {
+      // A person's PR: commits on top of their branch (never a fork's), planned again like any PR.
+      await intakePersonRevise({ deps, octokit, event, deliveryId, feedback: command.feedback, reply });
       return;
     }
     if (!owned) {

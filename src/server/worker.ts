@@ -9,6 +9,7 @@ import { runIntake } from '../intake/intake.js';
 import { executeApplyRun } from '../pipeline/apply-run.js';
 import { runConfigCheck } from '../pipeline/config-check.js';
 import { executePullRequestPlan } from '../pipeline/pr-plan.js';
+import { executePullRequestRevise } from '../pipeline/pr-revise.js';
 import { executeRun } from '../pipeline/run.js';
 import { type JobHandler, PermanentJobError } from '../queue/types.js';
 import type { WorkerDeps } from '../stages/deps.js';
@@ -32,6 +33,8 @@ export function createJobHandler(deps: WorkerDeps): JobHandler {
       });
     } else if (payload.type === 'run' && payload.kind === 'apply')
       await executeApplyRun(payload, deps, job.signal, { lastAttempt: job.lastAttempt });
+    else if (payload.type === 'run' && payload.pullRequestRevise)
+      await executePullRequestRevise(payload, deps, job.signal, { lastAttempt: job.lastAttempt });
     else if (payload.type === 'run' && payload.pullRequestPlan)
       await executePullRequestPlan(payload, deps, job.signal, { lastAttempt: job.lastAttempt });
     else if (payload.type === 'run') await executeRun(payload, deps, job.signal, { lastAttempt: job.lastAttempt });

@@ -188,6 +188,12 @@ export class Workspace {
     await this.exec(['push', '--quiet', '--no-verify', lease, url, `HEAD:refs/heads/${branch}`]);
   }
 
+  /** Push HEAD to `branch` only as a fast-forward (no force of any kind): a person's history is never rewritten. */
+  async pushFastForward(branch: string): Promise<void> {
+    const url = remoteUrl(this.opts.urlTemplate, this.opts);
+    await this.exec(['push', '--quiet', '--no-verify', url, `HEAD:refs/heads/${branch}`]);
+  }
+
   /** Authors (emails) of commits in `from..to`. */
   async authorsBetween(from: string, to: string): Promise<string[]> {
     const out = await this.exec(['log', '--format=%ae', `${from}..${to}`]);

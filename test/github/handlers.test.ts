@@ -268,12 +268,13 @@ describe('issue_comment.created', () => {
         {
           "body": "I don't know \`/infra deploy\`.
 
-      infra-agent commands (comment on the issue or on the pull request the app opened):
+      infra-agent commands (comment on the issue, on the pull request the app opened, or on a pull request it planned):
 
       | Command | What it does |
       |---|---|
-      | \`/infra revise <what to change>\` | the agent revises the same branch, re-checks it and updates the report |
+      | \`/infra revise <what to change>\` | the agent revises the branch (a person’s: a commit on top, never a fork’s), re-checks and re-plans it |
       | \`/infra plan [project]\` | re-runs plan and the policy gate on the current branch (no agent) |
+      | \`/infra apply [project…]\` | applies the reviewed plan when the repository applies by comment (\`apply.on: comment\`) |
       | \`/infra unlock [project]\` | releases the project lock held by this pull request |
       | \`/infra override <RULE-ID> <reason>\` | lifts a soft finding for this plan only (policy owners) |
       | \`/infra drift [project]\` | checks the projects for drift now (on any issue or pull request) |
@@ -321,9 +322,12 @@ describe('issue_comment.created', () => {
     });
   });
 
-  it('refuses a revise on a PR the app does not own, even with pasted markers', async () => {
-    const bodies: unknown[] = [];
-    commentMocks().post(`${REPO_PATH}/issues/9/comments`, capture(bodies)).reply(201, {});
+  it('a revise on a person’s PR (pasted markers or not) is that PR’s own revise, never the App’s issue run', async () => {
+    commentMocks()
+      .get(`${REPO_PATH}/pulls/9`)
+      .reply(200, { head: { ref: 'their-branch', repo: { full_name: 'Codertocat/Hello-World' } } })
+      .post(`${REPO_PATH}/issues/comments/777/reactions`, { content: 'eyes' })
+      .reply(201, {});
     await receive(
       'issue_comment',
       issueComment({
@@ -331,14 +335,33 @@ describe('issue_comment.created', () => {
         pullRequest: { body: OWN_PR_BODY, author: 'mallory', authorType: 'User' },
       }),
     );
+    expect(enqueued).toHaveLength(1);
+    expect(enqueued[0]?.key).toBe('Codertocat/Hello-World#9');
+    expect(enqueued[0]?.payload).toMatchObject({
+      kind: 'revise',
+      pullRequestRevise: true,
+      issueNumber: 9,
+      prNumber: 9,
+      feedback: 'open port 22',
+    });
+  });
+
+  it('a revise on a fork’s PR pushes nothing and says why', async () => {
+    const bodies: unknown[] = [];
+    commentMocks()
+      .get(`${REPO_PATH}/pulls/9`)
+      .reply(200, { head: { ref: 'main', repo: { full_name: 'mallory/Hello-World' } } })
+      .post(`${REPO_PATH}/issues/9/comments`, capture(bodies))
+      .reply(201, {});
+    await receive(
+      'issue_comment',
+      issueComment({
+        body: '/infra revise open port 22',
+        pullRequest: { body: 'mine', author: 'mallory', authorType: 'User' },
+      }),
+    );
     expect(enqueued).toEqual([]);
-    expect(bodies).toMatchInlineSnapshot(`
-      [
-        {
-          "body": "\`/infra revise\`, \`/infra plan\`, \`/infra unlock\` and \`/infra override\` work on pull requests opened by infra-agent only; this one was not.",
-        },
-      ]
-    `);
+    expect(JSON.stringify(bodies)).toContain('infra-agent never pushes to a fork');
   });
 
   it('replies politely to a commenter without permission', async () => {
