@@ -9,7 +9,7 @@
 import { setMaxListeners } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { takeProjectLocks } from '../apply/locks.js';
+import { releasePullRequestLocks, takeProjectLocks } from '../apply/locks.js';
 import { type PlanSet, recordReviewedPlans } from '../apply/plan-record.js';
 import { loadRepoConfig } from '../config/load.js';
 import type { RepoConfig } from '../config/schema.js';
@@ -41,6 +41,7 @@ import { Workspace } from '../stages/workspace.js';
 import { withProjectSlot } from '../store/project-slot.js';
 import { mapBounded } from '../util/bounded.js';
 import { type AffectedProject, affectedProjects, isTerraformFile } from './affected.js';
+import { planRequester } from './apply-run.js';
 import { type AttemptInfo, failureMessage, isTransient } from './failure.js';
 import { checkoutMerge } from './merge-checkout.js';
 
@@ -186,7 +187,10 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
   if (pr.fork && job.trigger === 'autoplan') throw new StopPlan('a fork is planned only on `/infra plan`', 'succeeded');
   const files = await changedFiles(octokit, repo, prNumber);
   const explicit = job.trigger !== 'autoplan';
-  if (!explicit && !files.some(isTerraformFile) && !anyWhenModified(loaded.config)) return;
+  if (!explicit && !files.some(isTerraformFile) && !anyWhenModified(loaded.config)) {
+    await releaseUnaffected(ctx, []);
+    return;
+  }
   const sandbox = await sandboxStatus();
   if (sandbox.mode === 'unavailable') throw new StopPlan(sandboxRefusal(sandbox.reason));
   const config = configFor(loaded.config, pr.fork);
@@ -225,7 +229,10 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
     job.projects ?? (job.project ? [job.project] : undefined),
   );
   if (affected.length === 0) {
-    if (!explicit) return;
+    if (!explicit) {
+      await releaseUnaffected(ctx, []);
+      return;
+    }
     throw new StopPlan('no project is affected by the files this pull request changes: nothing to plan.', 'succeeded');
   }
 
@@ -249,6 +256,8 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
     runId: job.runId,
     projects: affected.map((a) => a.project),
   });
+  // A push that stopped touching a project frees its lock (a `/infra plan x` covers only x: it frees nothing).
+  if (!job.projects?.length && !job.project) await releaseUnaffected(ctx, affected);
   if (!locks.ok) {
     for (const row of rows) {
       const held = locks.blocked.find((b) => b.project === row.project.name && b.workspace === row.project.workspace);
@@ -303,6 +312,49 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
     row.state = { ...row.state, checkRunUrl: run.url };
   }
   await post(true);
+}
+
+/**
+ * Release the locks this PR holds on projects it no longer affects (a later push undid their change), and ask for
+ * the plans of the PRs that waited for them. The PR's comment, when it has one, says so if nothing is left.
+ */
+async function releaseUnaffected(ctx: PlanContext, affected: AffectedProject[]): Promise<void> {
+  const { deps, repo, prNumber } = ctx;
+  const full = `${repo.owner}/${repo.repo}`;
+  const still = new Set(affected.map((a) => a.project.name));
+  const held = await deps.store.listLocks({ repo: full, pr: prNumber });
+  const stale = [...new Set(held.map((l) => l.project))].filter((name) => !still.has(name));
+  if (stale.length === 0) return;
+  const request = planRequester(
+    deps,
+    ctx.octokit,
+    { installationId: ctx.job.installationId, ...repo, defaultBranch: ctx.job.defaultBranch },
+    `lock-freed:${ctx.job.runId}`,
+  );
+  for (const project of stale) {
+    const res = await releasePullRequestLocks(deps.store, {
+      repo: full,
+      pr: prNumber,
+      actor: deps.botLogin ?? 'infra-agent',
+      reason: 'unlock',
+      project,
+    });
+    for (const w of res.waiters) {
+      await request({
+        pr: w.pr,
+        reason: `lock on ${w.project}/${w.workspace} freed: #${prNumber} no longer changes it`,
+      });
+    }
+  }
+  const comment = prPlanComment(repo, prNumber, deps.botLogin);
+  if (affected.length === 0 && (await deps.store.getKey(comment.key))) {
+    await upsertComment(
+      ctx.octokit,
+      deps.store,
+      comment,
+      `**infra-agent plan**: this pull request no longer changes any project's Terraform; the locks it held (${stale.map((n) => renderCode(n)).join(', ')}) were released.`,
+    );
+  }
 }
 
 /** Any project with `when_modified`: the changed files may matter though none is Terraform. */

@@ -132,7 +132,7 @@ describeWithTools(['terraform', 'git'], 'autoplan: pull requests people write', 
     });
   });
 
-  it('a second PR on a locked project waits (said in its one comment) and is planned when the lock frees', {
+  it('a second PR on a locked project waits (said in its one comment), is planned when the lock frees, and frees it when a push undoes its change', {
     timeout: 600_000,
   }, async () => {
     const holder = (await world.server.runtime.store.getLock({ repo: FULL, project: 'app', workspace: 'default' }))
@@ -165,6 +165,22 @@ describeWithTools(['terraform', 'git'], 'autoplan: pull requests people write', 
     expect(planChecks(head).map((c) => c.name)).toEqual(['infra-agent/plan: app']);
     const lock = await world.server.runtime.store.getLock({ repo: FULL, project: 'app', workspace: 'default' });
     expect(lock?.holder.pr).toBe(pr.number);
+
+    // A push that undoes the change to `app`: the PR no longer affects it, so its lock frees (no stuck lock).
+    await world.remote.commitFiles('app-tags', { 'app/main.tf': caller('app') }, 'Undo', {
+      author: identityFor('mona'),
+    });
+    const sync = await standinWebhooks(world.standin).pullRequestSynchronize(OWNER, REPO, pr.number, head, 'mona');
+    expect((await world.sender.send(sync.event, sync.payload)).status).toBeLessThan(300);
+    await waitFor('the app lock to be released', async () =>
+      (await world.server.runtime.store.getLock({ repo: FULL, project: 'app', workspace: 'default' }))
+        ? undefined
+        : true,
+    );
+    await waitFor('the comment to say so', () =>
+      botComments(pr.number)[0]?.body.includes('no longer changes any project') ? true : undefined,
+    );
+    expect(botComments(pr.number)).toHaveLength(1);
   });
 
   it('a branch behind its base is planned as merged into the base as it is now', { timeout: 600_000 }, async () => {
