@@ -1,16 +1,10 @@
-// The App end to end, over real sockets: the real server (Probot middleware, embedded store and queue, the worker
-// pipeline), GitHub served by the stand-in (every request checked against GitHub's OpenAPI description), a real git
-// remote on disk, the scripted model, and real terraform and scanners. Issue → PR with the report → `/infra revise`
-// → updated branch and body; then every webhook is delivered again and nothing changes.
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEMO_FILE, DEMO_REQUEST, DEMO_REVISE_FEEDBACK, demoModelScript } from '../../devtools/demo-model-script.js';
 import { type GitHubStandin, standinWebhooks } from '../../devtools/github-standin/index.js';
 import { readMarkers } from '../../src/markdown/markers.js';
 import type { AppServer } from '../../src/server/server.js';
-import { projectRoot } from '../../src/toolchain/tools.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
+import { demoFiles } from '../helpers/demo-files.js';
 import { type GitRemote, HUMAN_IDENTITY } from '../helpers/git-remote.js';
 import type { ScriptedModel } from '../helpers/scripted-model.js';
 import { describeWithTools } from '../helpers/tools.js';
@@ -20,17 +14,6 @@ import { sendWebhook, type WebhookSender } from '../helpers/webhooks.js';
 const OWNER = 'acme';
 const REPO = 'infra';
 const SECRET = 'e2e-webhook-secret';
-
-async function demoFiles(): Promise<Record<string, string>> {
-  const root = join(projectRoot(), 'examples', 'demo-repo');
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const abs = join(entry.parentPath, entry.name);
-    out[relative(root, abs)] = await readFile(abs, 'utf8');
-  }
-  return out;
-}
 
 describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'the App end to end', () => {
   let standin: GitHubStandin;

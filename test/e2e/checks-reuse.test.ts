@@ -1,31 +1,15 @@
-// Result-level reuse through the App (issue #17): the agent's last run_checks pass IS the final checks when the
-// checkout is unchanged since, so a run whose model checks and then finishes runs terraform and the scanners once;
-// a model that edits after its last check gets a fresh final pass, and the PR shows what that pass found.
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { standinWebhooks } from '../../devtools/github-standin/index.js';
 import type { ChecksResult } from '../../src/core/types.js';
 import { type RunChecksOptions, runChecks } from '../../src/stages/checks.js';
-import { projectRoot } from '../../src/toolchain/tools.js';
 import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
+import { demoFiles } from '../helpers/demo-files.js';
 import { finish, toolUse } from '../helpers/scripted-model.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait.js';
 
 const OWNER = 'acme';
 const REPO = 'infra';
-
-async function demoFiles(): Promise<Record<string, string>> {
-  const root = join(projectRoot(), 'examples', 'demo-repo');
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const abs = join(entry.parentPath, entry.name);
-    out[relative(root, abs)] = await readFile(abs, 'utf8');
-  }
-  return out;
-}
 
 const pet = (name: string) => `resource "random_pet" "${name}" {\n  length = 2\n}\n`;
 
