@@ -11,7 +11,7 @@ import { INVISIBLE_CHARS } from '../markdown/text.js';
 
 export type Command =
   | { kind: 'revise'; feedback: string }
-  | { kind: 'plan'; project?: string }
+  | { kind: 'plan'; project?: string; projects?: string[] }
   | { kind: 'apply'; projects: string[] }
   | { kind: 'help' }
   | { kind: 'unlock'; project?: string }
@@ -65,9 +65,14 @@ export function parseCommand(body: string): Command | undefined {
       return feedback ? { kind: 'revise', feedback } : { kind: 'help' };
     }
     case 'plan': {
-      const project = args[0];
-      if (project !== undefined && PROJECT_NAME.test(project)) return { kind: 'plan', project };
-      return project === undefined ? { kind: 'plan' } : { kind: 'unknown', word: `plan ${project}` };
+      // `/infra plan [project…]`: a person's PR plans every project named; the App's PR has one project.
+      const bad = args.find((a) => !PROJECT_NAME.test(a));
+      if (bad !== undefined || args.length > 20)
+        return { kind: 'unknown', word: `plan ${(bad ?? '').slice(0, 40)}`.trim() };
+      const [project] = args;
+      if (project === undefined) return { kind: 'plan' };
+      const projects = [...new Set(args)];
+      return projects.length > 1 ? { kind: 'plan', project, projects } : { kind: 'plan', project };
     }
     case 'apply': {
       // `/infra apply [project…]`: every project of the plan, or the ones named (at most 20, each a project name).

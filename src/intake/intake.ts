@@ -266,7 +266,7 @@ async function intakeComment(
         pr: issue_number,
         trigger: 'command',
         idempotencyId: deliveryId,
-        ...(command.project ? { projects: [command.project] } : {}),
+        ...(command.project ? { projects: command.projects ?? [command.project] } : {}),
       });
       return;
     }

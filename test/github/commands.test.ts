@@ -35,6 +35,8 @@ describe('parseCommand', () => {
     ],
     ['/infra override SEC-TAG-001', { kind: 'unknown', word: 'override' }],
     ['/infra plan ../../etc', { kind: 'unknown', word: 'plan ../../etc' }],
+    ['/infra plan network dns', { kind: 'plan', project: 'network', projects: ['network', 'dns'] }],
+    ['/infra plan network ../etc', { kind: 'unknown', word: 'plan ../etc' }],
     ['/infra apply', { kind: 'apply', projects: [] }],
     ['/infra apply network dns network', { kind: 'apply', projects: ['network', 'dns'] }],
     ['/infra apply network ../etc', { kind: 'unknown', word: 'apply ../etc' }],
