@@ -73,10 +73,19 @@ async function serialPass(dir: string, tf = new Terraform()): Promise<Pass['step
   return steps;
 }
 
-async function freshCheckout(base: string, name: string, resources: number): Promise<string> {
+/**
+ * A new checkout whose content no earlier pass has seen (the `tag` line), so the App's machine-wide static scan cache
+ * (policy/scanners/result-cache.ts) cannot make a cold pass warm; checkouts given the same tag have the same content.
+ */
+async function freshCheckout(
+  base: string,
+  name: string,
+  resources: number,
+  tag = `${name} ${process.pid} ${Date.now()}`,
+): Promise<string> {
   const dir = join(base, name);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'main.tf'), moduleSource(resources));
+  await writeFile(join(dir, 'main.tf'), `# bench checkout ${tag}\n${moduleSource(resources)}`);
   return dir;
 }
 
@@ -239,7 +248,7 @@ export interface RecheckCost {
 
 /** A fresh clone as the App makes one: `.git/config` naming the origin, and the project's committed lock file. */
 async function cloneOf(base: string, name: string, resources: number, origin: string, lock: string): Promise<string> {
-  const dir = await freshCheckout(base, name, resources);
+  const dir = await freshCheckout(base, name, resources, origin);
   await mkdir(join(dir, '.git'), { recursive: true });
   await writeFile(join(dir, '.git', 'config'), `[remote "origin"]\n\turl = ${origin}\n`);
   await writeFile(join(dir, '.terraform.lock.hcl'), lock);

@@ -31,6 +31,7 @@ import type { DefaultBranchSnapshot } from '../policy/guard/baseline.js';
 import { checkovScanner } from '../policy/scanners/checkov.js';
 import { opaScanner } from '../policy/scanners/opa.js';
 import { type GuardOptions, runGuard } from '../policy/scanners/pregate.js';
+import { cachedScan } from '../policy/scanners/result-cache.js';
 import { tfsecScanner } from '../policy/scanners/tfsec.js';
 import type { ScanInput, Scanner } from '../policy/scanners/types.js';
 import { decideVerdict } from '../policy/verdict.js';
@@ -239,7 +240,10 @@ async function checksIn(ctx: {
     scannerRuns = [pregate, ...[...names].map((n) => skippedRun(n, why))];
   } else {
     // 3–5 terraform, with the static scanners alongside.
-    const staticScan = Promise.all(scanners.static.map((s) => runScanner(s, scanInput)));
+    // A re-check of unchanged files reuses the static results (result-cache.ts: keyed by the files, tool and policy).
+    const staticScan = Promise.all(
+      scanners.static.map((s) => cachedScan(s, scanInput, () => runScanner(s, scanInput)).then((r) => r.run)),
+    );
     const planDir = opts.planDir ?? (await mkdtemp(join(tmpdir(), 'infra-agent-plan-')));
     const planFile = join(planDir, 'tfplan');
     let planJson: unknown;
