@@ -19,7 +19,8 @@ import {
   parseJsonStreamDiagnostics,
   toDiagnostic,
 } from './diagnostics.js';
-import { dedupe, safeJson, TerraformError } from './error.js';
+import { dedupe, safeJson, TerraformError, wholeJson } from './error.js';
+import { forgetInit, initDigest, initIsCurrent, recordInit } from './init-stamp.js';
 import { cacheHolds, fillFromLockFile, lockedProviders, sharedProviderCache } from './provider-cache.js';
 import { readCachedSchema, schemaCacheFile, writeCachedSchema } from './schema-cache.js';
 
@@ -274,10 +275,22 @@ export class Terraform {
     const shared = this.useShared ? sharedProviderCache() : undefined;
     // The shared cache, read-only, when it holds every provider the lock file pins: providers are linked, not fetched.
     const pinned = shared ? await lockedProviders(dir) : undefined;
-    if (shared && pinned && pinned.length > 0 && cacheHolds(shared, pinned)) {
+    // An unchanged project on its reused data dir is initialised already (init-stamp.ts); any other init forgets that.
+    const inputs = { bin: this.bin, checkout: this.checkoutOf(dir), dir, args, env: this.env };
+    const reusable = this.dirs.isReused(dir) && !opts.upgrade;
+    const digest = reusable ? await initDigest(inputs).catch(() => undefined) : undefined;
+    const linked = shared !== undefined && pinned !== undefined && pinned.length > 0 && cacheHolds(shared, pinned);
+    if (shared && linked && digest && (await initIsCurrent(data, digest, shared))) {
+      this.linkedCache.set(data, shared);
+      return { output: 'init skipped: the same configuration was initialised into this data dir last time' };
+    }
+    if (this.dirs.isReused(dir)) await forgetInit(data);
+    if (shared && linked) {
       try {
         const res = await this.exec(dir, args, { ...call, cache: { dir: shared, writable: false } });
         this.linkedCache.set(data, shared);
+        const after = reusable ? await initDigest(inputs).catch(() => undefined) : undefined;
+        if (after) await recordInit(data, after, shared);
         return { output: res.stdout };
       } catch (err) {
         // It needed a provider the lock file does not pin yet (a module's): the cache is read-only, use our own.
@@ -445,26 +458,7 @@ export class Terraform {
   }
 
   private parseWholeJson(res: ExecResult, what: string): unknown {
-    if (res.truncated) {
-      throw new TerraformError(
-        `${this.name} ${what}`,
-        [],
-        '',
-        res.exitCode,
-        `output exceeded ${JSON_OUTPUT_CAP / 1024 / 1024} MB and was cut; a cut JSON document cannot be read`,
-      );
-    }
-    const value = safeJson(res.stdout);
-    if (value === undefined) {
-      throw new TerraformError(
-        `${this.name} ${what}`,
-        [],
-        redact(res.stderr.slice(-2000)),
-        res.exitCode,
-        'output was not JSON',
-      );
-    }
-    return value;
+    return wholeJson(res, `${this.name} ${what}`, JSON_OUTPUT_CAP);
   }
 }
 

@@ -1,6 +1,8 @@
 // How a failed Terraform command is reported: TerraformError carries the diagnostics (`file:line: summary — detail`)
 // and a redacted stderr tail, never a stack trace; plus the small parsing helpers the engine uses on its output.
 import type { Diagnostic } from '../core/types.js';
+import type { ExecResult } from '../sandbox/exec.js';
+import { redact } from '../util/redact.js';
 import { formatDiagnostics } from './diagnostics.js';
 
 /** A Terraform command that failed, with what Terraform said about why. */
@@ -43,4 +45,16 @@ export function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
     seen.add(key);
     return true;
   });
+}
+
+/** A command's whole JSON output (`show -json`, `providers schema -json`): cut or not JSON is a TerraformError. */
+export function wholeJson(res: ExecResult, command: string, cap: number): unknown {
+  if (res.truncated) {
+    const why = `output exceeded ${cap / 1024 / 1024} MB and was cut; a cut JSON document cannot be read`;
+    throw new TerraformError(command, [], '', res.exitCode, why);
+  }
+  const value = safeJson(res.stdout);
+  if (value === undefined)
+    throw new TerraformError(command, [], redact(res.stderr.slice(-2000)), res.exitCode, 'output was not JSON');
+  return value;
 }
