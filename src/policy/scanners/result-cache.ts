@@ -1,17 +1,19 @@
 // Static scanner results (tfsec, checkov's HCL pass) kept across runs, so a re-check of an unchanged project does not
 // scan again. The key is a digest of exactly what the scanner reads — every file of the checkout but .git (paths,
 // modes, contents, symlink targets) and the project dir within it — plus the scanner's tool identity (binary path,
-// size, mtime, the version it prints) and the policy it is given (policy config, default-branch baseline, custom Rego
-// files). Only the App writes an entry, from the scanner's own `ok` output, after checking that the files did not
-// change while it scanned; a PR can therefore only hit an entry made from its own content. Entries are private files
-// in the App's cache dir (never bound into a sandbox), validated on read, and the oldest go past MAX_ENTRIES.
+// size, mtime, the version it prints), the policy it is given (policy config, default-branch baseline, custom Rego
+// files) and the App's own scanner code and bundled policies. Only the App writes an entry, from the scanner's own
+// `ok` output, after checking that the files did not change while it scanned; a PR can therefore only hit an entry
+// made from its own content. Entries are private files in the App's cache dir (never bound into a sandbox), validated
+// on read, and the oldest go past MAX_ENTRIES.
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Finding, ScannerRun } from '../../core/types.js';
 import { ownCacheSubdir } from '../../sandbox/cache-dir.js';
-import { findTool, type ToolName } from '../../toolchain/tools.js';
+import { findTool, projectRoot, type ToolName } from '../../toolchain/tools.js';
 import { checkovScanner } from './checkov.js';
 import { probeVersion } from './common.js';
 import { tfsecScanner } from './tfsec.js';
@@ -109,6 +111,31 @@ export async function toolIdentity(tool: ToolName, signal?: AbortSignal): Promis
   return `${tool}\0${real}\0${st.size}\0${st.mtimeMs}\0${version}`;
 }
 
+let app: Promise<string | undefined> | undefined;
+/**
+ * The App's own code that shapes a result (this folder and policy/: parsers, rule mappings) and its bundled policies
+ * (policies/: OPA rules, checkov severities), once per process: an upgraded App never reuses an older one's results.
+ */
+function appIdentity(): Promise<string | undefined> {
+  app ??= (async () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const hash = createHash('sha256');
+    for (const dir of [here, dirname(here), join(projectRoot(), 'policies')]) {
+      for (const name of (await readdir(dir)).sort()) {
+        const st = await stat(join(dir, name));
+        if (st.isFile())
+          hash.update(
+            `${dir}/${name}\0${createHash('sha256')
+              .update(await readFile(join(dir, name)))
+              .digest('hex')}\n`,
+          );
+      }
+    }
+    return hash.digest('hex');
+  })().catch(() => undefined);
+  return app;
+}
+
 /** The policy a scanner is given, as a stable string: Maps and Sets sorted, custom Rego read file by file. */
 async function policyDigest(input: ScanInput): Promise<string | undefined> {
   const baseline = input.baseline
@@ -135,14 +162,15 @@ export async function scanKey(scanner: Scanner, input: ScanInput): Promise<strin
   const root = await realpath(input.repoRoot);
   const dir = relative(root, await realpath(input.dir));
   if (dir.startsWith('..') || isAbsolute(dir)) return undefined;
-  const [identity, files, policy] = await Promise.all([
+  const [own, identity, files, policy] = await Promise.all([
+    appIdentity(),
     toolIdentity(tool, input.signal),
     treeDigest(root, input.signal),
     policyDigest(input),
   ]);
-  if (identity === undefined || files === undefined || policy === undefined) return undefined;
+  if (own === undefined || identity === undefined || files === undefined || policy === undefined) return undefined;
   return createHash('sha256')
-    .update(JSON.stringify([FORMAT, scanner.name, identity, dir, files, policy]))
+    .update(JSON.stringify([FORMAT, own, scanner.name, identity, dir, files, policy]))
     .digest('hex');
 }
 
