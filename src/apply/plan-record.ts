@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { FindingSchema, toFinding } from '../core/finding-schema.js';
 import { planSetKey } from '../core/plan-set-key.js';
-import type { ChecksResult, Finding, Project, ScannerRun } from '../core/types.js';
+import type { ChecksResult, Project, ScannerRun } from '../core/types.js';
 import type { SavedPlanRecord, Store } from '../store/types.js';
 
 export interface PlannedProject {
@@ -53,21 +54,6 @@ const PlanSetSchema = z.object({
   projects: z.array(PlannedProjectSchema),
 });
 
-const FindingSchema = z.object({
-  ruleId: z.string(),
-  source: z.enum(['tfsec', 'checkov', 'opa', 'pregate', 'cost']),
-  sources: z.array(z.enum(['tfsec', 'checkov', 'opa', 'pregate', 'cost'])),
-  sourceIds: z.array(z.string()),
-  severity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
-  level: z.enum(['hard', 'soft', 'advisory']),
-  address: z.string().optional(),
-  file: z.string().optional(),
-  line: z.number().optional(),
-  message: z.string(),
-  remediation: z.string().optional(),
-  notVerified: z.boolean().optional(),
-});
-
 const ScannerRunSchema = z.object({
   name: z.enum(['pregate', 'tfsec', 'checkov', 'opa', 'cost']),
   status: z.enum(['ok', 'not-run', 'failed']),
@@ -78,19 +64,6 @@ const ScannerRunSchema = z.object({
 });
 
 const GateSchema = z.object({ planHash: z.string().regex(HASH), scanners: z.array(ScannerRunSchema) });
-
-/** Copy the defined fields only: the core types use exact optional properties. */
-function toFinding(f: z.infer<typeof FindingSchema>): Finding {
-  const { address, file, line, remediation, notVerified, ...rest } = f;
-  return {
-    ...rest,
-    ...(address !== undefined ? { address } : {}),
-    ...(file !== undefined ? { file } : {}),
-    ...(line !== undefined ? { line } : {}),
-    ...(remediation !== undefined ? { remediation } : {}),
-    ...(notVerified !== undefined ? { notVerified } : {}),
-  };
-}
 
 function toScannerRun(r: z.infer<typeof ScannerRunSchema>): ScannerRun {
   const { version, reason, findings, ...rest } = r;

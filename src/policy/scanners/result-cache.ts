@@ -11,7 +11,8 @@ import { lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, 
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { Finding, ScannerRun } from '../../core/types.js';
+import { FindingSchema, FindingSourceSchema, toFinding } from '../../core/finding-schema.js';
+import type { ScannerRun } from '../../core/types.js';
 import { ownCacheSubdir } from '../../sandbox/cache-dir.js';
 import { findTool, projectRoot, type ToolName } from '../../toolchain/tools.js';
 import { checkovScanner } from './checkov.js';
@@ -29,42 +30,14 @@ const CACHEABLE = new Map<Scanner, ToolName>([
   [checkovScanner, 'checkov'],
 ]);
 
-const SOURCES = ['tfsec', 'trivy', 'checkov', 'opa', 'pregate', 'cost'] as const;
-const FindingEntry = z.object({
-  ruleId: z.string(),
-  source: z.enum(SOURCES),
-  sources: z.array(z.enum(SOURCES)),
-  sourceIds: z.array(z.string()),
-  severity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
-  level: z.enum(['hard', 'soft', 'advisory']),
-  address: z.string().optional(),
-  file: z.string().optional(),
-  line: z.number().optional(),
-  message: z.string(),
-  remediation: z.string().optional(),
-  notVerified: z.boolean().optional(),
-});
 const Entry = z.object({
   format: z.literal(FORMAT),
   key: z.string(),
-  name: z.enum(SOURCES),
+  name: FindingSourceSchema,
   version: z.string().optional(),
   notes: z.array(z.string()).optional(),
-  findings: z.array(FindingEntry),
+  findings: z.array(FindingSchema),
 });
-
-/** Copy the defined fields only: the core types use exact optional properties. */
-function toFinding(f: z.infer<typeof FindingEntry>): Finding {
-  const { address, file, line, remediation, notVerified, ...rest } = f;
-  return {
-    ...rest,
-    ...(address !== undefined ? { address } : {}),
-    ...(file !== undefined ? { file } : {}),
-    ...(line !== undefined ? { line } : {}),
-    ...(remediation !== undefined ? { remediation } : {}),
-    ...(notVerified !== undefined ? { notVerified } : {}),
-  };
-}
 
 /** Digest of every file under `root` (but a top-level .git): undefined when a symlink leads outside `root`. */
 export async function treeDigest(root: string, signal?: AbortSignal): Promise<string | undefined> {
