@@ -30,31 +30,19 @@ import {
   renderPrPlanComment,
 } from '../github/pr-plan-report.js';
 import { renderCode } from '../markdown/text.js';
-import { metrics } from '../observability/metrics.js';
 import { snapshotDefaultBranch } from '../policy/guard/baseline.js';
 import { indexRepo } from '../repo/index.js';
 import { sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
 import type { WorkerDeps } from '../stages/deps.js';
 import { candidateProjects } from '../stages/project.js';
-import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../stages/run-state.js';
 import { Workspace } from '../stages/workspace.js';
 import { withProjectSlot } from '../store/project-slot.js';
 import { mapBounded } from '../util/bounded.js';
 import { type AffectedProject, affectedProjects, isTerraformFile } from './affected.js';
 import { planRequester } from './apply-run.js';
-import { type AttemptInfo, failureMessage, isTransient } from './failure.js';
+import type { AttemptInfo } from './failure.js';
 import { checkoutMerge } from './merge-checkout.js';
-
-/** The plan cannot go on; `message` is safe Markdown and goes to the PR's comment. */
-class StopPlan extends Error {
-  override readonly name = 'StopPlan';
-  constructor(
-    message: string,
-    readonly outcome: 'failed' | 'succeeded' = 'failed',
-  ) {
-    super(message);
-  }
-}
+import { runPullRequestJob, StopPrRun } from './pr-run.js';
 
 /** How often, at most, the comment is edited while projects plan (GitHub's secondary limits). */
 const PROGRESS_EVERY_MS = 3_000;
@@ -70,7 +58,7 @@ interface PrFacts {
 
 async function readPr(octokit: GitHubClient, repo: RepoRef, n: number): Promise<PrFacts> {
   const { data: pr } = await octokit.rest.pulls.get({ ...repo, pull_number: n });
-  if (pr.state !== 'open') throw new StopPlan(`#${n} is ${pr.state}: nothing to plan.`, 'succeeded');
+  if (pr.state !== 'open') throw new StopPrRun(`#${n} is ${pr.state}: nothing to plan.`, 'succeeded');
   const baseFull = `${repo.owner}/${repo.repo}`;
   const fork = isForkPullRequest(pr, baseFull) ? (pr.head.repo?.full_name ?? 'a deleted fork') : undefined;
   return { number: n, headSha: pr.head.sha, headRef: pr.head.ref, baseRef: pr.base.ref, htmlUrl: pr.html_url, fork };
@@ -93,7 +81,7 @@ function pickNamed(affected: AffectedProject[], all: Project[], names: string[] 
   for (const name of names) {
     const p = all.find((c) => c.name === name || c.dir === name);
     if (!p) {
-      throw new StopPlan(
+      throw new StopPrRun(
         `There is no project ${renderCode(name)}. The projects are: ${all.map((c) => renderCode(c.name)).join(', ')}.`,
       );
     }
@@ -110,60 +98,34 @@ export async function executePullRequestPlan(
   signal: AbortSignal,
   info: AttemptInfo = { lastAttempt: false },
 ): Promise<void> {
-  const attempt = await beginRunAttempt(deps.store, job.runId);
-  if (attempt.action !== 'run') return;
   // Every project's terraform and scanner processes listen to the run's signal: several projects at once is more
   // than Node's default of 10 listeners, which is not a leak here.
   setMaxListeners(64, signal);
-  const log = deps.log.child({ runId: job.runId, pr: job.prNumber });
-  const stopHeartbeat = startRunHeartbeat(deps.store, job.runId);
   const repo = { owner: job.owner, repo: job.repo };
   const prNumber = job.prNumber ?? job.issueNumber;
-  let octokit: GitHubClient | undefined;
-  const held: { ws?: Workspace } = {};
-  try {
-    const inst = await deps.installation(job.installationId);
-    octokit = inst.octokit;
-    await planPullRequest({
-      job,
-      deps,
-      signal,
-      octokit,
-      token: inst.token,
-      repo,
-      prNumber,
-      setWorkspace: (w) => {
-        held.ws = w;
-      },
-    });
-    await endRunAttempt(deps.store, job.runId, { status: 'succeeded' });
-    metrics.recordRun('plan', 'succeeded');
-  } catch (err) {
-    const stopped = err instanceof StopPlan;
-    if (!stopped && isTransient(err) && !signal.aborted && !info.lastAttempt) {
-      log.warn({ err: failureMessage(err, job.runId) }, 'transient failure: the plan goes back to the queue');
-      await endRunAttempt(deps.store, job.runId, { status: 'queued', error: failureMessage(err, job.runId) });
-      throw err;
-    }
-    const message = stopped ? err.message : `The plan failed: ${failureMessage(err, job.runId)}`;
-    const outcome = stopped ? err.outcome : 'failed';
-    log.info({ outcome, message }, 'pull request plan stopped');
-    if (octokit) {
-      const body = `**infra-agent plan**: ${message}${outcome === 'failed' && !stopped ? '\n\nComment `/infra plan` to retry.' : ''}`;
-      await upsertComment(octokit, deps.store, prPlanComment(repo, prNumber, deps.botLogin), body).catch((e) =>
-        log.warn({ err: failureMessage(e, job.runId) }, 'the plan comment could not be posted'),
-      );
-    }
-    await endRunAttempt(
-      deps.store,
-      job.runId,
-      outcome === 'failed' ? { status: 'failed', error: message.slice(0, 500) } : { status: 'succeeded' },
-    );
-    metrics.recordRun('plan', outcome);
-  } finally {
-    stopHeartbeat();
-    await held.ws?.remove().catch(() => {});
-  }
+  await runPullRequestJob(job, deps, signal, info, {
+    kind: 'plan',
+    work: ({ octokit, token, held }) =>
+      planPullRequest({
+        job,
+        deps,
+        signal,
+        octokit,
+        token,
+        repo,
+        prNumber,
+        setWorkspace: (w) => {
+          held.ws = w;
+        },
+      }),
+    report: (octokit, message, retryable) =>
+      upsertComment(
+        octokit,
+        deps.store,
+        prPlanComment(repo, prNumber, deps.botLogin),
+        `**infra-agent plan**: ${message}${retryable ? '\n\nComment `/infra plan` to retry.' : ''}`,
+      ).then(() => {}),
+  });
 }
 
 interface PlanContext {
@@ -181,10 +143,11 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
   const { job, deps, octokit, repo, prNumber } = ctx;
   const full = `${repo.owner}/${repo.repo}`;
   const loaded = await loadRepoConfig(octokit, repo, job.defaultBranch);
-  if (!loaded.ok) throw new StopPlan(loaded.message);
+  if (!loaded.ok) throw new StopPrRun(loaded.message);
   const pr = await readPr(octokit, repo, prNumber);
   // A fork is planned only when a maintainer asked (its code runs in the plan); the intake never queues one itself.
-  if (pr.fork && job.trigger === 'autoplan') throw new StopPlan('a fork is planned only on `/infra plan`', 'succeeded');
+  if (pr.fork && job.trigger === 'autoplan')
+    throw new StopPrRun('a fork is planned only on `/infra plan`', 'succeeded');
   const files = await changedFiles(octokit, repo, prNumber);
   const explicit = job.trigger !== 'autoplan';
   if (!explicit && !files.some(isTerraformFile) && !anyWhenModified(loaded.config)) {
@@ -192,7 +155,7 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
     return;
   }
   const sandbox = await sandboxStatus();
-  if (sandbox.mode === 'unavailable') throw new StopPlan(sandboxRefusal(sandbox.reason));
+  if (sandbox.mode === 'unavailable') throw new StopPrRun(sandboxRefusal(sandbox.reason));
   const config = configFor(loaded.config, pr.fork);
 
   const ws = await Workspace.clone({
@@ -210,7 +173,7 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
     ...(pr.fork ? {} : { headRef: pr.headRef }),
     baseRef: pr.baseRef,
   });
-  if (!merged.ok) throw new StopPlan(merged.message);
+  if (!merged.ok) throw new StopPrRun(merged.message);
   await ws.clean();
   // Policy comes from the default branch, never from the PR (its base is usually that branch).
   const defaultBranch = await snapshotDefaultBranch(
@@ -233,7 +196,7 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
       await releaseUnaffected(ctx, []);
       return;
     }
-    throw new StopPlan('no project is affected by the files this pull request changes: nothing to plan.', 'succeeded');
+    throw new StopPrRun('no project is affected by the files this pull request changes: nothing to plan.', 'succeeded');
   }
 
   const notices: string[] = [];
@@ -364,7 +327,7 @@ function anyWhenModified(config: RepoConfig): boolean {
 
 async function defaultBranchSha(ws: Workspace, branch: string): Promise<string> {
   if (!(await ws.fetchRef(`refs/heads/${branch}`, 'refs/infra-agent/default'))) {
-    throw new StopPlan(`the default branch ${branch} could not be fetched`);
+    throw new StopPrRun(`the default branch ${branch} could not be fetched`);
   }
   return ws.headSha('refs/infra-agent/default');
 }

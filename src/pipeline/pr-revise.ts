@@ -16,27 +16,15 @@ import { upsertComment } from '../github/comments.js';
 import { enqueuePullRequestPlan } from '../github/enqueue.js';
 import { forkReviseReply } from '../github/replies.js';
 import { renderCode, renderInline } from '../markdown/text.js';
-import { metrics } from '../observability/metrics.js';
 import { snapshotDefaultBranch } from '../policy/guard/baseline.js';
 import { indexRepo } from '../repo/index.js';
 import { sandboxRefusal, sandboxStatus } from '../sandbox/status.js';
 import type { WorkerDeps } from '../stages/deps.js';
 import { candidateProjects, chooseProject } from '../stages/project.js';
-import { beginRunAttempt, endRunAttempt, startRunHeartbeat } from '../stages/run-state.js';
 import { Workspace } from '../stages/workspace.js';
 import { withProjectSlot } from '../store/project-slot.js';
-import { type AttemptInfo, failureMessage, isTransient } from './failure.js';
-
-/** The revise cannot go on; `message` is safe Markdown for the thread. */
-class StopRevise extends Error {
-  override readonly name = 'StopRevise';
-  constructor(
-    message: string,
-    readonly outcome: 'failed' | 'succeeded' = 'failed',
-  ) {
-    super(message);
-  }
-}
+import type { AttemptInfo } from './failure.js';
+import { runPullRequestJob, StopPrRun } from './pr-run.js';
 
 /** The reply in the thread: one per run, edited as it goes. */
 function replyComment(repo: RepoRef, pr: number, runId: string, botLogin: string | undefined) {
@@ -55,48 +43,19 @@ export async function executePullRequestRevise(
   signal: AbortSignal,
   info: AttemptInfo = { lastAttempt: false },
 ): Promise<void> {
-  const attempt = await beginRunAttempt(deps.store, job.runId);
-  if (attempt.action !== 'run') return;
-  const log = deps.log.child({ runId: job.runId, pr: job.prNumber });
-  const stopHeartbeat = startRunHeartbeat(deps.store, job.runId);
   const repo = { owner: job.owner, repo: job.repo };
   const pr = job.prNumber ?? job.issueNumber;
   const reply = replyComment(repo, pr, job.runId, deps.botLogin);
-  let octokit: GitHubClient | undefined;
-  const held: { ws?: Workspace } = {};
-  try {
-    const inst = await deps.installation(job.installationId);
-    octokit = inst.octokit;
-    const ok = octokit;
-    await upsertComment(ok, deps.store, reply, `@${job.requester} revising this branch…`);
-    const done = await revise({ job, deps, signal, octokit: ok, token: inst.token, repo, pr, held });
-    await upsertComment(ok, deps.store, reply, done);
-    await endRunAttempt(deps.store, job.runId, { status: 'succeeded' });
-    metrics.recordRun('revise', 'succeeded');
-  } catch (err) {
-    const stopped = err instanceof StopRevise;
-    if (!stopped && isTransient(err) && !signal.aborted && !info.lastAttempt) {
-      log.warn({ err: failureMessage(err, job.runId) }, 'transient failure: the revise goes back to the queue');
-      await endRunAttempt(deps.store, job.runId, { status: 'queued', error: failureMessage(err, job.runId) });
-      throw err;
-    }
-    const message = stopped ? err.message : `The revise failed: ${failureMessage(err, job.runId)}`;
-    const outcome = stopped ? err.outcome : 'failed';
-    if (octokit) {
-      await upsertComment(octokit, deps.store, reply, `**Nothing was pushed**: ${message}`).catch((e) =>
-        log.warn({ err: failureMessage(e, job.runId) }, 'the revise reply could not be posted'),
-      );
-    }
-    await endRunAttempt(
-      deps.store,
-      job.runId,
-      outcome === 'failed' ? { status: 'failed', error: message.slice(0, 500) } : { status: 'succeeded' },
-    );
-    metrics.recordRun('revise', outcome);
-  } finally {
-    stopHeartbeat();
-    await held.ws?.remove().catch(() => {});
-  }
+  await runPullRequestJob(job, deps, signal, info, {
+    kind: 'revise',
+    work: async ({ octokit, token, held }) => {
+      await upsertComment(octokit, deps.store, reply, `@${job.requester} revising this branch…`);
+      const done = await revise({ job, deps, signal, octokit, token, repo, pr, held });
+      await upsertComment(octokit, deps.store, reply, done);
+    },
+    report: (octokit, message) =>
+      upsertComment(octokit, deps.store, reply, `**Nothing was pushed**: ${message}`).then(() => {}),
+  });
 }
 
 interface ReviseContext {
@@ -115,15 +74,15 @@ async function revise(ctx: ReviseContext): Promise<string> {
   const { job, deps, octokit, repo, pr } = ctx;
   const full = `${repo.owner}/${repo.repo}`;
   const loaded = await loadRepoConfig(octokit, repo, job.defaultBranch);
-  if (!loaded.ok) throw new StopRevise(loaded.message);
+  if (!loaded.ok) throw new StopPrRun(loaded.message);
   const config = loaded.config;
   const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: pr });
-  if (data.state !== 'open') throw new StopRevise(`#${pr} is ${data.state}: nothing to revise.`, 'succeeded');
+  if (data.state !== 'open') throw new StopPrRun(`#${pr} is ${data.state}: nothing to revise.`, 'succeeded');
   if (isForkPullRequest(data, full)) {
-    throw new StopRevise(forkReviseReply(job.requester, data.head.repo?.full_name ?? 'a deleted fork'), 'succeeded');
+    throw new StopPrRun(forkReviseReply(job.requester, data.head.repo?.full_name ?? 'a deleted fork'), 'succeeded');
   }
   const sandbox = await sandboxStatus();
-  if (sandbox.mode === 'unavailable') throw new StopRevise(sandboxRefusal(sandbox.reason));
+  if (sandbox.mode === 'unavailable') throw new StopPrRun(sandboxRefusal(sandbox.reason));
 
   const ws = await Workspace.clone({
     ...repo,
@@ -135,15 +94,15 @@ async function revise(ctx: ReviseContext): Promise<string> {
   });
   ctx.held.ws = ws;
   const branch = data.head.ref;
-  if (!(await ws.fetchBranch(branch))) throw new StopRevise(`the branch ${renderCode(branch)} no longer exists.`);
+  if (!(await ws.fetchBranch(branch))) throw new StopPrRun(`the branch ${renderCode(branch)} no longer exists.`);
   const head = await ws.headSha(`refs/remotes/origin/${branch}`);
   await ws.checkoutNew(branch, head);
   if (!(await ws.fetchBranch(data.base.ref)))
-    throw new StopRevise(`the base branch ${renderCode(data.base.ref)} is gone.`);
+    throw new StopPrRun(`the base branch ${renderCode(data.base.ref)} is gone.`);
   const base = await ws.headSha(`refs/remotes/origin/${data.base.ref}`);
   // Policy comes from the default branch, never from the PR (as for its plan).
   if (data.base.ref !== job.defaultBranch && !(await ws.fetchBranch(job.defaultBranch))) {
-    throw new StopRevise(`the default branch ${renderCode(job.defaultBranch)} could not be fetched.`);
+    throw new StopPrRun(`the default branch ${renderCode(job.defaultBranch)} could not be fetched.`);
   }
   const defaultBranch = await snapshotDefaultBranch(
     (args) => ws.exec(args),
@@ -163,7 +122,7 @@ async function revise(ctx: ReviseContext): Promise<string> {
   const choice = chooseProject(inPlan.length > 0 ? inPlan : all, { requestText: feedback });
   if (choice.kind !== 'one') {
     const list = (choice.kind === 'none' ? [] : choice.candidates).map((p: Project) => renderCode(p.name)).join(', ');
-    throw new StopRevise(
+    throw new StopPrRun(
       choice.kind === 'none'
         ? 'there is no Terraform project here to revise.'
         : `which project should change? Name one of ${list} in the \`/infra revise\` text.`,
@@ -188,7 +147,7 @@ async function revise(ctx: ReviseContext): Promise<string> {
   });
   if (result.filesChanged.length === 0) {
     const why = result.reason ?? result.summary;
-    throw new StopRevise(`the agent changed no file${why ? `: ${renderInline(why, { max: 500 })}` : '.'}`);
+    throw new StopPrRun(`the agent changed no file${why ? `: ${renderInline(why, { max: 500 })}` : '.'}`);
   }
   // A commit message is plain text: the first line of the request, printable characters only.
   const subject =
@@ -197,7 +156,7 @@ async function revise(ctx: ReviseContext): Promise<string> {
       .trim()
       .slice(0, 60) || 'revise';
   const sha = await ws.commitAll(`infra-agent: ${subject}\n\nAsked by @${job.requester} in #${pr}.`);
-  if (!sha) throw new StopRevise('the agent changed no file.');
+  if (!sha) throw new StopPrRun('the agent changed no file.');
   // On top of their head, never instead of it: a fast-forward push only (git refuses anything else).
   await ws.pushFastForward(branch);
   // Planned again like any PR; without a queue in this worker the thread says how to ask for it.

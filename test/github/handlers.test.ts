@@ -273,7 +273,7 @@ describe('issue_comment.created', () => {
       | Command | What it does |
       |---|---|
       | \`/infra revise <what to change>\` | the agent revises the branch (a person’s: a commit on top, never a fork’s), re-checks and re-plans it |
-      | \`/infra plan [project]\` | re-runs plan and the policy gate on the current branch (no agent) |
+      | \`/infra plan [project…]\` | plans the named projects (default: those the change affects) as merged into the base, and gates them (no agent) |
       | \`/infra apply [project…]\` | applies the reviewed plan when the repository applies by comment (\`apply.on: comment\`) |
       | \`/infra unlock [project]\` | releases the project lock held by this pull request |
       | \`/infra override <RULE-ID> <reason>\` | lifts a soft finding for this plan only (policy owners) |
