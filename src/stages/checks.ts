@@ -240,7 +240,7 @@ async function checksIn(ctx: {
     scannerRuns = [pregate, ...[...names].map((n) => skippedRun(n, why))];
   } else {
     // 3–5 terraform, with the static scanners alongside.
-    // A re-check of unchanged files reuses the static results (result-cache.ts: keyed by the files, tool and policy).
+    // A re-check of unchanged files (and plan) reuses scanner results (result-cache.ts: keyed by all they read).
     const staticScan = Promise.all(
       scanners.static.map((s) => cachedScan(s, scanInput, () => runScanner(s, scanInput)).then((r) => r.run)),
     );
@@ -364,7 +364,7 @@ async function checksIn(ctx: {
         : Promise.resolve(undefined);
     const [staticRuns, planRuns, costed] = await Promise.all([
       staticScan,
-      Promise.all(planScanners.map((s) => runScanner(s, planInput))),
+      Promise.all(planScanners.map((s) => cachedScan(s, planInput, () => runScanner(s, planInput)).then((r) => r.run))),
       costing,
     ]);
     if (planJsonPath) await rm(planJsonPath, { force: true });

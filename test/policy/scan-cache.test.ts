@@ -1,12 +1,14 @@
-// The static scanner result cache (result-cache.ts) with real tfsec: an unchanged tree is served from the cache, and
-// anything the result depends on — a file, the policy config, the custom Rego, the scanner binary or its version —
-// misses it. Only a good run over files that did not change while it scanned is stored.
+// The scanner result cache (result-cache.ts) with real tfsec and OPA: an unchanged tree (and plan) is served from
+// the cache, and anything the result depends on — a file, the plan, the policy config, the bundled or the custom
+// Rego, the scanner binary or its version — misses it. Only a good run over files that did not change while it
+// scanned is stored.
 import { chmod, cp, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyConfigSchema } from '../../src/config/schema.js';
 import type { ScannerRun } from '../../src/core/types.js';
+import { opaScanner } from '../../src/policy/scanners/opa.js';
 import { cachedScan, scanKey } from '../../src/policy/scanners/result-cache.js';
 import { tfsecScanner } from '../../src/policy/scanners/tfsec.js';
 import type { ScanInput } from '../../src/policy/scanners/types.js';
@@ -14,6 +16,7 @@ import { findTool } from '../../src/toolchain/tools.js';
 import { describeWithTools } from '../helpers/tools.js';
 
 const VULNERABLE = resolve(import.meta.dirname, '../fixtures/policy/vulnerable');
+const PLAN = resolve(import.meta.dirname, '../fixtures/policy/plans/vulnerable.json');
 const config = PolicyConfigSchema.parse({ required_tags: ['owner'] });
 
 let base: string;
@@ -148,6 +151,56 @@ describeWithTools(['tfsec'], 'static scanner result cache (real tfsec)', () => {
   });
 });
 
+describeWithTools(['opa'], 'plan scanner result cache (real OPA on a plan)', () => {
+  let plan: Record<string, unknown>;
+  let opaRuns = 0;
+  const viaCache = (input: ScanInput) =>
+    cachedScan(opaScanner, input, () => {
+      opaRuns++;
+      return opaScanner.run(input);
+    });
+  beforeAll(async () => {
+    const parsed: unknown = JSON.parse(await readFile(PLAN, 'utf8'));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('plan fixture');
+    plan = Object.fromEntries(Object.entries(parsed));
+  });
+
+  it('the same plan (made at another time) hits; another plan, or none, misses', async () => {
+    const first = await viaCache(inputFor({ planJson: { ...plan, timestamp: '2026-12-01T00:00:00Z' } }));
+    expect(first.hit).toBe(false);
+    expect(first.run.status).toBe('ok');
+    expect(first.run.findings.length).toBeGreaterThan(0);
+    const runs = opaRuns;
+    const again = await viaCache(inputFor({ planJson: { ...plan, timestamp: '2026-12-02T00:00:00Z' } }));
+    expect(again.hit).toBe(true);
+    expect(opaRuns).toBe(runs);
+    expect(withoutTime(again.run)).toEqual(withoutTime(first.run));
+    const changed = { ...plan, resource_changes: [] };
+    const other = await viaCache(inputFor({ planJson: changed }));
+    expect(other.hit).toBe(false);
+    expect(other.run.findings).not.toEqual(first.run.findings);
+    expect((await viaCache(inputFor())).hit).toBe(false);
+  });
+
+  it('the bundled Rego is policy: another INFRA_AGENT_POLICY_DIR misses', async () => {
+    const saved = process.env['INFRA_AGENT_POLICY_DIR'];
+    const input = inputFor({ planJson: plan });
+    await viaCache(input);
+    expect((await viaCache(input)).hit).toBe(true);
+    const copy = join(base, 'bundled');
+    await cp(resolve(import.meta.dirname, '../../policies'), copy, { recursive: true });
+    await writeFile(join(copy, 'extra.rego'), 'package infra_agent.rules.extra\n');
+    process.env['INFRA_AGENT_POLICY_DIR'] = copy;
+    try {
+      expect(await scanKey(opaScanner, input)).not.toBe(undefined);
+      expect((await viaCache(input)).hit).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env['INFRA_AGENT_POLICY_DIR'];
+      else process.env['INFRA_AGENT_POLICY_DIR'] = saved;
+    }
+  });
+});
+
 describe('static scanner result cache: the scanner binary and its version are in the key', () => {
   const saved = process.env['INFRA_AGENT_TFSEC_BIN'];
   afterEach(() => {
@@ -184,9 +237,10 @@ describe('static scanner result cache: the scanner binary and its version are in
     }
   });
 
-  it('injected scanners and plan-phase inputs are never cached', async () => {
+  it('injected scanners, a plan file without its JSON and the guard on a data dir are never cached', async () => {
     const fakeScanner = { name: 'tfsec' as const, run: tfsecScanner.run };
     expect(await scanKey(fakeScanner, inputFor())).toBeUndefined();
-    expect(await scanKey(tfsecScanner, inputFor({ planJson: {} }))).toBeUndefined();
+    expect(await scanKey(tfsecScanner, inputFor({ planJsonPath: join(base, 'plan.json') }))).toBeUndefined();
+    expect(await scanKey(tfsecScanner, inputFor({ dataDir: base }))).toBeUndefined();
   });
 });

@@ -1,11 +1,11 @@
-// Static scanner results (tfsec, checkov's HCL pass) kept across runs, so a re-check of an unchanged project does not
-// scan again. The key is a digest of exactly what the scanner reads — every file of the checkout but .git (paths,
-// modes, contents, symlink targets) and the project dir within it — plus the scanner's tool identity (binary path,
-// size, mtime, the version it prints), the policy it is given (policy config, default-branch baseline, custom Rego
-// files) and the App's own scanner code and bundled policies. Only the App writes an entry, from the scanner's own
-// `ok` output, after checking that the files did not change while it scanned; a PR can therefore only hit an entry
-// made from its own content. Entries are private files in the App's cache dir (never bound into a sandbox), validated
-// on read, and the oldest go past MAX_ENTRIES.
+// Scanner results (tfsec, checkov, OPA) kept across runs, so a re-check of an unchanged project does not scan again.
+// The key is a digest of exactly what the scanner reads — every file of the checkout but .git (paths, modes,
+// contents, symlink targets), the project dir within it and the plan JSON (without its timestamp) — plus the
+// scanner's tool identity (binary path, size, mtime, the version it prints), the policy it is given (policy config,
+// default-branch baseline, custom Rego files, the bundled Rego) and the App's own scanner code. Only the App writes
+// an entry, from the scanner's own `ok` output, after checking that the files did not change while it scanned; a PR
+// can therefore only hit an entry made from its own content. Entries are private files in the App's cache dir (never
+// bound into a sandbox), validated on read, and the oldest go past MAX_ENTRIES.
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
@@ -17,6 +17,7 @@ import { ownCacheSubdir } from '../../sandbox/cache-dir.js';
 import { findTool, projectRoot, type ToolName } from '../../toolchain/tools.js';
 import { checkovScanner } from './checkov.js';
 import { probeVersion } from './common.js';
+import { defaultPolicyDir, opaScanner } from './opa.js';
 import { tfsecScanner } from './tfsec.js';
 import type { ScanInput, Scanner } from './types.js';
 
@@ -24,11 +25,14 @@ import type { ScanInput, Scanner } from './types.js';
 const FORMAT = 1;
 const MAX_ENTRIES = 2000;
 
-/** The scanners whose static pass reads only files, and the tool each one runs. Injected scanners are never cached. */
+/** The scanners whose results depend only on what they read (files, plan JSON, policy), and the tool each runs. */
 const CACHEABLE = new Map<Scanner, ToolName>([
   [tfsecScanner, 'tfsec'],
   [checkovScanner, 'checkov'],
+  [opaScanner, 'opa'],
 ]);
+/** How each tool says its version (as the scanners ask it). */
+const VERSION_ARGS: Partial<Record<ToolName, string[]>> = { opa: ['version'] };
 
 const Entry = z.object({
   format: z.literal(FORMAT),
@@ -79,7 +83,7 @@ export async function toolIdentity(tool: ToolName, signal?: AbortSignal): Promis
   if (!path) return undefined;
   const real = await realpath(path);
   const st = await stat(real);
-  const version = await probeVersion(path, ['--version'], signal);
+  const version = await probeVersion(path, VERSION_ARGS[tool] ?? ['--version'], signal);
   if (!version) return undefined;
   return `${tool}\0${real}\0${st.size}\0${st.mtimeMs}\0${version}`;
 }
@@ -125,13 +129,31 @@ async function policyDigest(input: ScanInput): Promise<string | undefined> {
   } else if (input.customPolicies) {
     custom = `error:${input.customPolicies.error}`;
   }
-  return JSON.stringify({ config: input.config, baseline, custom });
+  // The App's bundled Rego (or the operator's INFRA_AGENT_POLICY_DIR) is policy too.
+  const bundled = await treeDigest(defaultPolicyDir(), input.signal).catch(() => undefined);
+  if (bundled === undefined) return undefined;
+  return JSON.stringify({ config: input.config, baseline, custom, bundled });
+}
+
+/**
+ * The plan the scanner reads, without the time it was made: the same plan of the same state scans the same. A plan
+ * file without the parsed JSON beside it is not keyed (undefined); no plan is `null`.
+ */
+function planDigest(input: ScanInput): string | null | undefined {
+  if (input.planJson === undefined) return input.planJsonPath === undefined ? null : undefined;
+  const plan = input.planJson;
+  const stable =
+    plan !== null && typeof plan === 'object' && !Array.isArray(plan)
+      ? Object.fromEntries(Object.entries(plan).filter(([k]) => k !== 'timestamp'))
+      : plan;
+  return createHash('sha256').update(JSON.stringify(stable)).digest('hex');
 }
 
 /** The cache key for this scanner on this input, or undefined when the run cannot be cached. */
 export async function scanKey(scanner: Scanner, input: ScanInput): Promise<string | undefined> {
   const tool = CACHEABLE.get(scanner);
-  if (!tool || input.planJson !== undefined || input.planJsonPath !== undefined || input.dataDir) return undefined;
+  const plan = planDigest(input);
+  if (!tool || plan === undefined || input.dataDir) return undefined;
   const root = await realpath(input.repoRoot);
   const dir = relative(root, await realpath(input.dir));
   if (dir.startsWith('..') || isAbsolute(dir)) return undefined;
@@ -143,7 +165,7 @@ export async function scanKey(scanner: Scanner, input: ScanInput): Promise<strin
   ]);
   if (own === undefined || identity === undefined || files === undefined || policy === undefined) return undefined;
   return createHash('sha256')
-    .update(JSON.stringify([FORMAT, own, scanner.name, identity, dir, files, policy]))
+    .update(JSON.stringify([FORMAT, own, scanner.name, identity, dir, files, policy, plan, input.planOnly === true]))
     .digest('hex');
 }
 
