@@ -65,8 +65,17 @@ export async function applyReviewedPlan(deps: ApplyDeps, req: ApplyRequest): Pro
   // Behind its base? Asked only when the answer matters (a checkout and a fetch): before applying, and before
   // re-planning, since a re-plan of a head behind its base would only produce a plan that reverts the base.
   // A merged PR is judged by its merge commit instead.
-  // A person's PR is planned as merged into its base, so being behind it is no reason to refuse.
-  if (trigger !== 'merge' && facts.owned && (decision.ok || decision.action === 're-plan') && deps.headContainsBase) {
+  // A person's PR is planned as merged into its base, so being behind it is no reason to refuse; nor is it for the
+  // App's branch when its plan was of that merge (a `/infra plan` of a branch behind its base): the apply checks out
+  // the same merge of the same two commits.
+  const plannedMerge = facts.set?.planned === 'merge';
+  if (
+    trigger !== 'merge' &&
+    facts.owned &&
+    !plannedMerge &&
+    (decision.ok || decision.action === 're-plan') &&
+    deps.headContainsBase
+  ) {
     if (!(await deps.headContainsBase(facts.pr))) {
       facts.input.behindBase = { baseRef: facts.pr.baseRef, baseSha: facts.pr.baseSha };
       decision = evaluateApplyRequirements(facts.input);
@@ -114,7 +123,9 @@ export async function applyReviewedPlan(deps: ApplyDeps, req: ApplyRequest): Pro
       checkoutSha: merge ? merge.mergeCommitSha : facts.pr.headSha,
       headSha: set.headSha,
       baseSha: merge ? set.baseSha : facts.pr.baseSha,
-      ...(!merge && !facts.owned ? { mergeOf: { headSha: facts.pr.headSha, baseSha: facts.pr.baseSha } } : {}),
+      ...(!merge && (!facts.owned || plannedMerge)
+        ? { mergeOf: { headSha: facts.pr.headSha, baseSha: facts.pr.baseSha } }
+        : {}),
     },
     set,
     ordered: facts.ordered,

@@ -27,6 +27,11 @@ export interface PlanSet {
   pr: number;
   headSha: string;
   baseSha: string;
+  /**
+   * What was planned: `merge` — the head merged into the base at `baseSha` (a person's PR, or the App's branch when
+   * it was behind its base); absent — the head itself. An apply checks out the same thing.
+   */
+  planned?: 'merge' | undefined;
   runId: string;
   recordedAt: string;
   projects: PlannedProject[];
@@ -49,6 +54,7 @@ const PlanSetSchema = z.object({
   pr: z.number().int().positive(),
   headSha: z.string().regex(SHA),
   baseSha: z.string().regex(SHA),
+  planned: z.literal('merge').optional(),
   runId: z.string(),
   recordedAt: z.string(),
   projects: z.array(PlannedProjectSchema),
@@ -90,6 +96,8 @@ export interface RecordPlansInput {
   pr: number;
   headSha: string;
   baseSha: string;
+  /** The head merged into the base was planned, not the head alone. */
+  plannedAsMerge?: boolean;
   runId: string;
   /** One result per project the plan run covered (all of them, failed ones too). */
   results: ChecksResult[];
@@ -139,6 +147,7 @@ export async function recordReviewedPlans(store: Store, input: RecordPlansInput)
     pr: input.pr,
     headSha: input.headSha,
     baseSha: input.baseSha,
+    ...(input.plannedAsMerge ? { planned: 'merge' as const } : {}),
     runId: input.runId,
     recordedAt: new Date().toISOString(),
     projects,

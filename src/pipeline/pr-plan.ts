@@ -343,6 +343,7 @@ async function recordPlans(
       pr: ctx.prNumber,
       headSha: input.headSha,
       baseSha: input.baseSha,
+      plannedAsMerge: true,
       runId: ctx.job.runId,
       results: input.results,
     });

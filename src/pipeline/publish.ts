@@ -300,6 +300,7 @@ async function recordPlans(ctx: RunContext, prNumber: number, headSha: string): 
       pr: prNumber,
       headSha,
       baseSha: ctx.baseSha,
+      ...(ctx.plannedAsMerge ? { plannedAsMerge: true } : {}),
       runId: ctx.job.runId,
       results: [checks],
     });

@@ -37,6 +37,8 @@ export interface RunContext {
   /** Remote head of the branch when checked out (the push lease), undefined when the branch is new. */
   remoteHead?: string;
   baseSha?: string;
+  /** The checkout is the branch merged with its base (a plan of a branch behind it), not the branch alone. */
+  plannedAsMerge?: boolean;
   index?: RepoIndex;
   project?: Project;
   agent?: AgentResult;

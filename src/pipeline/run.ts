@@ -128,6 +128,7 @@ async function checkout(ctx: RunContext): Promise<string> {
     if (job.kind === 'plan') {
       const merge = await mergeBaseIntoWorkTree(ws, defaultHead, job.defaultBranch);
       if (merge.conflict) throw new StopRun(`Not planned: ${merge.conflict}. Merge or rebase it, then push.`);
+      ctx.plannedAsMerge = merge.merged;
       if (merge.merged)
         return `\`${ctx.branch}\` at ${(await ws.headSha()).slice(0, 7)} merged with ${job.defaultBranch} at ${defaultHead.slice(0, 7)}`;
     }

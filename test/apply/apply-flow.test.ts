@@ -62,7 +62,9 @@ interface Setup {
   planned: number[];
 }
 
-async function setup(opts: { findings?: Finding[]; config?: RepoConfig; store?: Store } = {}): Promise<Setup> {
+async function setup(
+  opts: { findings?: Finding[]; config?: RepoConfig; store?: Store; plannedAsMerge?: boolean } = {},
+): Promise<Setup> {
   const repo = `acme/flow-${++n}`;
   const pr = 10 + n;
   const issue = 500 + n;
@@ -88,7 +90,15 @@ async function setup(opts: { findings?: Finding[]; config?: RepoConfig; store?: 
       { pr, runId: 'plan', projects: [{ name: 'network', workspace: 'default' }] },
     ),
   ).toBe(true);
-  await recordReviewedPlans(store, { repo, pr, headSha: H1, baseSha: B1, runId: 'plan', results: [result] });
+  await recordReviewedPlans(store, {
+    repo,
+    pr,
+    headSha: H1,
+    baseSha: B1,
+    runId: 'plan',
+    results: [result],
+    ...(opts.plannedAsMerge ? { plannedAsMerge: true } : {}),
+  });
   await (opts.store ?? store).linkPullRequest({ repo, pr, issue, runId: 'run-1', branch: `infra/issue-${issue}` });
   port.prs.set(pr, {
     number: pr,
@@ -196,6 +206,25 @@ describe('apply flow', () => {
     s.port.prs.set(s.pr, { ...pr });
     s.deps.headContainsBase = async () => true;
     expect((await approve(s)).outcome).toBe('applied');
+  });
+
+  it('a head behind its base whose plan was of the merge (a plan run of a behind branch) applies that same merge', async () => {
+    const s = await setup({ plannedAsMerge: true });
+    let asked = 0;
+    s.deps.headContainsBase = async () => {
+      asked += 1;
+      return false;
+    };
+    const checkouts: unknown[] = [];
+    s.deps.checkout = async (sha, merge) => {
+      checkouts.push({ sha, merge });
+      return { root: dir, cleanup: async () => {} };
+    };
+    expect((await approve(s)).outcome).toBe('applied');
+    // Behind or not does not matter for a plan of the merge: the apply checks out the merge of the planned commits.
+    expect(asked).toBe(0);
+    expect(checkouts).toEqual([{ sha: H1, merge: { headSha: H1, baseSha: B1 } }]);
+    expect(s.tf.applied).toHaveLength(1);
   });
 
   it('the behind-base check is not asked for an approval that is refused anyway', async () => {

@@ -370,6 +370,27 @@ describeWithTools(['terraform', 'git'], 'autoplan: pull requests people write', 
     expect(plans.at(-1)?.output.text).toContain('terraform_data.replica');
     // Nothing was pushed: the branch is the App's head, the merge lived only in the checkout.
     expect(await world.remote.headSha(appPr?.headRef ?? '')).toBe(head);
+    expect(set?.planned).toBe('merge');
+
+    // Approved by someone who did not ask for it: the plan of the merge is applied from that same merge — being
+    // behind the base is no reason to refuse (it was, before the App's branches were planned as merged).
+    const review = await world.standin.addReview({
+      owner: OWNER,
+      repo: REPO,
+      pullNumber: appPr?.number ?? 0,
+      user: 'hubot',
+      state: 'APPROVED',
+    });
+    const approved = await standinWebhooks(world.standin).pullRequestReviewSubmitted(OWNER, REPO, review.id);
+    expect((await world.sender.send(approved.event, approved.payload)).status).toBeLessThan(300);
+    const apply = await waitFor('the apply run', async () => {
+      const all = (await settled(issue.number)).filter((r) => r.kind === 'apply');
+      return all.length > 0 ? all[0] : undefined;
+    });
+    expect(apply?.status, apply?.error ?? '').toBe('succeeded');
+    const said = world.standin.comments(OWNER, REPO, appPr?.number ?? 0).map((c) => c.body);
+    expect(said.some((b) => b.includes('Applied the reviewed plan'))).toBe(true);
+    expect(said.some((b) => b.includes('behind'))).toBe(false);
   });
 
   it('a PR that does not merge cleanly into its base says which files conflict, and plans nothing', {
