@@ -175,6 +175,15 @@ describeWithTools(['opa'], 'plan scanner result cache (real OPA on a plan)', () 
     expect(again.hit).toBe(true);
     expect(opaRuns).toBe(runs);
     expect(withoutTime(again.run)).toEqual(withoutTime(first.run));
+    // relevant_attributes comes in a different order from run to run: the same plan still.
+    const attrs = [
+      { resource: 'aws_s3_bucket.a', attribute: ['id'] },
+      { resource: 'aws_s3_bucket.b', attribute: ['arn'] },
+    ];
+    const ordered = await viaCache(inputFor({ planJson: { ...plan, relevant_attributes: attrs } }));
+    const reordered = await viaCache(inputFor({ planJson: { ...plan, relevant_attributes: [...attrs].reverse() } }));
+    expect(ordered.hit).toBe(false);
+    expect(reordered.hit).toBe(true);
     const changed = { ...plan, resource_changes: [] };
     const other = await viaCache(inputFor({ planJson: changed }));
     expect(other.hit).toBe(false);

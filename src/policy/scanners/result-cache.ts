@@ -135,16 +135,28 @@ async function policyDigest(input: ScanInput): Promise<string | undefined> {
   return JSON.stringify({ config: input.config, baseline, custom, bundled });
 }
 
+function sortedByJson(items: unknown[]): unknown[] {
+  return items
+    .map((item) => [JSON.stringify(item), item] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, item]) => item);
+}
+
 /**
- * The plan the scanner reads, without the time it was made: the same plan of the same state scans the same. A plan
+ * The plan the scanner reads, without the time it was made and with its unordered lists sorted: the same plan of the same state scans the same. A plan
  * file without the parsed JSON beside it is not keyed (undefined); no plan is `null`.
  */
 function planDigest(input: ScanInput): string | null | undefined {
   if (input.planJson === undefined) return input.planJsonPath === undefined ? null : undefined;
   const plan = input.planJson;
+  // Terraform lists `relevant_attributes` in map order, which changes from run to run: sorted, it says the same.
   const stable =
     plan !== null && typeof plan === 'object' && !Array.isArray(plan)
-      ? Object.fromEntries(Object.entries(plan).filter(([k]) => k !== 'timestamp'))
+      ? Object.fromEntries(
+          Object.entries(plan)
+            .filter(([k]) => k !== 'timestamp')
+            .map(([k, v]) => [k, k === 'relevant_attributes' && Array.isArray(v) ? sortedByJson(v) : v]),
+        )
       : plan;
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex');
 }
