@@ -257,7 +257,8 @@ async function cloneOf(base: string, name: string, resources: number, origin: st
 
 /**
  * Cold: the first check of a project (a repository the App has not planned before: its data dir is empty). Warm: the
- * same unchanged project checked again from a fresh clone — the project's .terraform is reused (data-dirs.ts).
+ * same unchanged project checked again from a fresh clone — the project's .terraform is reused (data-dirs.ts), its init
+ * skipped (init-stamp.ts), and the scanners' results for the same files and plan reused (result-cache.ts).
  * Machine-wide caches (the shared provider cache, checkov's warm grammar) are warm in both, as on a running App.
  */
 export async function measureRecheck(opts: { resources?: number; runs?: number } = {}): Promise<RecheckCost> {
