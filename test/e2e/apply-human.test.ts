@@ -15,7 +15,7 @@ import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { terraformOnly } from '../helpers/fault-world.js';
 import { identityFor } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitForFinishedRuns } from '../helpers/wait.js';
 
 const OWNER = 'acme';
 const REPO = 'infra';
@@ -68,21 +68,7 @@ describeWithTools(['terraform', 'git'], 'a person’s pull request, approved, ap
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
-  const settled = (pr: number, n: number) =>
-    waitFor(
-      `${n} finished run(s) of #${pr}`,
-      async () => {
-        const runs = await world.server.runtime.store.listRuns({ repo: FULL });
-        const mine = runs.filter((r) => r.number === pr);
-        const queued = (await world.server.runtime.queue.depth()).queued;
-        return mine.length >= n &&
-          queued === 0 &&
-          mine.every((r) => ['succeeded', 'failed', 'needs-human'].includes(r.status))
-          ? mine
-          : undefined;
-      },
-      400_000,
-    );
+  const settled = (pr: number, n: number) => waitForFinishedRuns(world.server.runtime, FULL, pr, n);
   const approve = async (pr: number, user: string) => {
     const review = await world.standin.addReview({ owner: OWNER, repo: REPO, pullNumber: pr, user, state: 'APPROVED' });
     const hook = await standinWebhooks(world.standin).pullRequestReviewSubmitted(OWNER, REPO, review.id);

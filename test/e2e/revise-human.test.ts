@@ -11,7 +11,7 @@ import { type AppWorld, startAppWorld } from '../helpers/app-world.js';
 import { terraformOnly } from '../helpers/fault-world.js';
 import { identityFor } from '../helpers/git-remote.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, waitForFinishedRuns } from '../helpers/wait.js';
 
 const OWNER = 'acme';
 const REPO = 'infra';
@@ -51,21 +51,7 @@ describeWithTools(['terraform', 'git'], '/infra revise on a person’s pull requ
     await world?.close();
   });
 
-  const settled = (pr: number, n: number) =>
-    waitFor(
-      `${n} finished run(s) of #${pr}`,
-      async () => {
-        const runs = await world.server.runtime.store.listRuns({ repo: FULL });
-        const mine = runs.filter((r) => r.number === pr);
-        const queued = (await world.server.runtime.queue.depth()).queued;
-        return mine.length >= n &&
-          queued === 0 &&
-          mine.every((r) => ['succeeded', 'failed', 'needs-human'].includes(r.status))
-          ? mine
-          : undefined;
-      },
-      400_000,
-    );
+  const settled = (pr: number, n: number) => waitForFinishedRuns(world.server.runtime, FULL, pr, n);
   const send = async (hook: { event: string; payload: unknown }) => {
     const res = await world.sender.send(hook.event, hook.payload as never);
     expect(res.status).toBeLessThan(300);
