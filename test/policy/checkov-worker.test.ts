@@ -18,7 +18,7 @@ import {
 } from '../../src/policy/scanners/checkov-worker.js';
 import { SANDBOX_HOME } from '../../src/sandbox/bwrap.js';
 import { protectPath } from '../../src/sandbox/policy.js';
-import { findTool } from '../../src/toolchain/tools.js';
+import { findTool, projectRoot, toolsDir } from '../../src/toolchain/tools.js';
 import { describeWithTools } from '../helpers/tools.js';
 
 const SECRET = 'other-run-secret-4711';
@@ -153,8 +153,15 @@ attempt('tmp', lambda: sorted(os.listdir('/tmp')))
 attempt('home', lambda: os.listdir(os.path.expanduser('~')))
 attempt('state', lambda: hasattr(json, 'PLANTED'))
 `);
-    // the worker's own script dir (read-only) is the one thing in /tmp besides this scan
-    const tmp = (seen['tmp'] as string[]).filter((n) => !n.startsWith('infra-agent-checkov-worker-'));
+    // the worker's own script dir (read-only) is the one thing in /tmp besides this scan — and, when the project
+    // itself lives under /tmp (a CI clone may), the empty parents of the toolchain's read-only bind (wipe() removes
+    // whatever a scan writes into them; the mount points themselves cannot go)
+    const bindParents = [realpathSync(toolsDir()), realpathSync(projectRoot())]
+      .filter((p) => p.startsWith('/tmp/'))
+      .map((p) => p.split('/')[2]);
+    const tmp = (seen['tmp'] as string[]).filter(
+      (n) => !n.startsWith('infra-agent-checkov-worker-') && !bindParents.includes(n),
+    );
     expect(tmp).toEqual(['scan', 'scan.log']);
     expect(seen['home']).toEqual([]);
     expect(seen['state']).toBe(false);
