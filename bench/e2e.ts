@@ -5,7 +5,8 @@
 // Baselines, from the same run: for (1) one runChecks pass (terraform + scanners) on the same change, called directly,
 // so the ratio is the overhead of everything around it; for (2) 10 × the sequential p50
 // (running them one after another), so the ratio shows what concurrency buys.
-// The App's RSS is sampled during (2) for bench/memory.ts. `npx tsx bench/e2e.ts`; writes bench/results/e2e.json.
+// The App's RSS is sampled during (2) for bench/memory.ts, and, when asked (`rssCurve`), during untimed rounds of
+// 1, 2, 5… issues at once before (2): memory vs concurrent runs. `npx tsx bench/e2e.ts`; writes bench/results/e2e.json.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultRepoConfig } from '../src/config/schema.js';
 import { runChecks } from '../src/stages/checks.js';
 import { readTreeRss, sampleTreeRss, type TreeRss } from './lib/child-process.js';
-import { type AppMetrics, type RequestTiming, startE2EWorld } from './lib/e2e-world.js';
+import { type AppMetrics, type E2EWorld, type RequestTiming, startE2EWorld } from './lib/e2e-world.js';
 import { demoRepoFiles } from './lib/record-github.js';
 import { describeMachine, type Machine, percentile, round, sleep } from './lib/stats.js';
 
@@ -30,9 +31,31 @@ export interface LatencyFigures {
   maxAckMs: number;
 }
 
+/** Peak RSS (bytes) while `runs` issues labelled at once were handled, sampled every 100 ms. */
+export interface RssPeak {
+  self: number;
+  tree: number;
+  children: number;
+  samples: number;
+}
+
+export interface CurvePoint extends RssPeak {
+  /** Issues labelled at once in this round. */
+  runs: number;
+  /** Runs that opened their PR. */
+  ok: number;
+  /** First webhook sent → last run finished. */
+  wallMs: number;
+}
+
 export interface MemorySample {
   idleAtStart: TreeRss;
-  peakDuringConcurrent: { self: number; tree: number; children: number; samples: number };
+  peakDuringConcurrent: RssPeak;
+  /**
+   * One round per count in `rssCurve` (ascending, before the timed concurrent phase, so a round's peak is not
+   * inherited from a bigger one), then the timed concurrent phase itself as the last point.
+   */
+  curve: CurvePoint[];
   idleAfter: TreeRss;
 }
 
@@ -115,8 +138,47 @@ function stageMeans(m: AppMetrics): Record<string, number> {
   return out;
 }
 
-/** The whole e2e measurement (and the memory samples, taken during the concurrent phase). */
-export async function runE2E(opts: { sequential?: number; concurrent?: number; concurrency?: number } = {}) {
+export interface E2EOptions {
+  /** Sequential runs timed one at a time (after one untimed warm-up run). Default 5. */
+  sequential?: number;
+  /** Issues labelled at once in the timed concurrent phase. Default 10. */
+  concurrent?: number;
+  /** The App's worker concurrency; default as shipped (2). */
+  concurrency?: number;
+  /**
+   * Untimed rounds of this many issues at once, each sampled for peak RSS, run ascending before the timed concurrent
+   * phase (e.g. [1, 2, 5]; counts ≥ `concurrent` are dropped: that phase is the curve's last point). Default none.
+   */
+  rssCurve?: number[];
+}
+
+/** Label `count` issues at once and sample the App's RSS every 100 ms until every run has finished. */
+async function sampledRound(
+  world: E2EWorld,
+  count: number,
+): Promise<{ timings: RequestTiming[]; wallMs: number; point: CurvePoint }> {
+  const sampler = sampleTreeRss(world.app.pid, 100);
+  const t0 = performance.now();
+  const timings = await world.trigger(count);
+  const wallMs = Math.round(performance.now() - t0);
+  const peak = sampler.stop();
+  return {
+    timings,
+    wallMs,
+    point: {
+      runs: count,
+      ok: timings.filter((t) => t.ok).length,
+      wallMs,
+      self: peak.peakSelf,
+      tree: peak.peakTree,
+      children: peak.peakChildren,
+      samples: peak.samples,
+    },
+  };
+}
+
+/** The whole e2e measurement (and the memory samples, taken during the concurrent phase and the `rssCurve` rounds). */
+export async function runE2E(opts: E2EOptions = {}) {
   const machine = describeMachine();
   const sequentialRuns = opts.sequential ?? 5;
   const concurrentRuns = opts.concurrent ?? 10;
@@ -131,11 +193,12 @@ export async function runE2E(opts: { sequential?: number; concurrent?: number; c
 
     const checksBaselineMs = await directChecksMs();
 
-    const sampler = sampleTreeRss(world.app.pid, 100);
-    const t0 = performance.now();
-    const concurrent = await world.trigger(concurrentRuns);
-    const wall = performance.now() - t0;
-    const peak = sampler.stop();
+    const curve: CurvePoint[] = [];
+    const rounds = [...new Set(opts.rssCurve ?? [])].filter((n) => n > 0 && n < concurrentRuns).sort((a, b) => a - b);
+    for (const n of rounds) curve.push((await sampledRound(world, n)).point);
+
+    const { timings: concurrent, wallMs: wall, point: last } = await sampledRound(world, concurrentRuns);
+    curve.push(last);
     await sleep(2000);
     const idleAfter = await readTreeRss(world.app.pid);
 
@@ -165,12 +228,8 @@ export async function runE2E(opts: { sequential?: number; concurrent?: number; c
       finished: m.finished,
       memory: {
         idleAtStart,
-        peakDuringConcurrent: {
-          self: peak.peakSelf,
-          tree: peak.peakTree,
-          children: peak.peakChildren,
-          samples: peak.samples,
-        },
+        peakDuringConcurrent: { self: last.self, tree: last.tree, children: last.children, samples: last.samples },
+        curve,
         idleAfter,
       },
       machine,
@@ -183,9 +242,7 @@ export async function runE2E(opts: { sequential?: number; concurrent?: number; c
 
 export type E2EBenchResult = E2ERunResult;
 
-export async function benchE2E(
-  opts: { sequential?: number; concurrent?: number; concurrency?: number } = {},
-): Promise<E2EBenchResult> {
+export async function benchE2E(opts: E2EOptions = {}): Promise<E2EBenchResult> {
   return runE2E(opts);
 }
 
