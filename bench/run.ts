@@ -2,7 +2,8 @@
 // bench/results/<name>.json per benchmark and bench/results/summary.md (the table, plus the machine: CPUs, load
 // average at start, node version, date), and prints the table. Anything slower than its baseline carries a line
 // saying why. `npx tsx bench/run.ts [name…]` runs only the named ones (index, prompt, gate, gate-tree, cost, checks,
-// drift, ingest, start, e2e, memory, autoplan; memory shares e2e's concurrent run when both are chosen).
+// drift, ingest, start, e2e, memory, autoplan; memory shares e2e's concurrent run when both are chosen, and e2e then
+// also runs memory's untimed rounds of 1, 2 and 5 issues at once before its timed 10).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,7 +19,7 @@ import { benchGateTree, type GateTreeBenchResult } from './gate-tree.js';
 import { benchIndex, type IndexBenchResult } from './index.js';
 import { benchIngest, type IngestBenchResult, renderIngest } from './ingest.js';
 import { describeMachine, type Machine, round } from './lib/stats.js';
-import { benchMemory, type MemoryBenchResult, renderMemory } from './memory.js';
+import { benchMemory, MEMORY_CURVE_ROUNDS, type MemoryBenchResult, renderCurvePoints, renderMemory } from './memory.js';
 import { benchPrompt, type PromptBenchResult } from './prompt.js';
 import { benchStart, renderStart, startRows } from './start.js';
 
@@ -301,7 +302,9 @@ function memoryRows(r: MemoryBenchResult): Row[] {
       ours: `${r.oursPeakDuring10} MB process; ${r.oursPeakTreeDuring10} MB with children`,
       baseline: `idle: ${r.oursIdle} MB`,
       ratio: `${round(r.oursPeakDuring10 / r.oursIdle, 2)} (process)`,
-      note: `children = terraform, providers, tfsec, checkov, OPA, git (up to ${r.peakChildren} at once); idle after: ${r.oursIdleAfter} MB`,
+      note:
+        `children = terraform, providers, tfsec, checkov, OPA, git (up to ${r.peakChildren} at once); idle after: ${r.oursIdleAfter} MB; ` +
+        `curve: ${r.curveSvg} (peak MB process/with children by runs at once, one App process, ascending: ${renderCurvePoints(r.curve)}; bare Probot idle ${r.bareProbotIdle})`,
     },
   ];
 }
@@ -358,7 +361,12 @@ export async function runAll(names: readonly Name[] = ALL): Promise<{ rows: Row[
   await step('drift', () => benchDrift(), driftRows, renderDrift);
   await step('ingest', () => benchIngest(), ingestRows, renderIngest);
   await step('start', () => benchStart(), startRows, renderStart);
-  const e2e = await step('e2e', () => benchE2E(), e2eRows, renderE2E);
+  const e2e = await step(
+    'e2e',
+    () => benchE2E(names.includes('memory') ? { rssCurve: MEMORY_CURVE_ROUNDS } : {}),
+    e2eRows,
+    renderE2E,
+  );
   await step('memory', () => benchMemory(e2e ? { from: e2e } : {}), memoryRows, renderMemory);
   await step('curves', () => benchCurves(), curvesRows);
   await step('autoplan', () => benchAutoplan(), autoplanRows);
