@@ -295,7 +295,7 @@ function memoryRows(r: MemoryBenchResult): Row[] {
       ours: `${r.oursIdle} MB`,
       baseline: `bare Probot idle: ${r.bareProbotIdle} MB`,
       ratio: `${r.ratioIdle}`,
-      note: 'ours also holds the embedded PostgreSQL (PGlite, WebAssembly) just after its first-time initdb (a fresh in-memory store), the queue, the agent SDK and hcl2json; a reopened data dir starts at ~175 MB for the store',
+      note: 'ours also holds the embedded PostgreSQL (PGlite, WebAssembly) on a fresh data dir (its initdb ran in a child that exited, as on a first `serve`), the queue, the agent SDK and hcl2json',
     },
     {
       figure: `Memory, peak during ${r.concurrentRuns} concurrent runs`,

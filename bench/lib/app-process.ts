@@ -20,8 +20,13 @@ export const AppProcessConfigSchema = z.discriminatedUnion('kind', [
   Common.extend({
     kind: z.literal('ours'),
     role: z.enum(['web', 'worker', 'all']),
-    /** PostgreSQL (pg-boss queue); absent: the embedded store in memory. */
+    /** PostgreSQL (pg-boss queue); absent: the embedded store, in `dataDir`. */
     databaseUrl: z.string().optional(),
+    /**
+     * The embedded store's data directory, as `serve` has one (a new one is initialised by a child process that
+     * exits); default `memory://`, an in-memory store whose initdb runs in this process and whose memory stays.
+     */
+    dataDir: z.string().default('memory://'),
     githubApiUrl: z.string(),
     planKey: z.string(),
     gitUrlTemplate: z.string().optional(),
@@ -73,7 +78,7 @@ async function startOurs(c: Extract<Parsed, { kind: 'ours' }>): Promise<Closable
     port: 0,
     host: '127.0.0.1',
     planKey: c.planKey,
-    ...(runtime ? { runtime } : c.databaseUrl ? { databaseUrl: c.databaseUrl } : { dataDir: 'memory://' }),
+    ...(runtime ? { runtime } : c.databaseUrl ? { databaseUrl: c.databaseUrl } : { dataDir: c.dataDir }),
     ...(c.gitUrlTemplate ? { gitUrlTemplate: c.gitUrlTemplate } : {}),
     ...(c.concurrency ? { concurrency: c.concurrency } : {}),
     ...(c.modelUrl

@@ -1,10 +1,12 @@
 // The world the end-to-end and memory benchmarks run in, wired like test/e2e/app.test.ts and `npm run demo`: the
 // GitHub stand-in (every request checked against GitHub's OpenAPI description), a real git remote on disk holding
-// examples/demo-repo, a scripted zero-latency model, and our real App server (`--role all`, embedded store, real
-// terraform and scanners) in its own process, driven over HTTP with HMAC-signed webhooks. Records, per issue, when
+// examples/demo-repo, a scripted zero-latency model, and our real App server (`--role all`, embedded store in a fresh
+// data dir, real terraform and scanners) in its own process, driven over HTTP with HMAC-signed webhooks. Records, per issue, when
 // the webhook was sent and acknowledged, when the stand-in answered the App's "create pull request", and when the
 // run finished.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -125,6 +127,9 @@ export async function startE2EWorld(opts: { concurrency?: number } = {}): Promis
   let remote: GitRemote | undefined;
   let model: ScriptedModel | undefined;
   let app: BenchChild | undefined;
+  // The embedded store in a fresh data directory, as `serve` makes it on a first start (initdb in a child that exits),
+  // not `memory://`, whose in-process initdb would stay in the App's RSS and dwarf what the runs cost.
+  const dataDir = await mkdtemp(join(tmpdir(), 'infra-agent-bench-e2e-data-'));
   try {
     remote = await createGitRemote({ files: await demoRepoFiles(), owner: OWNER, repo: REPO });
     standin.addInstallation({ id: INSTALLATION_ID, account: OWNER, accountType: 'Organization' });
@@ -150,6 +155,7 @@ export async function startE2EWorld(opts: { concurrency?: number } = {}): Promis
       planKey: randomBytes(32).toString('hex'),
       gitUrlTemplate: remote.urlTemplate,
       modelUrl: model.url,
+      dataDir,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     };
     app = await startBenchChild(APP_PROCESS, config);
@@ -234,6 +240,7 @@ export async function startE2EWorld(opts: { concurrency?: number } = {}): Promis
         await model?.close();
         await standin.close();
         await remote?.close();
+        await rm(dataDir, { recursive: true, force: true });
       },
     };
     return world;
@@ -242,6 +249,7 @@ export async function startE2EWorld(opts: { concurrency?: number } = {}): Promis
     await model?.close();
     await standin.close();
     await remote?.close();
+    await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
 }
