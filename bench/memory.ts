@@ -81,7 +81,7 @@ export function memoryChart(curve: MemoryCurvePoint[], bareProbotIdle: number): 
     xLabel: 'issues labelled at once (worker concurrency 2)',
     yLabel: 'RSS, MB',
     series: [
-      { name: 'App process', points: curve.map((p) => [p.runs, p.self]) },
+      { name: 'App process', points: curve.map((p) => [p.runs, p.self]), labels: 'below' },
       { name: 'App + child processes', points: curve.map((p) => [p.runs, p.tree]) },
       {
         name: 'bare Probot, idle',

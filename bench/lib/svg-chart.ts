@@ -5,6 +5,8 @@
 export interface Series {
   name: string;
   points: [number, number][];
+  /** Where each point's value is written; `below` keeps it apart from a series just above. Default `above`. */
+  labels?: 'above' | 'below';
 }
 
 export interface ChartSpec {
@@ -83,7 +85,7 @@ export function lineChart(spec: ChartSpec): string {
     for (const [a, b] of pts) {
       out.push(
         `<circle cx="${x(a).toFixed(1)}" cy="${y(b).toFixed(1)}" r="3" fill="${color}"/>`,
-        `<text x="${x(a).toFixed(1)}" y="${(y(b) - 7).toFixed(1)}" text-anchor="middle" font-size="10" fill="${color}">${label(b)}</text>`,
+        `<text x="${x(a).toFixed(1)}" y="${(s.labels === 'below' ? y(b) + 15 : y(b) - 7).toFixed(1)}" text-anchor="middle" font-size="10" fill="${color}">${label(b)}</text>`,
       );
     }
     const ly = height - 22 + 0;
