@@ -85,6 +85,7 @@ export function memoryChart(curve: MemoryCurvePoint[], bareProbotIdle: number): 
       { name: 'App + child processes', points: curve.map((p) => [p.runs, p.tree]) },
       {
         name: 'bare Probot, idle',
+        labels: 'below',
         points: [
           [0, bareProbotIdle],
           [maxRuns, bareProbotIdle],

@@ -76,6 +76,8 @@ export function lineChart(spec: ChartSpec): string {
     `<text x="${m.left + pw / 2}" y="${m.top + ph + 38}" text-anchor="middle">${esc(spec.xLabel)}</text>`,
     `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(spec.yLabel)}</text>`,
   );
+  // A point two series share (same x, same value) is labelled once: the second label would print over the lines.
+  const labelled = new Set<string>();
   spec.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const pts = [...s.points].sort((a, b) => a[0] - b[0]);
@@ -83,8 +85,11 @@ export function lineChart(spec: ChartSpec): string {
       `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>`,
     );
     for (const [a, b] of pts) {
+      out.push(`<circle cx="${x(a).toFixed(1)}" cy="${y(b).toFixed(1)}" r="3" fill="${color}"/>`);
+      const key = `${a} ${label(b)}`;
+      if (labelled.has(key)) continue;
+      labelled.add(key);
       out.push(
-        `<circle cx="${x(a).toFixed(1)}" cy="${y(b).toFixed(1)}" r="3" fill="${color}"/>`,
         `<text x="${x(a).toFixed(1)}" y="${(s.labels === 'below' ? y(b) + 15 : y(b) - 7).toFixed(1)}" text-anchor="middle" font-size="10" fill="${color}">${label(b)}</text>`,
       );
     }
