@@ -46,6 +46,9 @@ function toJob(row: Row): JobRecord {
   };
 }
 
+/** A row holding only an id (hoisted: zod compiles a schema when it is built, which is not free per row). */
+const IdRow = z.object({ id: z.string() });
+
 /** Arbitrary constant: serialises embedded-queue claims so two claimers never pick two jobs of one key. */
 const CLAIM_LOCK = 7_245_002;
 
@@ -70,7 +73,7 @@ export async function recordDeliveries(
      ON CONFLICT (id) DO NOTHING RETURNING id`,
     [JSON.stringify(deliveries.map((d) => ({ id: d.id, event: d.event })))],
   );
-  return new Set(rows.map((r) => z.object({ id: z.string() }).parse(r).id));
+  return new Set(rows.map((r) => IdRow.parse(r).id));
 }
 
 /**
@@ -115,7 +118,7 @@ export async function acceptDeliveries(
      SELECT id FROM fresh`,
     [JSON.stringify(input)],
   );
-  return new Set(rows.map((r) => z.object({ id: z.string() }).parse(r).id));
+  return new Set(rows.map((r) => IdRow.parse(r).id));
 }
 
 export async function enqueueJobs(db: SqlExecutor, jobs: readonly NewJob[]): Promise<void> {
@@ -152,7 +155,7 @@ export async function enqueueJob(db: SqlExecutor, job: NewJob): Promise<string> 
   const existing = first(
     await db.query('SELECT id FROM jobs WHERE idempotency_key = $1', [job.idempotencyKey ?? null]),
   );
-  return z.object({ id: z.string() }).parse(existing).id;
+  return IdRow.parse(existing).id;
 }
 
 export async function claimJob(
@@ -227,7 +230,7 @@ export async function reapJobs(db: SqlExecutor, options: { all?: boolean } = {})
       WHERE state = 'active' AND ($1::boolean OR locked_until < now()) RETURNING id`,
     [options.all === true],
   );
-  return rows.map((r) => z.object({ id: z.string() }).parse(r).id);
+  return rows.map((r) => IdRow.parse(r).id);
 }
 
 export async function getJob(db: SqlExecutor, id: string): Promise<JobRecord | undefined> {

@@ -13,6 +13,8 @@ import type {
   RequesterRecord,
 } from './types.js';
 
+const KeyValueRow = z.object({ key: z.string(), value: z.string() });
+
 const OverrideRow = z.object({
   rule_id: z.string(),
   by_login: z.string(),
@@ -193,5 +195,5 @@ export async function listKeys(
     `SELECT key, value FROM idempotency_keys WHERE starts_with(key, $1) ORDER BY created_at, key LIMIT $2`,
     [prefix, limit],
   );
-  return rows.map((r) => z.object({ key: z.string(), value: z.string() }).parse(r));
+  return rows.map((r) => KeyValueRow.parse(r));
 }
