@@ -2,7 +2,6 @@
 // workers. Injected, so handler tests run on an in-memory store and a recording queue, and `serve` wires the real
 // runtime (embedded PGlite or PostgreSQL + pg-boss).
 import type { Logger } from 'pino';
-import type { GitHubClient } from '../core/github.js';
 import type { DeliveryWriter } from '../queue/delivery-writer.js';
 import type { Queue } from '../queue/types.js';
 import type { Store } from '../store/types.js';
@@ -19,12 +18,14 @@ export interface AppDeps {
   botLogin?: string;
 }
 
-/** The part of Probot's Context a handler uses (Probot's own Context satisfies it). */
+/**
+ * What a webhook handler gets: the verified delivery and a logger. No GitHub client — a handler asks GitHub nothing
+ * before the ack (Probot's own Context satisfies it, so handler tests can drive the routes through a Probot app).
+ */
 export interface WebhookContext {
   /** X-GitHub-Delivery. */
   id: string;
   name: string;
   payload: unknown;
-  octokit: GitHubClient;
-  log: Logger;
+  log: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 }

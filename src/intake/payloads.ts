@@ -1,5 +1,5 @@
-// The fields of webhook payloads the handlers use, parsed with zod: Probot verifies the signature, but the shape is
-// still GitHub's to change, and these schemas say exactly what the app depends on.
+// The fields of webhook payloads the handlers use, parsed with zod: the receiver verifies the signature, but the
+// shape is still GitHub's to change, and these schemas say exactly what the app depends on.
 import { z } from 'zod';
 
 export const Actor = z.object({ login: z.string(), type: z.string() });

@@ -1,23 +1,23 @@
-// The App's HTTP server: Probot's webhook middleware (HMAC-verified: a forged signature gets 400 and never reaches a
-// handler) at /api/github/webhooks, plus /healthz and /metrics. The role decides what runs in this process: `web`
-// verifies and enqueues, `worker` runs jobs, `all` both (the embedded store's only mode). Used by `serve`, the demo
-// and the end-to-end tests, so all three run the same code.
+// The App's HTTP server: the webhook receiver at /api/github/webhooks (src/server/webhook-receiver.ts; HMAC-verified:
+// a forged signature gets 400 and never reaches a handler), plus /healthz and /metrics. The role decides what runs in
+// this process: `web` verifies and enqueues, `worker` runs jobs, `all` both (the embedded store's only mode). Used by
+// `serve`, the demo and the end-to-end tests, so all three run the same code.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
+import { Probot, ProbotOctokit } from 'probot';
 import { z } from 'zod';
 import { JOB_KIND_RUN, RunJobSchema } from '../core/jobs.js';
 import type { DriftScheduler, DriftSchedulerOptions } from '../drift/scheduler.js';
 import type { RedeliveryOptions } from '../github/redelivery.js';
 import { type ResilienceOptions, resilience } from '../github/resilience.js';
-import { createAppFn } from '../intake/app.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import { collectAndRenderMetrics, METRICS_CONTENT_TYPE, metrics } from '../observability/metrics.js';
+import { collectAndRenderMetrics, METRICS_CONTENT_TYPE } from '../observability/metrics.js';
 import { createDeliveryWriter } from '../queue/delivery-writer.js';
 import { createRuntime, type Role, type Runtime } from '../queue/runtime.js';
 import type { AgentRunner, Checker, WorkerDeps } from '../stages/deps.js';
 import type { GitIdentity } from '../stages/workspace.js';
 import type { RunRecord } from '../store/types.js';
+import { createWebhookReceiver } from './webhook-receiver.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 
@@ -159,20 +159,21 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
     }));
   const botLogin = await identity;
 
-  if (opts.role !== 'worker') {
-    probot.onAny(async (event) => metrics.recordWebhook(event.name));
-  }
-  const middleware = await createNodeMiddleware(
+  // The web side: our receiver (signature check with @octokit/webhooks, the intake handlers, the batched durable
+  // write); a worker-only process serves no webhooks.
+  const receiver =
     opts.role === 'worker'
-      ? () => {}
-      : createAppFn({
-          store: runtime.store,
-          queue: runtime.queue,
-          deliveries: createDeliveryWriter(runtime.store, runtime.queue),
-          ...(botLogin ? { botLogin } : {}),
-        }),
-    { probot, webhooksPath: WEBHOOK_PATH },
-  );
+      ? undefined
+      : createWebhookReceiver({
+          secret: opts.webhookSecret,
+          log: log.child({ name: 'webhooks' }),
+          deps: {
+            store: runtime.store,
+            queue: runtime.queue,
+            deliveries: createDeliveryWriter(runtime.store, runtime.queue),
+            ...(botLogin ? { botLogin } : {}),
+          },
+        });
 
   let drift: DriftScheduler | undefined;
   let repairTimer: NodeJS.Timeout | undefined;
@@ -313,10 +314,17 @@ export async function startAppServer(opts: AppServerOptions): Promise<AppServer>
       );
       return;
     }
-    void middleware(req, res, () => {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found\n');
-    });
+    if (path === WEBHOOK_PATH && receiver) {
+      receiver(req, res);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end(
+      path === WEBHOOK_PATH
+        ? "this process runs the worker role: point the App's webhook URL at a web (or all) process\n"
+        : 'not found\n',
+    );
+    req.resume();
   });
   await new Promise<void>((resolve) => server.listen(opts.port, opts.host ?? '0.0.0.0', resolve));
   const port = (server.address() as AddressInfo).port;

@@ -170,4 +170,53 @@ describe.each(kinds)('webhook ingestion through the App server (%s)', (kind) => 
     expect((await deliver(url(), first.delivery)).status).toBeLessThan(300);
     expect(await stored(w, first.delivery.deliveryId)).toEqual({ delivery: 1, jobs: 1 });
   });
+
+  it('a write that stalls past 9 s and then fails gets a 5xx, never an early "202 still processing"', {
+    timeout: 120_000,
+  }, async () => {
+    // Probot's middleware answered 202 after 9 s whatever the handler was still doing: GitHub counted the delivery
+    // as delivered, the write then failed, and nothing (GitHub, the redelivery sweep) would ever send it again.
+    w.faults.add({ sql: /INSERT INTO webhook_deliveries/, times: 1, delayMs: 9_500 });
+    const res = await sendWebhook(url(), { event: 'issues', payload: labeled(600), secret: SECRET });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(res.ackMs).toBeGreaterThanOrEqual(9_500);
+    expect(await stored(w, res.delivery.deliveryId)).toEqual({ delivery: 0, jobs: 0 });
+    expect((await deliver(url(), res.delivery)).status).toBeLessThan(300);
+    expect(await stored(w, res.delivery.deliveryId)).toEqual({ delivery: 1, jobs: 1 });
+  });
+
+  it('refuses what is not a GitHub delivery before any write: forged, oversized, wrong type, headers missing', {
+    timeout: 120_000,
+  }, async () => {
+    const good = await sendWebhook(url(), { event: 'issues', payload: labeled(700), secret: SECRET });
+    expect(good.status).toBe(200);
+    const { headers, rawBody } = good.delivery;
+    const post = (h: Record<string, string>, body: string) => fetch(url(), { method: 'POST', headers: h, body });
+    const fresh = () => ({ ...headers, 'x-github-delivery': `refused-${Math.random()}` });
+    const cases: [string, Promise<Response>, number][] = [
+      ['forged signature', post({ ...fresh(), 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }, rawBody), 400],
+      ['signature of another body', post(fresh(), rawBody.replace('request 700', 'request 701')), 400],
+      [
+        'no signature',
+        post(Object.fromEntries(Object.entries(fresh()).filter(([k]) => k !== 'x-hub-signature-256')), rawBody),
+        400,
+      ],
+      ['form-encoded', post({ ...fresh(), 'content-type': 'application/x-www-form-urlencoded' }, rawBody), 415],
+      ['over 25 MB', post(fresh(), ' '.repeat(25 * 1024 * 1024 + 1)), 413],
+    ];
+    for (const [what, pending, status] of cases) expect([what, (await pending).status]).toEqual([what, status]);
+    const n = Count.parse(
+      (await w.read.query(`SELECT count(*) AS n FROM webhook_deliveries WHERE id LIKE 'refused-%'`))[0],
+    ).n;
+    expect(n).toBe(0);
+    // A signed event nobody handles (GitHub's ping on App creation) is verified and answered 200, nothing stored.
+    const ping = await sendWebhook(url(), {
+      event: 'ping',
+      payload: { zen: 'Keep it logically awesome.' },
+      secret: SECRET,
+    });
+    expect(ping.status).toBe(200);
+    expect(await stored(w, ping.delivery.deliveryId)).toEqual({ delivery: 0, jobs: 0 });
+    expect((await fetch(url())).status).toBe(404);
+  });
 });

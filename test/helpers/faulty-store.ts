@@ -10,6 +10,8 @@ export interface StoreFaultRule {
   times?: number;
   /** Let this many matching statements through first (e.g. 1: the webhook's intake job, then fail the run's). */
   skip?: number;
+  /** Stall this long before failing, as a database that hangs and then drops the connection. */
+  delayMs?: number;
 }
 
 export interface StoreFaults {
@@ -27,19 +29,26 @@ export class InjectedStoreFault extends Error {
 export function storeFaults(): StoreFaults {
   const rules: Array<StoreFaultRule & { fired: number; seen: number }> = [];
   const failed: string[] = [];
-  const check = (sql: string) => {
+  /** The rule that fails this statement, if any (counted as fired). */
+  const match = (sql: string) => {
     for (const rule of rules) {
       if ((rule.times === undefined ? 1 : rule.times) <= rule.fired || !rule.sql.test(sql)) continue;
       rule.seen += 1;
       if (rule.seen <= (rule.skip ?? 0)) continue;
       rule.fired += 1;
-      failed.push(sql.replace(/\s+/g, ' ').slice(0, 120));
-      throw new InjectedStoreFault(`injected store fault: ${sql.replace(/\s+/g, ' ').slice(0, 80)}`);
+      return rule;
     }
+    return undefined;
+  };
+  const fail = async (sql: string, rule: StoreFaultRule) => {
+    if (rule.delayMs) await new Promise((r) => setTimeout(r, rule.delayMs));
+    failed.push(sql.replace(/\s+/g, ' ').slice(0, 120));
+    throw new InjectedStoreFault(`injected store fault: ${sql.replace(/\s+/g, ' ').slice(0, 80)}`);
   };
   const exec = (inner: SqlExecutor): SqlExecutor => ({
     async query(sql: string, params?: readonly unknown[]): Promise<Row[]> {
-      check(sql);
+      const rule = match(sql);
+      if (rule) return fail(sql, rule);
       return inner.query(sql, params);
     },
   });
