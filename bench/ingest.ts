@@ -2,15 +2,17 @@
 // autocannon on 127.0.0.1, against our App server's web path and a bare Probot app with an empty handler (same
 // secret, same payload, same HTTP wrapper), each in its own process, in the same run.
 //
-// Our web path per delivery: verify the signature → record the delivery id (dedupe) → read the repo config, the
-// labeller's permission and post 👀 (three GitHub API calls, answered instantly by a replaying GitHub in its own
-// process, bench/lib/replay-github.ts, so GitHub's latency is not in the figure) → create the run → enqueue its job →
-// audit. Every request carries a unique X-GitHub-Delivery and a distinct issue number, so neither the dedupe nor the
-// "one run per issue" rule short-cuts anything. The worker role is off (`--role web`), so nothing consumes the queue
-// while we measure: production's web process on PostgreSQL + pg-boss, and the same web path on the embedded store.
+// Our web path per delivery: read the body, verify the signature (src/server/webhook-receiver.ts, @octokit/webhooks)
+// → parse the fields the handler uses → record the delivery id and enqueue its intake job in one statement, shared
+// with the deliveries that arrived meanwhile (src/queue/delivery-writer.ts) → 200. No GitHub call before the ack (the
+// worker reads config and permission and posts 👀; it is off here). Every request carries a unique X-GitHub-Delivery
+// and a distinct issue number, so the dedupe short-cuts nothing. The worker role is off (`--role web`), so nothing
+// consumes the queue while we measure: production's web process on PostgreSQL + pg-boss, and the same web path on the
+// embedded store in a data dir on disk, as `serve` runs it.
 // `npx tsx bench/ingest.ts`; writes bench/results/ingest.json. `benchIngest()` is the measurement, for bench/run.ts.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon, { type Options, type Result } from 'autocannon';
@@ -225,12 +227,15 @@ export async function benchIngest(
     const ours: IngestSide[] = [];
     const bare = await measure('bare Probot, empty handler', { ...common, kind: 'bare' });
     let forged: IngestBenchResult['forged'];
-    const web = (throttle: 'as-shipped' | 'off', databaseUrl?: string): AppProcessConfig => ({
+    const web = (
+      throttle: 'as-shipped' | 'off',
+      store: { databaseUrl: string } | { dataDir: string },
+    ): AppProcessConfig => ({
       ...common,
       kind: 'ours',
       role: 'web',
       throttle,
-      ...(databaseUrl ? { databaseUrl } : {}),
+      ...store,
       githubApiUrl: replay.url,
       planKey,
     });
@@ -238,12 +243,12 @@ export async function benchIngest(
       postgres = await startPostgres();
       const unthrottledDb = await postgres.createDatabase('ingest_unthrottled');
       const shippedDb = await postgres.createDatabase('ingest_shipped');
-      ours.push(await measure(`${WEB_PATH_OFF}, PostgreSQL + pg-boss`, web('off', unthrottledDb)));
-      ours.push(await measure(SHIPPED, web('as-shipped', shippedDb), { shortWarmup: true }));
+      ours.push(await measure(`${WEB_PATH_OFF}, PostgreSQL + pg-boss`, web('off', { databaseUrl: unthrottledDb })));
+      ours.push(await measure(SHIPPED, web('as-shipped', { databaseUrl: shippedDb }), { shortWarmup: true }));
 
       // Forged signatures against the shipped server: none may reach a handler or the store.
       const before = await countRows(shippedDb);
-      const child = await startBenchChild(APP_PROCESS, web('as-shipped', shippedDb));
+      const child = await startBenchChild(APP_PROCESS, web('as-shipped', { databaseUrl: shippedDb }));
       children.push(child);
       try {
         const sent = opts.forged ?? 500;
@@ -259,7 +264,13 @@ export async function benchIngest(
     } else {
       notes.push('PostgreSQL binaries not found: the production web role (PostgreSQL + pg-boss) was not measured');
     }
-    ours.push(await measure(`${WEB_PATH_OFF}, embedded PGlite`, web('off')));
+    // The embedded store as `serve` runs it: a data dir on disk (not memory://).
+    const dataDir = await mkdtemp(join(tmpdir(), 'infra-agent-ingest-'));
+    try {
+      ours.push(await measure(`${WEB_PATH_OFF}, embedded PGlite`, web('off', { dataDir })));
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
     const primary = ours[0];
     if (!primary) throw new Error('no measurement of ours');
     for (const side of [bare, ...ours]) {

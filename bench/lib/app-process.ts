@@ -52,8 +52,8 @@ const log = createLogger({ level: 'fatal' });
  * Role `web` on the embedded store: createRuntime refuses it (one embedded process must run both roles), but for the
  * ingestion figure the worker must be off, so the runtime is built here from the same store and queue.
  */
-async function embeddedWebRuntime(planKey: string): Promise<Runtime> {
-  const store = await createStore({ dataDir: 'memory://', planKey });
+async function embeddedWebRuntime(planKey: string, dataDir: string): Promise<Runtime> {
+  const store = await createStore({ dataDir, planKey });
   const queue = await createEmbeddedQueue(store, {});
   return {
     role: 'web',
@@ -67,7 +67,7 @@ async function embeddedWebRuntime(planKey: string): Promise<Runtime> {
 }
 
 async function startOurs(c: Extract<Parsed, { kind: 'ours' }>): Promise<Closable> {
-  const runtime = c.role === 'web' && !c.databaseUrl ? await embeddedWebRuntime(c.planKey) : undefined;
+  const runtime = c.role === 'web' && !c.databaseUrl ? await embeddedWebRuntime(c.planKey, c.dataDir) : undefined;
   return startAppServer({
     githubThrottle: c.throttle !== 'off',
     appId: c.appId,

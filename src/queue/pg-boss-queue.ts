@@ -10,10 +10,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { z } from 'zod';
+import type { SqlExecutor } from '../store/sql.js';
 import type { StoreTx } from '../store/types.js';
+import { acceptIntoPgBoss } from './pg-boss-accept.js';
 import { ABORT_GRACE_MS, errorMessage, runWithTimeout } from './run-job.js';
 import {
   DEFAULT_QUEUE_OPTIONS,
+  type DeliveryBatch,
   type EnqueueJob,
   type EnqueueOptions,
   type JobHandler,
@@ -29,6 +32,11 @@ const SCHEMA = 'pgboss';
 
 export interface PgBossQueueOptions extends Partial<QueueOptions> {
   databaseUrl: string;
+  /**
+   * The store's executor on the same database: with it the queue takes a webhook batch (delivery ids and their jobs)
+   * in one statement (acceptDeliveries); without it the delivery writer uses a store transaction.
+   */
+  sql?: SqlExecutor;
   /** How long a job may wait for its key before it is retried later (default: the job timeout). */
   keyWaitSeconds?: number;
   /** How often active jobs are checked for a dead worker (default 15 s). */
@@ -183,6 +191,7 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Qu
     }
   }
 
+  const acceptSql = options.sql;
   return {
     driver: 'pg-boss',
     async enqueue(job: EnqueueJob, options: EnqueueOptions = {}) {
@@ -191,6 +200,22 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Qu
       const sent = await boss.send(QUEUE, { kind: job.kind, key: job.key, payload: job.payload }, { id, ...inTx(tx) });
       return sent ?? id;
     },
+    ...(acceptSql
+      ? {
+          acceptDeliveries: (batch: DeliveryBatch) =>
+            acceptIntoPgBoss(
+              acceptSql,
+              QUEUE,
+              batch.map((b) => ({
+                delivery: b.delivery,
+                jobs: b.jobs.map((job) => ({
+                  id: job.idempotencyKey ? jobIdFor(job.idempotencyKey) : randomUUID(),
+                  data: { kind: job.kind, key: job.key, payload: job.payload },
+                })),
+              })),
+            ),
+        }
+      : {}),
     async enqueueMany(jobs: readonly EnqueueJob[], options: EnqueueOptions = {}) {
       if (jobs.length === 0) return;
       // pg-boss's batch insert: one statement, the queue's retry and expiry settings as for send(), and an existing

@@ -40,7 +40,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   try {
     // Only the queue this process uses is loaded (pg-boss is not, on the embedded store).
     const queue = databaseUrl
-      ? await (await import('./pg-boss-queue.js')).createPgBossQueue({ databaseUrl, ...(options.queue ?? {}) })
+      ? await (await import('./pg-boss-queue.js')).createPgBossQueue({
+          databaseUrl,
+          sql: store.sql,
+          ...(options.queue ?? {}),
+        })
       : await (await import('./embedded-queue.js')).createEmbeddedQueue(store, options.queue ?? {});
     const stopRetention =
       options.role !== 'web' && options.retention !== false ? startRetention(store, options.retention ?? {}) : () => {};

@@ -56,9 +56,7 @@ export interface Queue {
    * Record webhook delivery ids and enqueue the jobs of the new ones in ONE statement, where the driver can (the
    * embedded queue: its jobs live in the store). Returns the new ids. Absent: a store transaction does it.
    */
-  acceptDeliveries?(
-    batch: readonly { delivery: { id: string; event: string }; jobs: readonly EnqueueJob[] }[],
-  ): Promise<Set<string>>;
+  acceptDeliveries?(batch: DeliveryBatch): Promise<Set<string>>;
   /** Start running jobs with the handler; resolves once the workers are started. */
   work(handler: JobHandler, options: WorkOptions): Promise<void>;
   /** Jobs per state (for /metrics). */
@@ -89,3 +87,6 @@ export const DEFAULT_QUEUE_OPTIONS: QueueOptions = {
 export class PermanentJobError extends Error {
   override readonly name = 'PermanentJobError';
 }
+
+/** Webhook deliveries to record, each with the jobs to enqueue when its id is new. */
+export type DeliveryBatch = readonly { delivery: { id: string; event: string }; jobs: readonly EnqueueJob[] }[];

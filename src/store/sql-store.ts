@@ -314,7 +314,10 @@ export class SqlStore implements Store {
     return listKeys(this.db, prefix, limit);
   }
 
-  /** The raw driver, for tests that must look at what is stored (e.g. that plan bytes are not in clear). */
+  /**
+   * The raw driver: for the pg-boss queue's one-statement webhook write on the same database, and for tests that must
+   * look at what is stored (e.g. that plan bytes are not in clear).
+   */
   get sql(): SqlExecutor {
     return this.db;
   }

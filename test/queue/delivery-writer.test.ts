@@ -39,7 +39,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function open(kind: 'embedded' | 'pg-boss'): Promise<Backend> {
+type Kind = 'embedded' | 'pg-boss, one transaction' | 'pg-boss, one statement';
+
+async function open(kind: Kind): Promise<Backend> {
   const faults = storeFaults();
   let writes = 0;
   const counting = (exec: SqlExecutor): SqlExecutor => ({
@@ -78,7 +80,12 @@ async function open(kind: 'embedded' | 'pg-boss'): Promise<Backend> {
   server ??= await startPostgres();
   const databaseUrl = await server.createDatabase(`writer_${++dbCount}`);
   const store = await createStore({ databaseUrl, wrapDriver });
-  const queue = await createPgBossQueue({ databaseUrl, pollIntervalSeconds: 0.5 });
+  // As the server wires it (the store's executor: one statement per batch), and without (a store transaction).
+  const queue = await createPgBossQueue({
+    databaseUrl,
+    pollIntervalSeconds: 0.5,
+    ...(kind === 'pg-boss, one statement' ? { sql: store.sql } : {}),
+  });
   const reader = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const count = async (sql: string, id: string) => Count.parse((await reader.query(sql, [id])).rows[0]).n;
   return {
@@ -103,8 +110,8 @@ function intake(id: string, n: number, payload: Record<string, unknown> = { n })
   return { kind: 'intake', key: `acme/infra#${n}:intake`, payload, idempotencyKey: `delivery:${id}:intake` };
 }
 
-const kinds: ('embedded' | 'pg-boss')[] = ['embedded'];
-if (!postgresMissing()) kinds.push('pg-boss');
+const kinds: Kind[] = ['embedded'];
+if (!postgresMissing()) kinds.push('pg-boss, one transaction', 'pg-boss, one statement');
 else requirePostgres('delivery writer on PostgreSQL + pg-boss');
 
 describe.each(kinds)('delivery writer (%s)', (kind) => {
