@@ -37,12 +37,23 @@ export async function startBenchChild(
   await writeFile(configPath, JSON.stringify(config), { mode: 0o600 });
   const abort = new AbortController();
   let settled: { result?: ExecResult; error?: unknown } | undefined;
-  const done = run(process.execPath, ['--import', 'tsx', script, configPath, readyPath], {
-    cwd: projectRoot(),
-    signal: abort.signal,
-    outputCap: 256 * 1024,
-    env: { NODE_ENV: 'production', ...(opts.env ?? {}) },
-  }).then(
+  const done = run(
+    process.execPath,
+    [
+      ...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      script,
+      configPath,
+      readyPath,
+    ],
+    {
+      cwd: projectRoot(),
+      signal: abort.signal,
+      outputCap: 256 * 1024,
+      env: { NODE_ENV: 'production', ...(opts.env ?? {}) },
+    },
+  ).then(
     (result) => {
       settled = { result };
     },
