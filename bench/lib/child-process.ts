@@ -40,6 +40,7 @@ export async function startBenchChild(
   const done = run(
     process.execPath,
     [
+      // e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the server under load.
       ...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
       '--import',
       'tsx',
