@@ -84,9 +84,10 @@ async function ensureCommitted(ctx: RunContext, lastPushKey: string): Promise<st
       await ws.push(ctx.branch, ctx.remoteHead);
       await deps.store.putKey(lastPushKey, sha);
       ctx.remoteHead = sha;
-    } else if (!ctx.remoteHead) {
-      throw new Error('nothing to commit and no branch to publish');
+      // HEAD is the commit just pushed.
+      return sha;
     }
+    if (!ctx.remoteHead) throw new Error('nothing to commit and no branch to publish');
   }
   return ws.headSha();
 }
@@ -180,7 +181,8 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
   // Check runs on the head commit.
   const plan = checks.plan;
   const failedStage = failedStageOf(checks);
-  const planRun = await publishCheckRun(octokit, deps.store, repo, {
+  // The two check runs and the state label are independent writes: made at once (GitHub round trips overlap).
+  const planRunP = publishCheckRun(octokit, deps.store, repo, {
     name: 'infra-agent/plan',
     headSha,
     key: job.runId,
@@ -202,7 +204,7 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
   const policy = renderCheckRunOutput(verdict, {
     title: verdict.status === 'pass' ? 'Policy: pass' : `Policy: ${verdict.status} — ${verdict.reasons.join('; ')}`,
   });
-  const policyRun = await publishCheckRun(octokit, deps.store, repo, {
+  const policyRunP = publishCheckRun(octokit, deps.store, repo, {
     name: 'infra-agent/policy',
     headSha,
     key: job.runId,
@@ -216,7 +218,11 @@ export async function publish(ctx: RunContext, lastPushKey: string): Promise<Pub
   });
 
   const state = stateOf(checks);
-  await setStateLabel(ctx, pr.number, STATE_LABELS[state]);
+  const [planRun, policyRun] = await Promise.all([
+    planRunP,
+    policyRunP,
+    setStateLabel(ctx, pr.number, STATE_LABELS[state]),
+  ]);
 
   const headline = plan ? planHeadline(plan.summary) : 'No plan.';
   const verb = job.kind === 'revise' ? 'Revised' : job.kind === 'plan' ? 'Re-planned' : 'Opened';

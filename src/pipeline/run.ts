@@ -79,48 +79,69 @@ async function checkout(ctx: RunContext): Promise<string> {
       htmlUrl: pr.html_url,
     };
     ctx.branch = pr.head.ref;
-  } else {
+  }
+  // The clone does not depend on the open-PR lookup below: both at once. Whatever the lookup decides, the clone is
+  // kept in ctx so the run's cleanup removes it.
+  const cloning = settled(
+    Workspace.clone({
+      owner: repo.owner,
+      repo: repo.repo,
+      token: ctx.token,
+      urlTemplate: deps.gitUrlTemplate,
+      author: deps.author,
+      ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
+      signal: ctx.signal,
+    }).then((ws) => {
+      ctx.workspace = ws;
+      return ws;
+    }),
+  );
+  if (job.kind === 'generate') {
     ctx.branch = branchForIssue(job.issueNumber, ctx.issue.title);
-    const open = await ctx.octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${ctx.branch}`, state: 'open' });
+    const open = await ctx.octokit.rest.pulls
+      .list({ ...repo, head: `${repo.owner}:${ctx.branch}`, state: 'open' })
+      .catch(async (err: unknown) => {
+        await cloning().catch(() => undefined);
+        throw err;
+      });
     const existing = open.data[0];
     const link = existing
       ? await deps.store.getPullRequestLink(`${repo.owner}/${repo.repo}`, existing.number)
       : undefined;
     if (existing && link?.runId !== job.runId) {
+      await cloning().catch(() => undefined);
       throw new StopRun(
         `Pull request #${existing.number} is already open for this issue. Comment \`/infra revise <what to change>\` or \`/infra plan\` there.`,
         'succeeded',
       );
     }
   }
-  const ws = await Workspace.clone({
-    owner: repo.owner,
-    repo: repo.repo,
-    token: ctx.token,
-    urlTemplate: deps.gitUrlTemplate,
-    author: deps.author,
-    ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
-    signal: ctx.signal,
-  });
-  ctx.workspace = ws;
+  const ws = await cloning();
   ctx.planDir = join(ws.dir, '..', 'plans');
   await mkdir(ctx.planDir, { recursive: true, mode: 0o700 });
   const defaultHead = await ws.headSha(`origin/${job.defaultBranch}`);
-  // Policy comes from where config comes from: the default branch, never the branch under review.
-  ctx.defaultBranch = await snapshotDefaultBranch(
-    (args) => ws.exec(args),
-    defaultHead,
-    join(ws.dir, '..', 'default-branch'),
-    ctx.config.policy.custom_policy_dir,
-  );
-  const exists = await ws.fetchBranch(ctx.branch);
-  if (exists) ctx.remoteHead = await ws.headSha(`refs/remotes/origin/${ctx.branch}`);
+  // Policy comes from where config comes from: the default branch, never the branch under review. The snapshot only
+  // reads objects of the clone and the branch fetch only adds a remote-tracking ref: the two run at once.
+  const branch = need(ctx.branch, 'branch');
+  const [snapshot, exists] = await Promise.all([
+    snapshotDefaultBranch(
+      (args) => ws.exec(args),
+      defaultHead,
+      join(ws.dir, '..', 'default-branch'),
+      ctx.config.policy.custom_policy_dir,
+    ),
+    ws.fetchBranch(branch),
+  ]);
+  ctx.defaultBranch = snapshot;
+  if (exists) ctx.remoteHead = await ws.headSha(`refs/remotes/origin/${branch}`);
   if (job.kind === 'generate') {
-    await ws.checkoutNew(ctx.branch, `origin/${job.defaultBranch}`);
+    await ws.checkoutNew(branch, `origin/${job.defaultBranch}`);
     ctx.baseSha = defaultHead;
+    // A new branch from the default branch's tip: HEAD is that tip, no need to ask git again.
+    return `\`${branch}\` at ${defaultHead.slice(0, 7)}`;
   } else {
-    if (!exists) throw new StopRun(`the branch \`${ctx.branch}\` no longer exists.`);
-    await ws.checkoutNew(ctx.branch, `refs/remotes/origin/${ctx.branch}`);
+    if (!exists) throw new StopRun(`the branch \`${branch}\` no longer exists.`);
+    await ws.checkoutNew(branch, `refs/remotes/origin/${branch}`);
     // The base branch's tip now, not the merge base: the saved plan is bound to the base as it is when planned, and
     // an approval compares it with the base's tip then (a merge base would look stale forever once the base moved).
     ctx.baseSha = defaultHead;
@@ -308,6 +329,22 @@ const RUNNERS: Record<StageName, (ctx: RunContext) => Promise<string | undefined
   publish: publishStage,
 };
 
+/**
+ * Start `p` now and read its outcome later: a rejection is held (never unhandled) until the returned function is
+ * awaited, which resolves or throws as `p` did.
+ */
+function settled<T>(p: Promise<T>): () => Promise<T> {
+  const held = p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  return async () => {
+    const r = await held;
+    if (r.ok) return r.value;
+    throw r.error;
+  };
+}
+
 function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`internal: ${what} is not set at this stage`);
   return value;
@@ -338,12 +375,15 @@ export async function executeRun(
     // Inside the try: GitHub down while minting the token is a transient failure of this run like any other.
     const { octokit, token } = await deps.installation(job.installationId);
     progress = new Progress(title, job.runId, progressTarget(job, deps.botLogin), octokit, deps.store);
+    // The config and the issue are independent reads: asked at once (one GitHub round trip instead of two). The issue
+    // is only looked at once the config is valid and the sandbox is there, as before.
+    const issueRead = settled(octokit.rest.issues.get({ ...repo, issue_number: job.issueNumber }));
     const loaded = await loadRepoConfig(octokit, repo, job.defaultBranch);
     if (!loaded.ok) throw new StopRun(loaded.message);
     // No sandbox, no untrusted code: refuse before anything of the repository is read.
     const sandbox = await sandboxStatus();
     if (sandbox.mode === 'unavailable') throw new StopRun(sandboxRefusal(sandbox.reason));
-    const { data: rawIssue } = await octokit.rest.issues.get({ ...repo, issue_number: job.issueNumber });
+    const { data: rawIssue } = await issueRead();
     const issue = readIssue(rawIssue, job.issueNumber);
     ctx = {
       job,
