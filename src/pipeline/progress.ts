@@ -1,7 +1,9 @@
 // The progress comment: ONE comment per issue (or one reply per command on a PR), edited in place as the run moves
 // through its stages — a checklist with timings, the check-run and PR links, and the final result or the error.
 // Edits are coalesced: a stage's end is sent together with the next stage's start (or the final word), so a run
-// makes one edit per stage transition, and a body identical to the last one sent is not sent again.
+// makes one edit per stage transition, and a body identical to the last one sent is not sent again. A stage's start
+// is sent in the background, in order, while the stage works (a GitHub round trip is not on the run's path); a write
+// that failed is thrown at the next start, and the final word waits for every earlier write and is sent last.
 import type { GitHubClient, RepoRef } from '../core/github.js';
 import { upsertComment } from '../github/comments.js';
 import { STAGES, type StageName } from '../stages/stages.js';
@@ -39,6 +41,10 @@ export class Progress {
   private failed = false;
   /** The body last sent: an unchanged render is not re-sent (upsertComment also compares hashes, via the store). */
   private lastSent: string | undefined;
+  /** The writes in flight, one after another (the first one creates the comment the others edit). */
+  private writes: Promise<void> = Promise.resolve();
+  /** The first background write that failed, not thrown yet. */
+  private failure: { error: unknown } | undefined;
 
   constructor(
     private readonly title: string,
@@ -52,10 +58,24 @@ export class Progress {
   }
 
   async start(stage: StageName): Promise<void> {
+    // GitHub down: the run stops here as it would have at the write itself (a transient failure, retried).
+    this.throwFailure();
     this.lines.set(stage, { status: 'running' });
-    await this.flush();
-    // Timed from after the comment update, so a stage's time is its own work, not GitHub's latency.
+    const body = this.body();
+    this.writes = this.writes.then(async () => {
+      if (this.failure) return;
+      await this.send(body).catch((error: unknown) => {
+        this.failure = { error };
+      });
+    });
     this.lines.set(stage, { status: 'running', startedAt: this.now() });
+  }
+
+  private throwFailure(): void {
+    const f = this.failure;
+    if (!f) return;
+    this.failure = undefined;
+    throw f.error;
   }
 
   async end(stage: StageName, status: 'ok' | 'failed' | 'skipped', note?: string): Promise<void> {
@@ -82,7 +102,10 @@ export class Progress {
   /** The final word: the result (links, verdict) or why it stopped and what to do next. */
   async finish(markdown: string): Promise<void> {
     this.result = redact(markdown);
-    await this.flush();
+    await this.writes;
+    // The final word replaces whatever an earlier write failed to show: only its own failure counts.
+    this.failure = undefined;
+    await this.send(this.body());
   }
 
   render(): string {
@@ -104,10 +127,12 @@ export class Progress {
     return out.join('\n');
   }
 
-  private async flush(): Promise<void> {
-    if (!this.target) return;
-    const body = `${this.render()}\n${this.target.marker}`;
-    if (body === this.lastSent) return;
+  private body(): string | undefined {
+    return this.target ? `${this.render()}\n${this.target.marker}` : undefined;
+  }
+
+  private async send(body: string | undefined): Promise<void> {
+    if (!this.target || body === undefined || body === this.lastSent) return;
     await upsertComment(this.octokit, this.store, this.target, body);
     this.lastSent = body;
   }
