@@ -461,9 +461,11 @@ export async function pullObject(ctx: BuildContext, p: PullRecord, full: boolean
     title: p.title,
     user: userObject(ctx, p.user),
     body: p.body,
+    // The description types a pull request's label description as a string (an issue's as string | null): a label
+    // made without one is given '' here, a type-valid placeholder, so a PR's labels validate in every listing.
     labels: p.labels.flatMap((name) => {
       const l = findLabel(ctx.state, p.repo, name);
-      return l ? [labelObject(ctx, l)] : [];
+      return l ? [labelObject(ctx, { ...l, description: l.description ?? '' })] : [];
     }),
     milestone: null,
     active_lock_reason: null,

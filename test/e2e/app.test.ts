@@ -194,6 +194,17 @@ describeWithTools(['terraform', 'git', 'tfsec', 'checkov', 'opa'], 'the App end 
     }).toEqual(before);
     expect(await server.runtime.queue.depth()).toMatchObject({ queued: 0, active: 0 });
 
+    // Labelled again while its PR is open: the run (whose clone starts while the open PR is looked up) stops at the
+    // checkout and points to the PR, in the issue's progress comment; no second PR.
+    const relabel = hooks.issuesLabeled(OWNER, REPO, issue.number, 'infra-request', 'mona');
+    expect((await sender.send(relabel.event, relabel.payload)).status).toBeLessThan(300);
+    const afterRelabel = await runsDone(before.runs + 1);
+    expect(afterRelabel.filter((r) => r.kind === 'generate').map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    expect(standin.comments(OWNER, REPO, issue.number)[0]?.body).toContain(
+      `Pull request #${pr.number} is already open for this issue.`,
+    );
+    expect(standin.pulls(OWNER, REPO)).toHaveLength(1);
+
     expect(standin.violations).toEqual([]);
     expect(standin.responseViolations).toEqual([]);
   }, 900_000);
