@@ -15,7 +15,7 @@ import { summarizePlan } from '../src/terraform/plan-summary.js';
 
 const project: Project = { name: 'bench', dir: '.', workspace: 'default', dependsOn: [] };
 
-function moduleSource(n: number, outDir: string): string {
+function moduleSource(n: number): string {
   const parts = [
     'terraform {\n  required_providers {\n    random = { source = "hashicorp/random" }\n    local  = { source = "hashicorp/local" }\n  }\n}\n',
   ];
@@ -23,7 +23,8 @@ function moduleSource(n: number, outDir: string): string {
     parts.push(`resource "random_pet" "p${i}" {\n  length = 2\n}\n`);
     parts.push(`resource "terraform_data" "d${i}" {\n  input = random_pet.p${i}.id\n}\n`);
     parts.push(
-      `resource "local_file" "f${i}" {\n  filename = ${JSON.stringify(join(outDir, `f${i}.txt`))}\n  content  = terraform_data.d${i}.output\n}\n`,
+      // Inside the module: terraform runs in the sandbox, where only the checkout is writable.
+      `resource "local_file" "f${i}" {\n  filename = "\${path.module}/out/f${i}.txt"\n  content  = terraform_data.d${i}.output\n}\n`,
     );
   }
   return parts.join('\n');
@@ -57,9 +58,9 @@ export async function benchDrift(opts: { groups?: number; runs?: number } = {}):
   const base = await mkdtemp(join(tmpdir(), 'infra-agent-bench-drift-'));
   try {
     const dir = join(base, 'module');
-    const outDir = join(base, 'out');
+    const outDir = join(dir, 'out');
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'main.tf'), moduleSource(groups, outDir));
+    await writeFile(join(dir, 'main.tf'), moduleSource(groups));
     const tf = new Terraform();
     await tf.init(dir);
     await tf.plan(dir, { out: join(base, 'first.tfplan') });
