@@ -52,7 +52,7 @@ async function checksCurve(sizes: number[]): Promise<CurvesBenchResult['checks']
 async function ingestCurve(connections: number[]): Promise<CurvesBenchResult['ingest']> {
   const out: CurvesBenchResult['ingest'] = [];
   for (const c of connections) {
-    const r = await benchIngest({ connections: c, durationSec: 5, warmupSec: 1, forged: 0 });
+    const r = await benchIngest({ connections: c, durationSec: 5, warmupSec: 1, forged: 0, rounds: 1 });
     const ours = r.ours.find((s) => !s.name.includes('as shipped')) ?? r.ours[0];
     if (!ours) throw new Error('ingest bench measured nothing of ours');
     out.push({ connections: c, oursPerSec: ours.reqPerSec, barePerSec: r.bare.reqPerSec, oursP99Ms: ours.p99Ms });
