@@ -10,11 +10,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { findPostgresBin, startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
+import { findPostgresBin, freePort, startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
 import { readRss, startBenchChild } from './lib/child-process.js';
 import { recordGitHub } from './lib/record-github.js';
 import { describeMachine, type Machine, round, sleep } from './lib/stats.js';
@@ -68,18 +67,6 @@ function series(name: string, samples: StartSample[]): StartSeries {
     medianMs: round(median(samples.map((s) => s.ms))),
     medianIdleMb: round(median(samples.map((s) => s.idleMb)), 1),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function stop(child: ChildProcess): Promise<void> {

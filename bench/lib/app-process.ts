@@ -9,10 +9,9 @@ import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import { z } from 'zod';
 import { createLogger } from '../../src/observability/logger.js';
 import { realAgentRunner } from '../../src/pipeline/wiring.js';
-import { createEmbeddedQueue } from '../../src/queue/embedded-queue.js';
-import type { Runtime } from '../../src/queue/runtime.js';
 import { startAppServer, WEBHOOK_PATH } from '../../src/server/server.js';
 import { createStore } from '../../src/store/create-store.js';
+import { embeddedWebRuntime } from '../../test/helpers/web-runtime.js';
 
 const Common = z.object({ appId: z.string(), privateKey: z.string(), webhookSecret: z.string() });
 
@@ -48,26 +47,11 @@ type Parsed = z.infer<typeof AppProcessConfigSchema>;
 /** Logs off in both servers: a benchmark of pino writing to a pipe is not a benchmark of webhook handling. */
 const log = createLogger({ level: 'fatal' });
 
-/**
- * Role `web` on the embedded store: createRuntime refuses it (one embedded process must run both roles), but for the
- * ingestion figure the worker must be off, so the runtime is built here from the same store and queue.
- */
-async function embeddedWebRuntime(planKey: string, dataDir: string): Promise<Runtime> {
-  const store = await createStore({ dataDir, planKey });
-  const queue = await createEmbeddedQueue(store, {});
-  return {
-    role: 'web',
-    store,
-    queue,
-    async close() {
-      await queue.stop();
-      await store.close();
-    },
-  };
-}
-
 async function startOurs(c: Extract<Parsed, { kind: 'ours' }>): Promise<Closable> {
-  const runtime = c.role === 'web' && !c.databaseUrl ? await embeddedWebRuntime(c.planKey, c.dataDir) : undefined;
+  const runtime =
+    c.role === 'web' && !c.databaseUrl
+      ? await embeddedWebRuntime(await createStore({ dataDir: c.dataDir, planKey: c.planKey }))
+      : undefined;
   return startAppServer({
     githubThrottle: c.throttle !== 'off',
     appId: c.appId,

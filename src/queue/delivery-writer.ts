@@ -87,8 +87,8 @@ export function createDeliveryWriter(
     }
   }
 
+  /** Runs once `accept` has set `writing`; writes batches until nothing waits. */
   async function drain(): Promise<void> {
-    writing = true;
     try {
       while (waiting.length > 0) {
         const batch = waiting.slice(0, maxBatch);

@@ -76,29 +76,41 @@ export async function recordDeliveries(
   return new Set(rows.map((r) => IdRow.parse(r).id));
 }
 
+/** A job as the jobs table's JSON input takes it. */
+function jobInput(j: NewJob) {
+  return {
+    id: randomUUID(),
+    kind: j.kind,
+    key: j.key,
+    payload: j.payload,
+    max_attempts: j.maxAttempts,
+    idempotency_key: j.idempotencyKey ?? null,
+  };
+}
+
+/** Inserts the jobs of `source` (a relation with a `jobs` jsonb column of jobInput objects) into the jobs table. */
+const INSERT_JOBS = (source: string) => `INSERT INTO jobs (id, kind, key, payload, state, max_attempts, idempotency_key)
+       SELECT j.id, j.kind, j.key, j.payload, 'queued', j.max_attempts, j.idempotency_key
+         FROM ${source}, jsonb_to_recordset(${source}.jobs)
+           AS j (id text, kind text, key text, payload jsonb, max_attempts int, idempotency_key text)
+       ON CONFLICT (idempotency_key) DO NOTHING`;
+
 /**
- * The embedded deployment's whole webhook write in ONE statement (atomic without BEGIN/COMMIT): record the delivery
- * ids, and enqueue the jobs of those that were new — an id given twice counts once, with its first jobs. Returns the
- * new ids.
+ * A whole webhook write in ONE statement (atomic without BEGIN/COMMIT): record the delivery ids, and enqueue the jobs
+ * of those that were new — an id given twice counts once, with its first jobs. Returns the new ids. `insertJobs` is
+ * the queue's own insert, reading the CTE `firsts` (each new id and its `jobs`, as `toJobInput` made them); `params`
+ * are its parameters from $2 on. The embedded queue inserts into the store's jobs table, pg-boss into its job table
+ * (src/queue/pg-boss-accept.ts).
  */
-export async function acceptDeliveries(
+export async function acceptDeliveriesWith<J>(
   db: SqlExecutor,
-  batch: readonly { id: string; event: string; jobs: readonly NewJob[] }[],
+  batch: readonly { id: string; event: string; jobs: readonly J[] }[],
+  toJobInput: (job: J) => unknown,
+  insertJobs: string,
+  params: readonly unknown[] = [],
 ): Promise<Set<string>> {
   if (batch.length === 0) return new Set();
-  const input = batch.map((d, ord) => ({
-    ord,
-    id: d.id,
-    event: d.event,
-    jobs: d.jobs.map((j) => ({
-      id: randomUUID(),
-      kind: j.kind,
-      key: j.key,
-      payload: j.payload,
-      max_attempts: j.maxAttempts,
-      idempotency_key: j.idempotencyKey ?? null,
-    })),
-  }));
+  const input = batch.map((d, ord) => ({ ord, id: d.id, event: d.event, jobs: d.jobs.map(toJobInput) }));
   const rows = await db.query(
     `WITH input AS (
        SELECT d.ord, d.id, d.event, d.jobs FROM jsonb_to_recordset($1::jsonb) AS d (ord int, id text, event text, jobs jsonb)
@@ -109,39 +121,27 @@ export async function acceptDeliveries(
      ), firsts AS (
        SELECT DISTINCT ON (i.id) i.id, i.jobs FROM input i JOIN fresh f ON f.id = i.id ORDER BY i.id, i.ord
      ), queued AS (
-       INSERT INTO jobs (id, kind, key, payload, state, max_attempts, idempotency_key)
-       SELECT j.id, j.kind, j.key, j.payload, 'queued', j.max_attempts, j.idempotency_key
-         FROM firsts, jsonb_to_recordset(firsts.jobs)
-           AS j (id text, kind text, key text, payload jsonb, max_attempts int, idempotency_key text)
-       ON CONFLICT (idempotency_key) DO NOTHING
+       ${insertJobs}
      )
      SELECT id FROM fresh`,
-    [JSON.stringify(input)],
+    [JSON.stringify(input), ...params],
   );
   return new Set(rows.map((r) => IdRow.parse(r).id));
 }
 
+/** The embedded deployment's webhook write: the delivery ids and the store's jobs table, in one statement. */
+export function acceptDeliveries(
+  db: SqlExecutor,
+  batch: readonly { id: string; event: string; jobs: readonly NewJob[] }[],
+): Promise<Set<string>> {
+  return acceptDeliveriesWith(db, batch, jobInput, INSERT_JOBS('firsts'));
+}
+
 export async function enqueueJobs(db: SqlExecutor, jobs: readonly NewJob[]): Promise<void> {
   if (jobs.length === 0) return;
-  await db.query(
-    `INSERT INTO jobs (id, kind, key, payload, state, max_attempts, idempotency_key)
-     SELECT j.id, j.kind, j.key, j.payload, 'queued', j.max_attempts, j.idempotency_key
-       FROM jsonb_to_recordset($1::jsonb)
-         AS j (id text, kind text, key text, payload jsonb, max_attempts int, idempotency_key text)
-     ON CONFLICT (idempotency_key) DO NOTHING`,
-    [
-      JSON.stringify(
-        jobs.map((j) => ({
-          id: randomUUID(),
-          kind: j.kind,
-          key: j.key,
-          payload: j.payload,
-          max_attempts: j.maxAttempts,
-          idempotency_key: j.idempotencyKey ?? null,
-        })),
-      ),
-    ],
-  );
+  await db.query(`WITH input AS (SELECT $1::jsonb AS jobs) ${INSERT_JOBS('input')}`, [
+    JSON.stringify(jobs.map(jobInput)),
+  ]);
 }
 
 export async function enqueueJob(db: SqlExecutor, job: NewJob): Promise<string> {

@@ -11,13 +11,13 @@ import { z } from 'zod';
 import { generateAppKeyPair } from '../../devtools/github-standin/index.js';
 import { deliver, issuesLabeledPayload, sendWebhook } from '../../devtools/webhooks.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createEmbeddedQueue } from '../../src/queue/embedded-queue.js';
 import { createRuntime, type Runtime } from '../../src/queue/runtime.js';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/server/server.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { SqlExecutor } from '../../src/store/sql.js';
 import { storeFaults } from '../helpers/faulty-store.js';
 import { postgresMissing, requirePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { embeddedWebRuntime } from '../helpers/web-runtime.js';
 
 const SECRET = 'ingest-durable-secret';
 const Count = z.object({ n: z.coerce.number() });
@@ -65,16 +65,7 @@ async function start(kind: 'embedded' | 'postgres'): Promise<World> {
   } else {
     // The embedded store runs web and worker in one process; the worker is left off here so jobs stay queued.
     const store = await createStore({ dataDir: 'memory://', wrapDriver: faults.wrap });
-    const queue = await createEmbeddedQueue(store, {});
-    runtime = {
-      role: 'web',
-      store,
-      queue,
-      async close() {
-        await queue.stop();
-        await store.close();
-      },
-    };
+    runtime = await embeddedWebRuntime(store);
     read = store.sql;
   }
   const { privateKey } = generateAppKeyPair();
