@@ -73,15 +73,7 @@ async function checkRepository(job: DriftJob, deps: WorkerDeps, signal: AbortSig
     return;
   }
   const config = loaded.config;
-  const ws = await Workspace.clone({
-    owner: repo.owner,
-    repo: repo.repo,
-    token,
-    urlTemplate: deps.gitUrlTemplate,
-    author: deps.author,
-    ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
-    signal,
-  });
+  const ws = await Workspace.cloneFor(deps, repo, token, signal);
   try {
     await ws.checkoutNew(`infra-agent-drift-check`, `origin/${job.defaultBranch}`);
     const index = await indexRepo(ws.dir, { declaredProjects: config.projects.map((p) => p.dir), signal });

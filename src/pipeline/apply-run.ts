@@ -124,14 +124,7 @@ export async function executeApplyRun(
     };
     const headRef = async (): Promise<string> => (await refs()).head;
     const workspace = async (): Promise<Workspace> => {
-      clone ??= Workspace.clone({
-        ...repo,
-        token,
-        urlTemplate: deps.gitUrlTemplate,
-        author: deps.author,
-        ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
-        signal,
-      });
+      clone ??= Workspace.cloneFor(deps, repo, token, signal);
       return clone;
     };
     const ctx: PlanRequestContext = {

@@ -158,14 +158,7 @@ async function planPullRequest(ctx: PlanContext): Promise<void> {
   if (sandbox.mode === 'unavailable') throw new StopPrRun(sandboxRefusal(sandbox.reason));
   const config = configFor(loaded.config, pr.fork);
 
-  const ws = await Workspace.clone({
-    ...repo,
-    token: ctx.token,
-    urlTemplate: deps.gitUrlTemplate,
-    author: deps.author,
-    ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
-    signal: ctx.signal,
-  });
+  const ws = await Workspace.cloneFor(deps, repo, ctx.token, ctx.signal);
   ctx.setWorkspace(ws);
   const merged = await checkoutMerge(ws, {
     prNumber,

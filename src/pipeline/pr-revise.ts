@@ -84,14 +84,7 @@ async function revise(ctx: ReviseContext): Promise<string> {
   const sandbox = await sandboxStatus();
   if (sandbox.mode === 'unavailable') throw new StopPrRun(sandboxRefusal(sandbox.reason));
 
-  const ws = await Workspace.clone({
-    ...repo,
-    token: ctx.token,
-    urlTemplate: deps.gitUrlTemplate,
-    author: deps.author,
-    ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
-    signal: ctx.signal,
-  });
+  const ws = await Workspace.cloneFor(deps, repo, ctx.token, ctx.signal);
   ctx.held.ws = ws;
   const branch = data.head.ref;
   if (!(await ws.fetchBranch(branch))) throw new StopPrRun(`the branch ${renderCode(branch)} no longer exists.`);

@@ -83,15 +83,7 @@ async function checkout(ctx: RunContext): Promise<string> {
   // The clone does not depend on the open-PR lookup below: both at once. Whatever the lookup decides, the clone is
   // kept in ctx so the run's cleanup removes it.
   const cloning = settled(
-    Workspace.clone({
-      owner: repo.owner,
-      repo: repo.repo,
-      token: ctx.token,
-      urlTemplate: deps.gitUrlTemplate,
-      author: deps.author,
-      ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
-      signal: ctx.signal,
-    }).then((ws) => {
+    Workspace.cloneFor(deps, repo, ctx.token, ctx.signal).then((ws) => {
       ctx.workspace = ws;
       return ws;
     }),

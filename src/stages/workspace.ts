@@ -56,6 +56,24 @@ export class Workspace {
     this.redactor.add(encodeURIComponent(opts.token));
   }
 
+  /** A worker's checkout of `repo`: its URL template, commit author and work root come from the worker's deps. */
+  static cloneFor(
+    deps: { gitUrlTemplate: string; author: GitIdentity; workRoot?: string | undefined },
+    repo: { owner: string; repo: string },
+    token: string,
+    signal?: AbortSignal,
+  ): Promise<Workspace> {
+    return Workspace.clone({
+      owner: repo.owner,
+      repo: repo.repo,
+      token,
+      urlTemplate: deps.gitUrlTemplate,
+      author: deps.author,
+      ...(deps.workRoot ? { workRoot: deps.workRoot } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  }
+
   static async clone(opts: WorkspaceOptions): Promise<Workspace> {
     const parent = await mkdtemp(workDirPrefix(opts.workRoot, 'run'));
     const ws = new Workspace(join(parent, 'repo'), opts);
