@@ -25,7 +25,7 @@ import {
   repoOf,
   touch,
 } from './route-kit.js';
-import type { IssueRecord } from './state.js';
+import { type IssueRecord, newComment } from './state.js';
 
 export const ISSUE_HANDLERS: Record<string, Handler> = {
   // --- Issues ---
@@ -117,21 +117,15 @@ export const ISSUE_HANDLERS: Record<string, Handler> = {
     checkBodyLength(b.body, 'IssueComment');
     if (i.locked) throw new HttpError(403, 'Unable to create comment because issue is locked.');
     const id = input.nextId();
-    const at = now();
-    const c = {
+    const c = newComment({
       repo: i.repo,
       issueNumber: i.number,
       id,
       nodeId: nodeId('IC', id),
       body: b.body,
       user: actor(input),
-      createdAt: at,
-      updatedAt: at,
-      minimized: false,
-      minimizedReason: null,
-      deleted: false,
-      bodyHistory: [],
-    };
+      createdAt: now(),
+    });
     input.ctx.state.comments.push(c);
     touch(i);
     const body = commentObject(input.ctx, c);

@@ -48,6 +48,7 @@ import {
   type InstallationRecord,
   type IssueRecord,
   type LabelRecord,
+  newComment,
   type Permission,
   type PullRecord,
   type RepoRecord,
@@ -658,21 +659,7 @@ export async function startGitHubStandin(options: StandinOptions = {}): Promise<
         throw new Error(`stand-in: no issue or PR ${key}#${issueNumber}`);
       ensureUser(state, user);
       const id = nextId();
-      const at = now();
-      const c: CommentRecord = {
-        repo: key,
-        issueNumber,
-        id,
-        nodeId: nodeId('IC', id),
-        body,
-        user,
-        createdAt: at,
-        updatedAt: at,
-        minimized: false,
-        minimizedReason: null,
-        deleted: false,
-        bodyHistory: [],
-      };
+      const c = newComment({ repo: key, issueNumber, id, nodeId: nodeId('IC', id), body, user, createdAt: now() });
       state.comments.push(c);
       return c;
     },

@@ -98,6 +98,13 @@ export interface CommentRecord {
   bodyHistory: string[];
 }
 
+/** A comment as GitHub makes it: never edited, minimized or deleted yet. */
+export function newComment(
+  c: Pick<CommentRecord, 'repo' | 'issueNumber' | 'id' | 'nodeId' | 'body' | 'user' | 'createdAt'>,
+): CommentRecord {
+  return { ...c, updatedAt: c.createdAt, minimized: false, minimizedReason: null, deleted: false, bodyHistory: [] };
+}
+
 export interface ReactionRecord {
   repo: string;
   id: number;
