@@ -115,9 +115,14 @@ export function createWebhookReceiver(opts: { secret: string; deps: AppDeps; log
         answer(res, 200, 'ok\n');
       } catch (err) {
         const status = statusOf(err);
-        if (status >= 500) opts.log.error({ delivery: id, event: name, err: messageOf(err) }, 'webhook not accepted');
-        else opts.log.warn({ delivery: id, event: name, err: messageOf(err) }, 'webhook refused');
-        answer(res, status, messageOf(err));
+        if (status >= 500) {
+          // The store's error stays in our log: GitHub shows a delivery's response body to whoever reads its log.
+          opts.log.error({ delivery: id, event: name, err: messageOf(err) }, 'webhook not accepted');
+          answer(res, status, `delivery ${id} was not stored; it will be redelivered`);
+        } else {
+          opts.log.warn({ delivery: id, event: name, err: messageOf(err) }, 'webhook refused');
+          answer(res, status, messageOf(err));
+        }
       }
     });
   };

@@ -153,6 +153,9 @@ describe.each(kinds)('webhook ingestion through the App server (%s)', (kind) => 
     w.faults.add({ sql: /INSERT INTO (pgboss\.job|jobs)/, times: 1 });
     const first = await sendWebhook(url(), { event: 'issues', payload: labeled(500), secret: SECRET });
     expect(first.status).toBeGreaterThanOrEqual(500);
+    // GitHub shows the answer in the delivery log: the store's own error is not in it.
+    expect(first.body).toContain(first.delivery.deliveryId);
+    expect(first.body).not.toMatch(/injected store fault|INSERT|webhook_deliveries/);
     expect(w.faults.failed).toHaveLength(1);
     expect(await stored(w, first.delivery.deliveryId)).toEqual({ delivery: 0, jobs: 0 });
     // GitHub redelivers the same bytes: accepted, stored once; a second redelivery is a duplicate.
